@@ -1,0 +1,19 @@
+#include "kernels/targets.h"
+
+#include "hwy/highway.h"
+#include "hwy/targets.h"
+
+namespace relaycell::kernels {
+
+std::vector<std::string> SupportedTargetNames() {
+  std::vector<std::string> names;
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) names.emplace_back(hwy::TargetName(target));
+  return names;
+}
+
+std::string ChosenTargetName() {
+  const auto targets = hwy::SupportedAndGeneratedTargets();
+  return targets.empty() ? std::string("none") : std::string(hwy::TargetName(targets.front()));
+}
+
+}  // namespace relaycell::kernels

@@ -1,0 +1,81 @@
+// `relaycell bench` groups: each group registers a function that measures and appends results.
+// A ratio in `vs` is how many times faster we are than the baseline, measured in the same run
+// (> 1 means faster).
+#ifndef RELAYCELL_TOOLS_BENCH_H_
+#define RELAYCELL_TOOLS_BENCH_H_
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace relaycell::tools {
+
+struct BenchResult {
+  std::string name;   // e.g. "kernels.otp_xor"
+  double value = 0;   // in `unit`
+  std::string unit;   // e.g. "GB/s", "ns", "ns/cell"
+  std::vector<std::pair<std::string, double>> vs;  // baseline name -> speed ratio
+  std::string note;   // optional, shown in the table only
+};
+
+struct BenchConfig {
+  double min_time_s = 0.25;  // per measurement
+  bool quick = false;        // a short summary run (no-argument `relaycell bench`)
+  size_t circuits = 10000;
+  int hops = 3;
+  size_t cells = 0;          // 0: the group's default
+  int workers = 0;           // 0: all cores
+  std::string suite = "all"; // aez, tor1 or all
+};
+
+using BenchGroupFn = void (*)(const BenchConfig& config, std::vector<BenchResult>& results);
+
+struct BenchGroup {
+  std::string_view name;
+  std::string_view summary;
+  BenchGroupFn run;
+  int order;  // groups run in ascending order
+};
+
+bool RegisterBenchGroup(const BenchGroup& group);
+
+// Keeps the optimizer from deleting work whose result is unused.
+template <class T>
+inline void DoNotOptimize(T const& value) {
+  asm volatile("" : : "r,m"(value) : "memory");
+}
+inline void ClobberMemory() { asm volatile("" : : : "memory"); }
+
+// Runs body(iterations) with growing iteration counts until one run takes min_time_s, three
+// times, and returns the fastest nanoseconds per iteration (the least disturbed by noise).
+template <class Body>
+double NsPerOp(Body&& body, double min_time_s) {
+  using Clock = std::chrono::steady_clock;
+  double best = 1e300;
+  size_t iterations = 1;
+  for (int repeat = 0; repeat < 3; ++repeat) {
+    for (;;) {
+      const auto start = Clock::now();
+      body(iterations);
+      const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+      if (seconds >= min_time_s / 3 || iterations > (size_t{1} << 40)) {
+        best = std::min(best, seconds * 1e9 / double(iterations));
+        break;
+      }
+      const double grow = seconds > 0 ? (min_time_s / 3) / seconds * 1.2 : 10.0;
+      iterations = size_t(double(iterations) * std::min(std::max(grow, 1.5), 100.0)) + 1;
+    }
+  }
+  return best;
+}
+
+// TSC ticks per nanosecond (the "cycles" of cycles-per-byte figures).
+double TscTicksPerNs();
+
+}  // namespace relaycell::tools
+
+#endif  // RELAYCELL_TOOLS_BENCH_H_
