@@ -2,6 +2,8 @@
 // run time. On AVX3_DL Highway's AESRound is 512-bit VAES; on other x86 targets AES-NI.
 #include "kernels/aes_rounds.h"
 
+#include "kernels/aes_rounds_vaes-inl.h"
+
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/aes_rounds.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
@@ -115,18 +117,46 @@ namespace relaycell::kernels {
 HWY_EXPORT(AesRoundsShared);
 HWY_EXPORT(AesRoundsKeyed);
 
-bool AesRounds(std::span<const uint8_t> in, std::span<const uint8_t> offsets,
-               std::span<const uint8_t> round_keys, std::span<uint8_t> out) {
+namespace {
+
+// VAES-256 wins only where Highway would otherwise split 256-bit rounds: its best target here
+// being AVX2. Decided once: SupportedTargets runs CPUID, which costs microseconds under a VM.
+bool AutoPicksVaes256() {
+  static const bool picks = [] {
+    if (!Vaes256Available()) return false;
+    const int64_t supported = hwy::SupportedTargets() & HWY_TARGETS;
+    return (supported & -supported) == HWY_AVX2;
+  }();
+  return picks;
+}
+
+}  // namespace
+
+bool AesRoundsWithPath(AesPath path, std::span<const uint8_t> in,
+                       std::span<const uint8_t> offsets, std::span<const uint8_t> round_keys,
+                       std::span<uint8_t> out) {
   const size_t rounds = round_keys.size() / kAesBlockBytes;
   if (in.size() % kAesBlockBytes != 0 || out.size() != in.size() ||
       (!offsets.empty() && offsets.size() != in.size()) ||
       round_keys.size() % kAesBlockBytes != 0 || rounds > kMaxAesRounds) {
     return false;
   }
-  HWY_DYNAMIC_DISPATCH(AesRoundsShared)(in.data(), offsets.empty() ? nullptr : offsets.data(),
-                                        in.size() / kAesBlockBytes, round_keys.data(), rounds,
-                                        out.data());
+  const uint8_t* offsets_or_null = offsets.empty() ? nullptr : offsets.data();
+  const size_t blocks = in.size() / kAesBlockBytes;
+  const bool vaes = path == AesPath::kVaes256 || (path == AesPath::kAuto && AutoPicksVaes256());
+  if (vaes) {
+    if (!Vaes256Available()) return false;
+    AesRoundsVaes256(in.data(), offsets_or_null, blocks, round_keys.data(), rounds, out.data());
+    return true;
+  }
+  HWY_DYNAMIC_DISPATCH(AesRoundsShared)(in.data(), offsets_or_null, blocks, round_keys.data(),
+                                        rounds, out.data());
   return true;
+}
+
+bool AesRounds(std::span<const uint8_t> in, std::span<const uint8_t> offsets,
+               std::span<const uint8_t> round_keys, std::span<uint8_t> out) {
+  return AesRoundsWithPath(AesPath::kAuto, in, offsets, round_keys, out);
 }
 
 bool AesRoundsPerBlockKeys(std::span<const uint8_t> in, std::span<const uint8_t> offsets,

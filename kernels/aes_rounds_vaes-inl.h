@@ -1,0 +1,17 @@
+// Private to kernels/aes_rounds*.cc: the raw VAES-256 round kernel (kernels/aes_rounds_vaes.cc).
+// Not a per-target header: it has a normal guard.
+#ifndef RELAYCELL_KERNELS_AES_ROUNDS_VAES_INL_H_
+#define RELAYCELL_KERNELS_AES_ROUNDS_VAES_INL_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace relaycell::kernels {
+
+// Same contract as AesRoundsShared; only call when Vaes256Available().
+void AesRoundsVaes256(const uint8_t* in, const uint8_t* offsets, size_t blocks,
+                      const uint8_t* round_keys, size_t rounds, uint8_t* out);
+
+}  // namespace relaycell::kernels
+
+#endif  // RELAYCELL_KERNELS_AES_ROUNDS_VAES_INL_H_

@@ -1,0 +1,348 @@
+// AEZ-core, fused: compiled once per Highway target (foreach_target), chosen at run time.
+//
+// Shape of the work (m block pairs, d = 0 to encipher, 1 to decipher):
+//   pass 1: E^{1,i} on every X'_i, then E^{0,0} on every W_i        (2 waves of m AES4)
+//   middle: one AES10 that everything after it depends on         (the serial bubble)
+//   pass 2: E^{2,i}(S), then E^{0,0}, then E^{1,i}                  (3 waves of m AES4)
+//   final:  three AES10 (fragment pads, Cy), three AES4             (small serial steps)
+// Pairs go through in chunks of up to 8 independent blocks (AES latency 4 x issue 2 = 8 in
+// flight). Messages are processed in groups: pass 1 of every message of the group, then the
+// middle AES10 of all of them together, and so on, so the serial steps of one message overlap
+// those of the others.
+#include "kernels/aez_core_rounds.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/aes_rounds.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/aez_core_rounds.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace relaycell::kernels {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+#if HWY_TARGET == HWY_SCALAR
+// No 128-bit vectors: a byte block and the constant-time reference round.
+struct Blk {
+  uint8_t b[16];
+};
+HWY_INLINE Blk LoadB(const uint8_t* p) {
+  Blk r;
+  std::memcpy(r.b, p, 16);
+  return r;
+}
+HWY_INLINE void StoreB(const Blk& v, uint8_t* p) { std::memcpy(p, v.b, 16); }
+HWY_INLINE Blk XorB(const Blk& a, const Blk& b) {
+  Blk r;
+  for (int k = 0; k < 16; ++k) r.b[k] = a.b[k] ^ b.b[k];
+  return r;
+}
+HWY_INLINE Blk RoundB(const Blk& v, const Blk& key) {
+  Blk r;
+  AesRoundReference(v.b, key.b, r.b);
+  return r;
+}
+#else
+using D16 = hn::FixedTag<uint8_t, 16>;
+using Blk = hn::Vec<D16>;
+HWY_INLINE Blk LoadB(const uint8_t* p) { return hn::LoadU(D16(), p); }
+HWY_INLINE void StoreB(Blk v, uint8_t* p) { hn::StoreU(v, D16(), p); }
+HWY_INLINE Blk XorB(Blk a, Blk b) { return hn::Xor(a, b); }
+HWY_INLINE Blk RoundB(Blk v, Blk key) { return hn::AESRound(v, key); }
+#endif
+
+HWY_INLINE Blk DoubleB(const Blk& v) {
+  alignas(16) uint8_t t[16];
+  StoreB(v, t);
+  AezDoubleBlock(t, t);
+  return LoadB(t);
+}
+
+template <size_t N>
+HWY_INLINE void Aes4N(Blk (&v)[N], const Blk* k) {
+  for (int r = 0; r < 4; ++r) {
+    for (size_t b = 0; b < N; ++b) v[b] = RoundB(v[b], k[r]);
+  }
+}
+
+// Per-message values carried from one stage of the group to the next.
+struct CoreState {
+  Blk delta, xx, xy;  // Δ and the last two input blocks
+  Blk sum_x, sum_y;   // S_X and S_Y accumulators
+  Blk sx, sy, s;      // Sx, Sy, S
+  size_t pairs, frag;
+  alignas(16) uint8_t frag_in[32];  // Xuv, then 0x80 at index frag, zeros after
+};
+
+// The offset of E^{j,i} for the pairs of group g (pairs 8g+1 .. 8g+8) shares 2^(g+1)·I.
+HWY_INLINE Blk NextIPower(const AezKeyBlocks& key, size_t group, const Blk& previous) {
+  return group + 1 < kAezIPowers ? LoadB(key.i_powers[group + 1]) : DoubleB(previous);
+}
+
+// Pass 1 on N pairs starting at position p0 of their group of 8.
+//   W = X ^ E^{1,i}(X'),  X* = X' ^ E^{0,0}(W)
+template <size_t N>
+HWY_INLINE void Pass1Chunk(const Blk* k4, const AezKeyBlocks& key, const Blk& j_ipow,
+                           const Blk& i1, size_t p0, const uint8_t* in, uint8_t* out,
+                           Blk& sum_x) {
+  Blk x[N], xp[N], t[N];
+  for (size_t b = 0; b < N; ++b) {
+    x[b] = LoadB(in + 32 * b);
+    xp[b] = LoadB(in + 32 * b + 16);
+    t[b] = XorB(xp[b], XorB(j_ipow, LoadB(key.l_multiples[(p0 + b + 1) & 7])));
+  }
+  Aes4N(t, k4);
+  for (size_t b = 0; b < N; ++b) {
+    x[b] = XorB(x[b], t[b]);
+    t[b] = XorB(x[b], i1);
+  }
+  Aes4N(t, k4);
+  for (size_t b = 0; b < N; ++b) {
+    xp[b] = XorB(xp[b], t[b]);
+    sum_x = XorB(sum_x, xp[b]);
+    StoreB(x[b], out + 32 * b);
+    StoreB(xp[b], out + 32 * b + 16);
+  }
+}
+
+// Pass 2 on N pairs (W, X* read from out):
+//   S' = E^{2,i}(S), Y = W ^ S', Y' = X* ^ S', Z' = Y ^ E^{0,0}(Y'), Z = Y' ^ E^{1,i}(Z')
+template <size_t N>
+HWY_INLINE void Pass2Chunk(const Blk* k4, const AezKeyBlocks& key, const Blk& s_2j_ipow,
+                           const Blk& j_ipow, const Blk& i1, size_t p0, uint8_t* out,
+                           Blk& sum_y) {
+  Blk y[N], yp[N], t[N];
+  for (size_t b = 0; b < N; ++b) t[b] = XorB(s_2j_ipow, LoadB(key.l_multiples[(p0 + b + 1) & 7]));
+  Aes4N(t, k4);
+  for (size_t b = 0; b < N; ++b) {
+    y[b] = XorB(LoadB(out + 32 * b), t[b]);
+    yp[b] = XorB(LoadB(out + 32 * b + 16), t[b]);
+    sum_y = XorB(sum_y, y[b]);
+    t[b] = XorB(yp[b], i1);
+  }
+  Aes4N(t, k4);
+  for (size_t b = 0; b < N; ++b) {
+    y[b] = XorB(y[b], t[b]);  // Z'
+    t[b] = XorB(y[b], XorB(j_ipow, LoadB(key.l_multiples[(p0 + b + 1) & 7])));
+  }
+  Aes4N(t, k4);
+  for (size_t b = 0; b < N; ++b) {
+    yp[b] = XorB(yp[b], t[b]);  // Z
+    StoreB(yp[b], out + 32 * b);
+    StoreB(y[b], out + 32 * b + 16);
+  }
+}
+
+// Runs `chunk` over n pairs as chunks of 8, 4, 2, 1.
+template <class Chunk8, class Chunk4, class Chunk2, class Chunk1>
+HWY_INLINE void ForPairs(size_t n, Chunk8 c8, Chunk4 c4, Chunk2 c2, Chunk1 c1) {
+  size_t p = 0;
+  for (; p + 8 <= n; p += 8) c8(p);
+  if (p + 4 <= n) { c4(p); p += 4; }
+  if (p + 2 <= n) { c2(p); p += 2; }
+  if (p < n) c1(p);
+}
+
+void LoadAes4Keys(const AezKeyBlocks& key, Blk* k4) {
+  for (int r = 0; r < 4; ++r) k4[r] = LoadB(key.aes4[r]);
+}
+
+void Pass1(const AezKeyBlocks& key, const uint8_t* in, uint8_t* out, size_t pairs,
+           Blk& sum_x) {
+  Blk k4[4];
+  LoadAes4Keys(key, k4);
+  const Blk i1 = LoadB(key.i_powers[0]);
+  const Blk j1 = LoadB(key.j_multiples[1]);
+  Blk ipow = LoadB(key.i_powers[1]);
+  for (size_t g = 0; 8 * g < pairs; ++g) {
+    if (g > 0) ipow = NextIPower(key, g, ipow);
+    const Blk j_ipow = XorB(j1, ipow);
+    const uint8_t* gin = in + 256 * g;
+    uint8_t* gout = out + 256 * g;
+    ForPairs(
+        std::min<size_t>(8, pairs - 8 * g),
+        [&](size_t p) { Pass1Chunk<8>(k4, key, j_ipow, i1, p, gin + 32 * p, gout + 32 * p, sum_x); },
+        [&](size_t p) { Pass1Chunk<4>(k4, key, j_ipow, i1, p, gin + 32 * p, gout + 32 * p, sum_x); },
+        [&](size_t p) { Pass1Chunk<2>(k4, key, j_ipow, i1, p, gin + 32 * p, gout + 32 * p, sum_x); },
+        [&](size_t p) { Pass1Chunk<1>(k4, key, j_ipow, i1, p, gin + 32 * p, gout + 32 * p, sum_x); });
+  }
+}
+
+void Pass2(const AezKeyBlocks& key, const Blk& s, uint8_t* out, size_t pairs, Blk& sum_y) {
+  Blk k4[4];
+  LoadAes4Keys(key, k4);
+  const Blk i1 = LoadB(key.i_powers[0]);
+  const Blk j1 = LoadB(key.j_multiples[1]);
+  const Blk s_2j = XorB(s, LoadB(key.j_multiples[2]));
+  Blk ipow = LoadB(key.i_powers[1]);
+  for (size_t g = 0; 8 * g < pairs; ++g) {
+    if (g > 0) ipow = NextIPower(key, g, ipow);
+    const Blk j_ipow = XorB(j1, ipow);
+    const Blk s_2j_ipow = XorB(s_2j, ipow);
+    uint8_t* gout = out + 256 * g;
+    ForPairs(
+        std::min<size_t>(8, pairs - 8 * g),
+        [&](size_t p) { Pass2Chunk<8>(k4, key, s_2j_ipow, j_ipow, i1, p, gout + 32 * p, sum_y); },
+        [&](size_t p) { Pass2Chunk<4>(k4, key, s_2j_ipow, j_ipow, i1, p, gout + 32 * p, sum_y); },
+        [&](size_t p) { Pass2Chunk<2>(k4, key, s_2j_ipow, j_ipow, i1, p, gout + 32 * p, sum_y); },
+        [&](size_t p) { Pass2Chunk<1>(k4, key, s_2j_ipow, j_ipow, i1, p, gout + 32 * p, sum_y); });
+  }
+}
+
+// n blocks, block b under its own key: all AES4 (or AES10) rounds interleaved across blocks.
+void Aes4Many(Blk* v, const AezKeyBlocks* const* keys, size_t n) {
+  for (int r = 0; r < 4; ++r) {
+    for (size_t b = 0; b < n; ++b) v[b] = RoundB(v[b], LoadB(keys[b]->aes4[r]));
+  }
+}
+void Aes10Many(Blk* v, const AezKeyBlocks* const* keys, size_t n) {
+  for (int r = 0; r < 10; ++r) {
+    for (size_t b = 0; b < n; ++b) v[b] = RoundB(v[b], LoadB(keys[b]->aes10[r]));
+  }
+}
+
+constexpr size_t kGroup = 16;
+
+void CoreGroup(const AezCoreJob* jobs, size_t n, bool decipher) {
+  const size_t d = decipher ? 1 : 0;
+  CoreState st[kGroup];
+  const AezKeyBlocks* keys[3 * kGroup];
+  Blk v[3 * kGroup];
+  alignas(16) static const uint8_t kZero[16] = {};
+  const Blk zero = LoadB(kZero);
+
+  // Pass 1, the fragment's and Xy's AES4 (E^{0,4}, E^{0,5}, E^{0,1+d}).
+  for (size_t g = 0; g < n; ++g) {
+    const AezCoreJob& job = jobs[g];
+    const AezKeyBlocks& key = *job.key;
+    CoreState& s = st[g];
+    s.pairs = (job.bytes - 32) / 32;
+    s.frag = job.bytes - 32 - 32 * s.pairs;
+    std::memset(s.frag_in, 0, sizeof s.frag_in);
+    std::memcpy(s.frag_in, job.in + 32 * s.pairs, s.frag);
+    s.frag_in[s.frag] = 0x80;
+    s.delta = LoadB(job.delta);
+    s.xx = LoadB(job.in + job.bytes - 32);
+    s.xy = LoadB(job.in + job.bytes - 16);
+    s.sum_x = zero;
+    s.sum_y = zero;
+    Pass1(key, job.in, job.out, s.pairs, s.sum_x);
+    const Blk i2 = LoadB(key.i_powers[1]);
+    v[3 * g] = XorB(s.xy, XorB(i2, LoadB(key.l_multiples[1 + d])));
+    v[3 * g + 1] = XorB(LoadB(s.frag_in), XorB(i2, LoadB(key.l_multiples[4])));
+    v[3 * g + 2] = XorB(LoadB(s.frag_in + 16), XorB(i2, LoadB(key.l_multiples[5])));
+    keys[3 * g] = keys[3 * g + 1] = keys[3 * g + 2] = &key;
+  }
+  Aes4Many(v, keys, 3 * n);
+
+  // Middle: Sx = Xx ^ Δ ^ S_X ^ E^{0,1+d}(Xy); Sy = Xy ^ E^{-1,1+d}(Sx); S = Sx ^ Sy.
+  for (size_t g = 0; g < n; ++g) {
+    CoreState& s = st[g];
+    if (s.frag > 0) s.sum_x = XorB(s.sum_x, v[3 * g + 1]);
+    if (s.frag >= 16) s.sum_x = XorB(s.sum_x, v[3 * g + 2]);
+    s.sx = XorB(XorB(s.xx, s.delta), XorB(s.sum_x, v[3 * g]));
+    v[g] = XorB(s.sx, LoadB(jobs[g].key->l_multiples[1 + d]));
+    keys[g] = jobs[g].key;
+  }
+  Aes10Many(v, keys, n);
+  for (size_t g = 0; g < n; ++g) {
+    CoreState& s = st[g];
+    s.sy = XorB(s.xy, v[g]);
+    s.s = XorB(s.sx, s.sy);
+  }
+
+  // Pass 2.
+  for (size_t g = 0; g < n; ++g) Pass2(*jobs[g].key, st[g].s, jobs[g].out, st[g].pairs, st[g].sum_y);
+
+  // Final AES10s: fragment pads E^{-1,4}(S), E^{-1,5}(S) and E^{-1,2-d}(Sy).
+  for (size_t g = 0; g < n; ++g) {
+    const AezKeyBlocks& key = *jobs[g].key;
+    CoreState& s = st[g];
+    v[3 * g] = XorB(s.s, LoadB(key.l_multiples[4]));
+    v[3 * g + 1] = XorB(s.s, LoadB(key.l_multiples[5]));
+    v[3 * g + 2] = XorB(s.sy, LoadB(key.l_multiples[2 - d]));
+    keys[3 * g] = keys[3 * g + 1] = keys[3 * g + 2] = &key;
+  }
+  Aes10Many(v, keys, 3 * n);
+
+  // Fragment out, Cy, then their AES4s: E^{0,4}(Cu), E^{0,5}(Cv || 10*), E^{0,2-d}(Cy).
+  for (size_t g = 0; g < n; ++g) {
+    const AezCoreJob& job = jobs[g];
+    const AezKeyBlocks& key = *job.key;
+    CoreState& s = st[g];
+    alignas(16) uint8_t pads[32];
+    StoreB(v[3 * g], pads);
+    StoreB(v[3 * g + 1], pads + 16);
+    for (size_t k = 0; k < s.frag; ++k) s.frag_in[k] ^= pads[k];  // now Cuv, 0x80, zeros
+    explicit_bzero(pads, sizeof pads);
+    std::memcpy(job.out + 32 * s.pairs, s.frag_in, s.frag);
+    const Blk cy = XorB(s.sx, v[3 * g + 2]);
+    const Blk i2 = LoadB(key.i_powers[1]);
+    v[3 * g] = XorB(LoadB(s.frag_in), XorB(i2, LoadB(key.l_multiples[4])));
+    v[3 * g + 1] = XorB(LoadB(s.frag_in + 16), XorB(i2, LoadB(key.l_multiples[5])));
+    v[3 * g + 2] = XorB(cy, XorB(i2, LoadB(key.l_multiples[2 - d])));
+    StoreB(cy, job.out + job.bytes - 16);
+  }
+  Aes4Many(v, keys, 3 * n);
+  for (size_t g = 0; g < n; ++g) {
+    const AezCoreJob& job = jobs[g];
+    CoreState& s = st[g];
+    if (s.frag > 0) s.sum_y = XorB(s.sum_y, v[3 * g]);
+    if (s.frag >= 16) s.sum_y = XorB(s.sum_y, v[3 * g + 1]);
+    const Blk cx = XorB(XorB(s.sy, s.delta), XorB(s.sum_y, v[3 * g + 2]));
+    StoreB(cx, job.out + job.bytes - 32);
+  }
+  explicit_bzero(st, n * sizeof st[0]);
+  explicit_bzero(v, 3 * n * sizeof v[0]);
+}
+
+void CoreBatch(const AezCoreJob* jobs, size_t n, bool decipher) {
+  for (size_t at = 0; at < n; at += kGroup) CoreGroup(jobs + at, std::min(kGroup, n - at), decipher);
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace relaycell::kernels
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace relaycell::kernels {
+
+HWY_EXPORT(CoreBatch);
+
+void AezDoubleBlock(const uint8_t in[16], uint8_t out[16]) {
+  const uint8_t carry = static_cast<uint8_t>(-(in[0] >> 7));  // 0xFF if the top bit is set
+  uint8_t next = 0;
+  for (int k = 15; k >= 0; --k) {
+    const uint8_t byte = in[k];
+    out[k] = static_cast<uint8_t>((byte << 1) | next);
+    next = byte >> 7;
+  }
+  out[15] ^= carry & 0x87;
+}
+
+bool AezCoreRounds(const AezKeyBlocks& key, const uint8_t* delta, const uint8_t* in,
+                   uint8_t* out, size_t bytes, bool decipher) {
+  if (bytes < 32 || delta == nullptr || in == nullptr || out == nullptr) return false;
+  const AezCoreJob job{&key, delta, in, out, bytes};
+  HWY_DYNAMIC_DISPATCH(CoreBatch)(&job, 1, decipher);
+  return true;
+}
+
+bool AezCoreRoundsBatch(std::span<const AezCoreJob> jobs, bool decipher) {
+  for (const AezCoreJob& job : jobs) {
+    if (job.bytes < 32 || job.key == nullptr || job.delta == nullptr || job.in == nullptr ||
+        job.out == nullptr) {
+      return false;
+    }
+  }
+  HWY_DYNAMIC_DISPATCH(CoreBatch)(jobs.data(), jobs.size(), decipher);
+  return true;
+}
+
+}  // namespace relaycell::kernels
+#endif  // HWY_ONCE

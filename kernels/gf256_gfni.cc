@@ -1,0 +1,143 @@
+// GF(2^8) kernels on GFNI: GF2P8MULB multiplies bytes modulo 0x11B directly, one instruction per
+// coefficient and vector. Highway 1.0.3 has no GFNI op, so this is raw intrinsics behind a CPUID
+// check (GfniAvailable); the functions carry their own target attribute so the rest of the
+// build stays baseline x86-64.
+#include <cpuid.h>
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "kernels/gf256.h"
+#include "kernels/gf256_tables-inl.h"
+
+namespace relaycell::kernels {
+namespace {
+
+#define RELAYCELL_GFNI_TARGET __attribute__((target("avx2,gfni")))
+
+bool DetectGfniAvx2() {
+  unsigned eax, ebx, ecx, edx;
+  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
+  const bool osxsave = (ecx >> 27) & 1, avx = (ecx >> 28) & 1;
+  if (!osxsave || !avx) return false;
+  unsigned xcr0_lo, xcr0_hi;
+  __asm__("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+  if ((xcr0_lo & 6) != 6) return false;  // the OS saves XMM and YMM state
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+  const bool avx2 = (ebx >> 5) & 1, gfni = (ecx >> 8) & 1;
+  return avx2 && gfni;
+}
+
+// kOutputs accumulators across the inputs of one 32-byte column; coefficient (j, r) is
+// broadcast in coeff[j * kOutputs + r].
+template <size_t kOutputs>
+RELAYCELL_GFNI_TARGET inline void Column256(const __m256i* coeff, size_t inputs,
+                                            const uint8_t* const* in, uint8_t* const* out,
+                                            size_t at, bool accumulate) {
+  __m256i acc[kOutputs];
+  for (size_t r = 0; r < kOutputs; ++r) {
+    acc[r] = accumulate ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(out[r] + at))
+                        : _mm256_setzero_si256();
+  }
+  for (size_t j = 0; j < inputs; ++j) {
+    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in[j] + at));
+    for (size_t r = 0; r < kOutputs; ++r) {
+      acc[r] = _mm256_xor_si256(acc[r], _mm256_gf2p8mul_epi8(x, coeff[j * kOutputs + r]));
+    }
+  }
+  for (size_t r = 0; r < kOutputs; ++r) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out[r] + at), acc[r]);
+  }
+}
+
+// The same on 16 bytes (lengths that are not a multiple of 32; the tail goes through copies).
+template <size_t kOutputs>
+RELAYCELL_GFNI_TARGET inline void Column128(const __m256i* coeff, size_t inputs,
+                                            const uint8_t* const* in, uint8_t* const* out,
+                                            size_t at, bool accumulate) {
+  __m128i acc[kOutputs];
+  for (size_t r = 0; r < kOutputs; ++r) {
+    acc[r] = accumulate ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(out[r] + at))
+                        : _mm_setzero_si128();
+  }
+  for (size_t j = 0; j < inputs; ++j) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in[j] + at));
+    for (size_t r = 0; r < kOutputs; ++r) {
+      const __m128i c = _mm256_castsi256_si128(coeff[j * kOutputs + r]);
+      acc[r] = _mm_xor_si128(acc[r], _mm_gf2p8mul_epi8(x, c));
+    }
+  }
+  for (size_t r = 0; r < kOutputs; ++r) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out[r] + at), acc[r]);
+  }
+}
+
+template <size_t kOutputs>
+RELAYCELL_GFNI_TARGET void GroupRows(const __m256i* coeff, size_t inputs,
+                                     const uint8_t* const* in, uint8_t* const* out, size_t length,
+                                     bool accumulate) {
+  size_t at = 0;
+  for (; at + 32 <= length; at += 32) Column256<kOutputs>(coeff, inputs, in, out, at, accumulate);
+  for (; at + 16 <= length; at += 16) Column128<kOutputs>(coeff, inputs, in, out, at, accumulate);
+  const size_t tail = length - at;
+  if (tail == 0) return;
+  uint8_t in_tail[kGfMaxGroupInputs][16] = {};
+  uint8_t out_tail[kOutputs][16] = {};
+  const uint8_t* in_ptrs[kGfMaxGroupInputs];
+  uint8_t* out_ptrs[kOutputs];
+  for (size_t j = 0; j < inputs; ++j) {
+    std::memcpy(in_tail[j], in[j] + at, tail);
+    in_ptrs[j] = in_tail[j];
+  }
+  for (size_t r = 0; r < kOutputs; ++r) {
+    if (accumulate) std::memcpy(out_tail[r], out[r] + at, tail);
+    out_ptrs[r] = out_tail[r];
+  }
+  Column128<kOutputs>(coeff, inputs, in_ptrs, out_ptrs, 0, accumulate);
+  for (size_t r = 0; r < kOutputs; ++r) std::memcpy(out[r] + at, out_tail[r], tail);
+  explicit_bzero(in_tail, sizeof in_tail);
+  explicit_bzero(out_tail, sizeof out_tail);
+}
+
+RELAYCELL_GFNI_TARGET void Group(const __m256i* coeff, size_t inputs, size_t outputs,
+                                 const uint8_t* const* in, uint8_t* const* out, size_t length,
+                                 bool accumulate) {
+  static_assert(kGfMaxGroupOutputs == 6, "one case per group size");
+  switch (outputs) {
+    case 1: return GroupRows<1>(coeff, inputs, in, out, length, accumulate);
+    case 2: return GroupRows<2>(coeff, inputs, in, out, length, accumulate);
+    case 3: return GroupRows<3>(coeff, inputs, in, out, length, accumulate);
+    case 4: return GroupRows<4>(coeff, inputs, in, out, length, accumulate);
+    case 5: return GroupRows<5>(coeff, inputs, in, out, length, accumulate);
+    default: return GroupRows<6>(coeff, inputs, in, out, length, accumulate);
+  }
+}
+
+}  // namespace
+
+bool GfniAvailable() {
+  static const bool available = DetectGfniAvx2();
+  return available;
+}
+
+RELAYCELL_GFNI_TARGET void GfniMatrix(const uint8_t* coefficients, size_t k, size_t m,
+                                      const uint8_t* const* in, uint8_t* const* out,
+                                      size_t length, bool accumulate) {
+  alignas(32) __m256i coeff[kGfMaxGroupInputs * kGfMaxGroupOutputs];
+  for (size_t r0 = 0; r0 < m; r0 += kGfMaxGroupOutputs) {
+    const size_t outputs = std::min(kGfMaxGroupOutputs, m - r0);
+    for (size_t j0 = 0; j0 < k; j0 += kGfMaxGroupInputs) {
+      const size_t inputs = std::min(kGfMaxGroupInputs, k - j0);
+      for (size_t j = 0; j < inputs; ++j) {
+        for (size_t r = 0; r < outputs; ++r) {
+          coeff[j * outputs + r] =
+              _mm256_set1_epi8(static_cast<char>(coefficients[(r0 + r) * k + j0 + j]));
+        }
+      }
+      Group(coeff, inputs, outputs, in + j0, out + r0, length, accumulate || j0 > 0);
+    }
+  }
+  explicit_bzero(coeff, sizeof coeff);
+}
+
+}  // namespace relaycell::kernels
