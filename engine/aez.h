@@ -29,6 +29,10 @@ using AezAdVector = std::span<const std::span<const uint8_t>>;
 void AezHash(const AezKey& key, size_t tau_bytes, std::span<const uint8_t> nonce, AezAdVector ad,
              std::span<uint8_t, kAezDeltaBytes> delta);
 
+// The same with the first tweak [tau_bits]_128 given in bits (the form of AEZ's hash vectors).
+void AezHashTauBits(const AezKey& key, uint64_t tau_bits, std::span<const uint8_t> nonce,
+                    AezAdVector ad, std::span<uint8_t, kAezDeltaBytes> delta);
+
 // AEZ-prf(K, Δ, |out|).
 void AezPrf(const AezKey& key, std::span<const uint8_t, kAezDeltaBytes> delta,
             std::span<uint8_t> out);

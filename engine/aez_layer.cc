@@ -1,0 +1,118 @@
+#include "engine/aez_layer.h"
+
+#include <sodium.h>
+
+#include <cstring>
+
+namespace relaycell {
+
+KeyArena& AezCellDirection::Arena() {
+  static KeyArena arena(sizeof(AezCellDirection));
+  return arena;
+}
+
+AezCellDirection::AezCellDirection(bool is_forward,
+                                   std::span<const uint8_t, kKdfAezKeyBytes> aez_key,
+                                   std::span<const uint8_t, kChainKeyBytes> chain_key,
+                                   std::span<const uint8_t, kChainBytes> chain)
+    : is_forward_(is_forward) {
+  InstallKeys(aez_key, chain_key, chain);
+}
+
+AezCellDirection::~AezCellDirection() {
+  sodium_memzero(aez_key_, sizeof aez_key_);
+  sodium_memzero(chain_, sizeof chain_);
+  sodium_memzero(prev_, sizeof prev_);
+  // key_ and chain_cipher_ wipe themselves.
+}
+
+void AezCellDirection::InstallKeys(std::span<const uint8_t, kKdfAezKeyBytes> aez_key,
+                                   std::span<const uint8_t, kChainKeyBytes> chain_key,
+                                   std::span<const uint8_t, kChainBytes> chain) {
+  // Init overwrites the old expanded keys in place; the raw copies are overwritten too.
+  key_.Init(aez_key);
+  chain_cipher_.Init(chain_key);
+  std::memcpy(aez_key_, aez_key.data(), sizeof aez_key_);
+  std::memcpy(chain_, chain.data(), sizeof chain_);
+}
+
+void AezCellDirection::Prepare(bool is_early, std::span<uint8_t, kAezDeltaBytes> delta) const {
+  uint8_t nonce[kAezNonceBytes];
+  for (int i = 0; i < 8; ++i) nonce[i] = uint8_t(cell_number_ >> (56 - 8 * i));
+  nonce[8] = is_forward_ ? 1 : 0;
+  nonce[9] = is_early ? 1 : 0;
+  const std::span<const uint8_t> ad[2] = {prev_, chain_};
+  AezHash(key_, /*tau_bytes=*/0, nonce, ad, delta);
+}
+
+void AezCellDirection::Finish(std::span<const uint8_t, kAezPrevBytes> plaintext_head,
+                              std::span<const uint8_t, kAezPrevBytes> ciphertext_head) {
+  for (size_t i = 0; i < kAezPrevBytes; ++i) prev_[i] = plaintext_head[i] ^ ciphertext_head[i];
+  chain_cipher_.Step(chain_);
+  ++cell_number_;
+}
+
+void AezCellDirection::Encipher(CellBody body, bool is_early) {
+  alignas(16) uint8_t delta[kAezDeltaBytes];
+  Prepare(is_early, delta);
+  uint8_t plaintext_head[kAezPrevBytes];
+  std::memcpy(plaintext_head, body.data(), kAezPrevBytes);
+  AezEncipher(key_, delta, body, body);
+  Finish(plaintext_head, body.first<kAezPrevBytes>());
+  sodium_memzero(plaintext_head, sizeof plaintext_head);
+}
+
+void AezCellDirection::Decipher(CellBody body, bool is_early) {
+  alignas(16) uint8_t delta[kAezDeltaBytes];
+  Prepare(is_early, delta);
+  uint8_t ciphertext_head[kAezPrevBytes];
+  std::memcpy(ciphertext_head, body.data(), kAezPrevBytes);
+  AezDecipher(key_, delta, body, body);
+  Finish(body.first<kAezPrevBytes>(), ciphertext_head);
+}
+
+namespace {
+
+// Derives the hop's 112 bytes and builds both directions from them; the material is wiped.
+SuiteError MakeDirections(std::span<const uint8_t> seed, AezCellDirectionBox& forward,
+                          AezCellDirectionBox& backward) {
+  if (seed.size() < kMinKeySeedBytes) return SuiteError::kBadSeedLength;
+  uint8_t material[kKdfOutputBytes];
+  if (DeriveHopKeys(seed, material) != KdfError::kOk) return SuiteError::kKdfFailed;
+  const HopKeyMaterialView keys = SplitKeyMaterial(material);
+  KeyArena& arena = AezCellDirection::Arena();
+  forward = MakeInArena<AezCellDirection>(arena, true, keys.aez_key, keys.chain_key, keys.chain_fwd);
+  backward = MakeInArena<AezCellDirection>(arena, false, keys.aez_key, keys.chain_key, keys.chain_bwd);
+  sodium_memzero(material, sizeof material);
+  if (!forward || !backward) return SuiteError::kOutOfKeyMemory;
+  return SuiteError::kOk;
+}
+
+}  // namespace
+
+SuiteError AezSuite::MakeClientHop(std::span<const uint8_t> seed, ClientHopLayers& out) const {
+  if (seed.size() > max_seed_bytes()) return SuiteError::kBadSeedLength;
+  AezCellDirectionBox forward, backward;
+  const SuiteError error = MakeDirections(seed, forward, backward);
+  if (error != SuiteError::kOk) return error;
+  out.forward = std::make_unique<AezClientForward>(std::move(forward));
+  out.backward = std::make_unique<AezClientBackward>(std::move(backward));
+  return SuiteError::kOk;
+}
+
+SuiteError AezSuite::MakeRelayHop(std::span<const uint8_t> seed,
+                                  std::unique_ptr<RelayLayer>& out) const {
+  if (seed.size() > max_seed_bytes()) return SuiteError::kBadSeedLength;
+  AezCellDirectionBox forward, backward;
+  const SuiteError error = MakeDirections(seed, forward, backward);
+  if (error != SuiteError::kOk) return error;
+  out = std::make_unique<AezRelay>(std::move(forward), std::move(backward));
+  return SuiteError::kOk;
+}
+
+const CellSuite& AezCellSuite() {
+  static const AezSuite suite;
+  return suite;
+}
+
+}  // namespace relaycell

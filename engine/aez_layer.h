@@ -1,0 +1,142 @@
+// Suite "aez" (protocol §4, Tor proposal 261): each hop and direction enciphers the whole
+// 509-byte cell with AEZ (τ = 0), under a nonce that counts cells and associated data that
+// chains every cell to the ones before it, so any change to a cell garbles it and every later
+// cell of the circuit.
+//
+// Per hop and direction, AezCellDirection holds:
+//   cell_number u64 (from 0), prev[32] (zeros), chain[16] (chain_fwd / chain_bwd),
+//   the AEZ key (aez_key[48] expanded), the chain key (AES-256).
+// A cell: Δ = AEZ-hash(K, τ=0, N = cell_number u64be | is_forward u8 | is_early u8,
+// A = (prev, chain)); out = Encipher or Decipher(K, Δ, in); then prev = pt[0:32] ⊕ ct[0:32],
+// chain = AES-256_{chain_key}(chain) ⊕ chain, cell_number += 1.
+#ifndef RELAYCELL_ENGINE_AEZ_LAYER_H_
+#define RELAYCELL_ENGINE_AEZ_LAYER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "engine/aes256_chain.h"
+#include "engine/aez.h"
+#include "engine/cell_suite.h"
+#include "engine/kdf.h"
+#include "engine/key_arena.h"
+
+namespace relaycell {
+
+inline constexpr size_t kAezNonceBytes = 10;
+inline constexpr size_t kAezPrevBytes = 32;
+
+// The recognition test after removing one aez layer (prop 261): zero_1 u32 == 0,
+// zero_2 u16 == 0 and length >> 9 == 0, 55 bits of redundancy.
+inline bool AezCellRecognized(std::span<const uint8_t, kCellBodyBytes> body) {
+  const uint8_t fields =
+      body[0] | body[1] | body[2] | body[3] | body[4] | body[5] | (body[8] & 0xfe);
+  return fields == 0;
+}
+
+class AezCellDirection {
+ public:
+  AezCellDirection(bool is_forward, std::span<const uint8_t, kKdfAezKeyBytes> aez_key,
+                   std::span<const uint8_t, kChainKeyBytes> chain_key,
+                   std::span<const uint8_t, kChainBytes> chain);
+  ~AezCellDirection();
+  AezCellDirection(const AezCellDirection&) = delete;
+  AezCellDirection& operator=(const AezCellDirection&) = delete;
+
+  // One whole cell, in place.
+  void Encipher(CellBody body, bool is_early);
+  void Decipher(CellBody body, bool is_early);
+
+  // The same in two halves, for a batch across circuits (AezEncipherBatch): Prepare computes
+  // this cell's Δ; after the batch has enciphered or deciphered the cell, Finish advances the
+  // state with the cell's first 32 plaintext and ciphertext bytes. Exactly one Finish per
+  // Prepare, in order.
+  void Prepare(bool is_early, std::span<uint8_t, kAezDeltaBytes> delta) const;
+  void Finish(std::span<const uint8_t, kAezPrevBytes> plaintext_head,
+              std::span<const uint8_t, kAezPrevBytes> ciphertext_head);
+
+  // RELAY_REKEY (prop 262): replace aez_key, chain_key and chain; cell_number and prev carry
+  // on. The old key material is wiped.
+  void InstallKeys(std::span<const uint8_t, kKdfAezKeyBytes> aez_key,
+                   std::span<const uint8_t, kChainKeyBytes> chain_key,
+                   std::span<const uint8_t, kChainBytes> chain);
+
+  const AezKey& key() const { return key_; }
+  // The unexpanded key, which the rekey KDF hashes.
+  std::span<const uint8_t, kKdfAezKeyBytes> aez_key_bytes() const { return aez_key_; }
+  uint64_t cell_number() const { return cell_number_; }
+  bool is_forward() const { return is_forward_; }
+
+  // The arena every AezCellDirection lives in.
+  static KeyArena& Arena();
+
+ private:
+  AezKey key_;
+  Aes256Chain chain_cipher_;
+  uint8_t aez_key_[kKdfAezKeyBytes];
+  uint8_t chain_[kChainBytes];
+  uint8_t prev_[kAezPrevBytes]{};
+  uint64_t cell_number_ = 0;
+  const bool is_forward_;
+};
+
+using AezCellDirectionBox = ArenaBox<AezCellDirection>;
+
+// The layers, public so the rekey code can reach a hop's directions.
+class AezClientForward final : public ClientForwardLayer {
+ public:
+  explicit AezClientForward(AezCellDirectionBox state) : state_(std::move(state)) {}
+  void Originate(CellBody body, bool early) override { state_->Encipher(body, early); }
+  void Encrypt(CellBody body, bool early) override { state_->Encipher(body, early); }
+  AezCellDirection& direction() { return *state_; }
+
+ private:
+  AezCellDirectionBox state_;
+};
+
+class AezClientBackward final : public ClientBackwardLayer {
+ public:
+  explicit AezClientBackward(AezCellDirectionBox state) : state_(std::move(state)) {}
+  bool Decrypt(CellBody body) override {
+    state_->Decipher(body, /*is_early=*/false);
+    return AezCellRecognized(body);
+  }
+  AezCellDirection& direction() { return *state_; }
+
+ private:
+  AezCellDirectionBox state_;
+};
+
+class AezRelay final : public RelayLayer {
+ public:
+  AezRelay(AezCellDirectionBox forward, AezCellDirectionBox backward)
+      : forward_(std::move(forward)), backward_(std::move(backward)) {}
+  bool DecryptForward(CellBody body, bool early) override {
+    forward_->Decipher(body, early);
+    return AezCellRecognized(body);
+  }
+  void OriginateBackward(CellBody body) override { backward_->Encipher(body, false); }
+  void EncryptBackward(CellBody body) override { backward_->Encipher(body, false); }
+  AezCellDirection& forward() { return *forward_; }
+  AezCellDirection& backward() { return *backward_; }
+
+ private:
+  AezCellDirectionBox forward_, backward_;
+};
+
+class AezSuite final : public CellSuite {
+ public:
+  CellSuiteKind kind() const override { return CellSuiteKind::kAez; }
+  const char* name() const override { return "aez"; }
+  size_t min_seed_bytes() const override { return kMinKeySeedBytes; }
+  size_t max_seed_bytes() const override { return 1024; }
+  bool supports_rekey() const override { return true; }
+  SuiteError MakeClientHop(std::span<const uint8_t> seed, ClientHopLayers& out) const override;
+  SuiteError MakeRelayHop(std::span<const uint8_t> seed,
+                          std::unique_ptr<RelayLayer>& out) const override;
+};
+
+}  // namespace relaycell
+
+#endif  // RELAYCELL_ENGINE_AEZ_LAYER_H_
