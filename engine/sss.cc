@@ -2,11 +2,27 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <array>
 
+#include "engine/sss_coefficient_stream.h"
 #include "kernels/gf256.h"
 
 namespace relaycell::sss {
+namespace {
+
+// Bytes of each random row drawn per chunk: the chunk's secret, random rows and shares
+// ((1 + (k - 1) + n) * chunk bytes, 64 KiB at k = 3, n = 5) stay in L2 between the keystream
+// and the multiply instead of streaming through memory twice.
+constexpr size_t kRandomBytesPerChunk = 16 * 1024;
+
+size_t ChunkBytes(size_t k, size_t length) {
+  size_t chunk = kRandomBytesPerChunk / (k - 1);
+  chunk = std::clamp<size_t>(chunk & ~size_t{63}, 1024, CoefficientStream::kMaxFillBytes);
+  return std::min(chunk, length);
+}
+
+}  // namespace
 
 const char* SssErrorName(SssError error) {
   switch (error) {
@@ -17,6 +33,7 @@ const char* SssErrorName(SssError error) {
     case SssError::kBadX: return "share x-coordinates must be distinct and nonzero";
     case SssError::kNoMemory: return "no locked memory";
     case SssError::kKernel: return "GF(2^8) kernel refused its arguments";
+    case SssError::kRandomSource: return "could not generate the random coefficients";
   }
   return "unknown error";
 }
@@ -43,8 +60,8 @@ SssError Splitter::Split(std::span<const uint8_t> secret, unsigned k,
   for (uint8_t* share : shares) {
     if (share == nullptr) return SssError::kBadShareCount;
   }
-  if (length > (SIZE_MAX / (k - 1))) return SssError::kBadLength;
-  if (!Reserve((k - 1) * length)) return SssError::kNoMemory;
+  const size_t chunk = ChunkBytes(k, length);
+  if (!Reserve((k - 1) * chunk)) return SssError::kNoMemory;
 
   // Row r of the matrix evaluates the polynomial at x = r + 1: [1, x, x^2, ..., x^{k-1}].
   matrix_.resize(n * k);
@@ -57,18 +74,34 @@ SssError Splitter::Split(std::span<const uint8_t> secret, unsigned k,
     }
   }
 
-  // A fresh ChaCha20 key per call; the stream fills all k - 1 random rows at once.
-  std::array<uint8_t, randombytes_SEEDBYTES> seed;
-  randombytes_buf(seed.data(), seed.size());
-  randombytes_buf_deterministic(random_, (k - 1) * length, seed.data());
-  sodium_memzero(seed.data(), seed.size());
-
+  // A fresh AES-256 key per call. Random row j of chunk c is keystream under nonce
+  // c * (k - 1) + j - 1: every (chunk, row) has its own counter space.
+  CoefficientStream stream;
   std::array<const uint8_t*, kMaxShares> rows;
-  rows[0] = secret.data();
-  for (size_t j = 1; j < k; ++j) rows[j] = random_ + (j - 1) * length;
-  const bool ok = kernels::GfMatrixMultiply(matrix_, k, n, std::span(rows.data(), k), shares, length);
-  sodium_memzero(random_, (k - 1) * length);
-  return ok ? SssError::kOk : SssError::kKernel;
+  std::array<uint8_t*, kMaxShares> outs;
+  SssError result = SssError::kOk;
+  uint64_t nonce = 0;
+  for (size_t at = 0; at < length && result == SssError::kOk; at += chunk) {
+    const size_t bytes = std::min(chunk, length - at);
+    rows[0] = secret.data() + at;
+    for (size_t j = 1; j < k; ++j) {
+      uint8_t* row = random_ + (j - 1) * bytes;
+      if (!stream.Fill(nonce++, std::span(row, bytes))) result = SssError::kRandomSource;
+      rows[j] = row;
+    }
+    for (size_t i = 0; i < n; ++i) outs[i] = shares[i] + at;
+    if (result == SssError::kOk &&
+        !kernels::GfMatrixMultiply(matrix_, k, n, std::span(rows.data(), k),
+                                   std::span(outs.data(), n), bytes)) {
+      result = SssError::kKernel;
+    }
+  }
+  sodium_memzero(random_, (k - 1) * chunk);
+  if (result != SssError::kOk) {
+    // Partial shares of a split that failed must not be used (nor leak the secret's chunks).
+    for (uint8_t* share : shares) sodium_memzero(share, length);
+  }
+  return result;
 }
 
 SssError Split(std::span<const uint8_t> secret, unsigned k, std::span<uint8_t* const> shares) {

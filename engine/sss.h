@@ -8,9 +8,9 @@
 // Split is one GF(2^8) matrix multiply (the kernel): the k coefficient rows
 // [secret, r_1, ..., r_{k-1}] times the n x k matrix of powers x_i^j. Combine is one dot product
 // with the Lagrange coefficients at 0, which depend only on the public x's. No branch or memory
-// index depends on a secret byte. The random rows come from ChaCha20
-// (randombytes_buf_deterministic) keyed per call from randombytes_buf, live in locked memory,
-// and are wiped before Split returns.
+// index depends on a secret byte. The random rows come from AES-256-CTR keyed per call from
+// randombytes_buf (engine/sss_coefficient_stream.h), drawn a cache-sized chunk at a time just
+// before the multiply that uses them, live in locked memory, and are wiped before Split returns.
 #ifndef RELAYCELL_ENGINE_SSS_H_
 #define RELAYCELL_ENGINE_SSS_H_
 
@@ -29,6 +29,7 @@ enum class SssError {
   kBadX,           // an x of 0 or a repeated x in Combine
   kNoMemory,       // no locked memory for the random rows
   kKernel,         // the GF(2^8) kernel refused its arguments (a bug)
+  kRandomSource,   // the coefficient keystream could not be generated (shares wiped)
 };
 
 const char* SssErrorName(SssError error);
@@ -49,7 +50,7 @@ class Splitter {
 
  private:
   bool Reserve(size_t random_bytes);
-  uint8_t* random_ = nullptr;  // (k - 1) rows of secret.size() bytes, sodium_malloc'ed
+  uint8_t* random_ = nullptr;  // (k - 1) rows of one chunk, sodium_malloc'ed
   size_t random_capacity_ = 0;
   std::vector<uint8_t> matrix_;  // n x k powers of x (public)
 };

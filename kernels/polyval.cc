@@ -8,8 +8,15 @@
 //
 // Speed: with the dot-powers H^1..H^8 precomputed, eight blocks are
 //   (S ^ X1)·H^8 ^ X2·H^7 ^ ... ^ X8·H^1,
-// eight independent products summed unreduced and reduced once (aggregated reduction).
+// eight independent products summed unreduced and reduced once (aggregated reduction). The
+// powers are built as a tree (H^2; H^3, H^4; H^5..H^8: three dependent multiplications, not
+// seven), since under a fresh key per message (the WC MAC) they are a large part of the work.
+//
+// On x86 CPUs with VPCLMULQDQ the AVX2 and AVX-512 targets hand over to the raw 256-bit path in
+// kernels/polyval_vpclmul.cc (two blocks per multiply, batches in lockstep); the SSE4 target
+// always runs the Highway code below, so per-target tests cover both.
 #include "kernels/polyval.h"
+#include "kernels/polyval_vpclmul-inl.h"
 
 #include <string.h>  // explicit_bzero
 
@@ -151,8 +158,14 @@ void PolyvalOne(const uint8_t* h, const uint8_t* message, size_t length, uint8_t
   const size_t blocks = whole + (tail != 0);
   V powers[kAggregate];
   powers[0] = LoadBlock(h);
-  const size_t needed = std::min(blocks, kAggregate);
-  for (size_t i = 1; i < needed; ++i) powers[i] = Dot(powers[i - 1], powers[0]);
+  if (blocks >= 2) powers[1] = Dot(powers[0], powers[0]);
+  if (blocks >= 3) {
+    powers[2] = Dot(powers[1], powers[0]);
+    powers[3] = Dot(powers[1], powers[1]);
+  }
+  if (blocks >= 5) {
+    for (size_t i = 4; i < kAggregate; ++i) powers[i] = Dot(powers[3], powers[i - 4]);
+  }
 
   V state = hn::Zero(d);
   size_t at = 0;
@@ -170,10 +183,17 @@ void PolyvalOne(const uint8_t* h, const uint8_t* message, size_t length, uint8_t
     explicit_bzero(last, sizeof last);
   }
   hn::StoreU(hn::BitCast(hn::Full128<uint8_t>(), state), hn::Full128<uint8_t>(), out);
+  explicit_bzero(powers, sizeof powers);  // derived from H: secret
 }
 #endif  // HWY_TARGET == HWY_SCALAR
 
 void PolyvalJobs(const PolyvalJob* jobs, size_t count) {
+#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  if (Vpclmul256Available()) {
+    PolyvalJobsVpclmul256(jobs, count);
+    return;
+  }
+#endif
   for (size_t i = 0; i < count; ++i) {
     PolyvalOne(jobs[i].h, jobs[i].message, jobs[i].length, jobs[i].out);
   }
