@@ -1,0 +1,89 @@
+#include "circuit/cell.h"
+
+#include <cstring>
+
+namespace relaycell {
+
+const char* CellCommandName(CellCommand command) {
+  switch (command) {
+    case CellCommand::kPadding: return "PADDING";
+    case CellCommand::kRelay: return "RELAY";
+    case CellCommand::kDestroy: return "DESTROY";
+    case CellCommand::kRelayEarly: return "RELAY_EARLY";
+    case CellCommand::kCreate2: return "CREATE2";
+    case CellCommand::kCreated2: return "CREATED2";
+  }
+  return "unknown";
+}
+
+const char* DestroyReasonName(DestroyReason reason) {
+  switch (reason) {
+    case DestroyReason::kNone: return "NONE";
+    case DestroyReason::kProtocol: return "PROTOCOL";
+    case DestroyReason::kInternal: return "INTERNAL";
+    case DestroyReason::kRequested: return "REQUESTED";
+    case DestroyReason::kResourceLimit: return "RESOURCELIMIT";
+    case DestroyReason::kFinished: return "FINISHED";
+    case DestroyReason::kDestroyed: return "DESTROYED";
+  }
+  return "unknown";
+}
+
+bool IsKnownDestroyReason(uint8_t reason) {
+  switch (reason) {
+    case 0: case 1: case 2: case 3: case 5: case 9: case 11: return true;
+    default: return false;
+  }
+}
+
+ParsedCell ParseCell(ConstCellBytes cell) {
+  ParsedCell parsed;
+  parsed.header.circ_id = uint32_t(cell[0]) << 24 | uint32_t(cell[1]) << 16 |
+                          uint32_t(cell[2]) << 8 | uint32_t(cell[3]);
+  const uint8_t command = cell[4];
+  switch (command) {
+    case uint8_t(CellCommand::kPadding):
+    case uint8_t(CellCommand::kRelay):
+    case uint8_t(CellCommand::kDestroy):
+    case uint8_t(CellCommand::kRelayEarly):
+    case uint8_t(CellCommand::kCreate2):
+    case uint8_t(CellCommand::kCreated2):
+      parsed.header.command = CellCommand(command);
+      break;
+    default:
+      parsed.error = ProtocolError::kUnknownCellCommand;
+      return parsed;
+  }
+  // PADDING is link-level; everything else names a circuit, and circ_id 0 is no circuit.
+  if (parsed.header.command != CellCommand::kPadding && parsed.header.circ_id == 0) {
+    parsed.error = ProtocolError::kZeroCircId;
+    return parsed;
+  }
+  if (parsed.header.command == CellCommand::kDestroy) {
+    const auto payload = CellPayload(cell);
+    uint8_t rest = 0;
+    for (size_t i = 1; i < payload.size(); ++i) rest |= payload[i];
+    if (!IsKnownDestroyReason(payload[0]) || rest != 0) {
+      parsed.error = ProtocolError::kBadDestroyPayload;
+      return parsed;
+    }
+    parsed.header.destroy_reason = DestroyReason(payload[0]);
+  }
+  return parsed;
+}
+
+void WriteCellHeader(uint32_t circ_id, CellCommand command, CellBytes cell) {
+  cell[0] = uint8_t(circ_id >> 24);
+  cell[1] = uint8_t(circ_id >> 16);
+  cell[2] = uint8_t(circ_id >> 8);
+  cell[3] = uint8_t(circ_id);
+  cell[4] = uint8_t(command);
+}
+
+void BuildDestroyCell(uint32_t circ_id, DestroyReason reason, CellBytes cell) {
+  std::memset(cell.data(), 0, cell.size());
+  WriteCellHeader(circ_id, CellCommand::kDestroy, cell);
+  cell[kCellHeaderBytes] = uint8_t(reason);
+}
+
+}  // namespace relaycell

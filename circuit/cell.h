@@ -1,0 +1,77 @@
+// Link cells (protocol §1): 514 bytes, circ_id u32 | command u8 | payload[509], big-endian.
+//
+// Parsing is strict and allocation-free: a cell is either a valid header or a typed
+// ProtocolError, never an exception.
+#ifndef RELAYCELL_CIRCUIT_CELL_H_
+#define RELAYCELL_CIRCUIT_CELL_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "circuit/protocol_error.h"
+#include "engine/cell_suite.h"
+
+namespace relaycell {
+
+inline constexpr size_t kCellBytes = 514;
+inline constexpr size_t kCellHeaderBytes = 5;
+static_assert(kCellHeaderBytes + kCellBodyBytes == kCellBytes);
+
+using CellBytes = std::span<uint8_t, kCellBytes>;
+using ConstCellBytes = std::span<const uint8_t, kCellBytes>;
+
+enum class CellCommand : uint8_t {
+  kPadding = 0,
+  kRelay = 3,
+  kDestroy = 4,
+  kRelayEarly = 9,
+  kCreate2 = 10,
+  kCreated2 = 11,
+};
+
+enum class DestroyReason : uint8_t {
+  kNone = 0,
+  kProtocol = 1,
+  kInternal = 2,
+  kRequested = 3,
+  kResourceLimit = 5,
+  kFinished = 9,
+  kDestroyed = 11,
+};
+
+const char* CellCommandName(CellCommand command);
+const char* DestroyReasonName(DestroyReason reason);
+bool IsKnownDestroyReason(uint8_t reason);
+
+struct CellHeader {
+  uint32_t circ_id = 0;
+  CellCommand command = CellCommand::kPadding;
+  DestroyReason destroy_reason = DestroyReason::kNone;  // meaningful for DESTROY only
+};
+
+struct ParsedCell {
+  CellHeader header;
+  ProtocolError error = ProtocolError::kNone;  // kNone: header is valid
+  bool ok() const { return error == ProtocolError::kNone; }
+};
+
+// Checks the header: a known command; circ_id != 0 for every command but PADDING; a DESTROY
+// carries a known reason followed by zeros.
+ParsedCell ParseCell(ConstCellBytes cell);
+
+inline std::span<uint8_t, kCellBodyBytes> CellPayload(CellBytes cell) {
+  return cell.subspan<kCellHeaderBytes, kCellBodyBytes>();
+}
+inline std::span<const uint8_t, kCellBodyBytes> CellPayload(ConstCellBytes cell) {
+  return cell.subspan<kCellHeaderBytes, kCellBodyBytes>();
+}
+
+// Writes circ_id and command; the payload is left as is.
+void WriteCellHeader(uint32_t circ_id, CellCommand command, CellBytes cell);
+// A whole DESTROY cell: header, reason, zeros.
+void BuildDestroyCell(uint32_t circ_id, DestroyReason reason, CellBytes cell);
+
+}  // namespace relaycell
+
+#endif  // RELAYCELL_CIRCUIT_CELL_H_

@@ -1,0 +1,278 @@
+#include "circuit/client_circuit.h"
+
+#include <sodium.h>
+
+#include <cstring>
+
+#include "engine/aez_layer.h"
+
+namespace relaycell {
+namespace {
+
+// The aez directions behind a hop's layers (only suites that rekey have them); null otherwise.
+AezCellDirection* ForwardDirection(ClientHopLayers& hop) {
+  auto* layer = dynamic_cast<AezClientForward*>(hop.forward.get());
+  return layer == nullptr ? nullptr : &layer->direction();
+}
+AezCellDirection* BackwardDirection(ClientHopLayers& hop) {
+  auto* layer = dynamic_cast<AezClientBackward*>(hop.backward.get());
+  return layer == nullptr ? nullptr : &layer->direction();
+}
+
+}  // namespace
+
+PendingBackwardKeys::~PendingBackwardKeys() { Wipe(); }
+
+void PendingBackwardKeys::Wipe() {
+  sodium_memzero(aez_key, sizeof aez_key);
+  sodium_memzero(chain_key, sizeof chain_key);
+  sodium_memzero(chain, sizeof chain);
+}
+
+KeyArena& PendingBackwardKeys::Arena() {
+  static KeyArena arena(sizeof(PendingBackwardKeys));
+  return arena;
+}
+
+SuiteError ClientCircuit::Create(const CellSuite& suite, uint32_t circ_id,
+                                 std::span<const std::span<const uint8_t>> hop_seeds,
+                                 ClientCircuit& out) {
+  return Create(suite, circ_id, hop_seeds, RekeyConfig{}, out);
+}
+
+SuiteError ClientCircuit::Create(const CellSuite& suite, uint32_t circ_id,
+                                 std::span<const std::span<const uint8_t>> hop_seeds,
+                                 const RekeyConfig& rekey_config, ClientCircuit& out) {
+  out = ClientCircuit();
+  if (rekey_config.Validate() != RekeyConfigError::kOk) return SuiteError::kBadSeedLength;
+  if (hop_seeds.empty() || hop_seeds.size() > size_t(kMaxHops) || circ_id == 0) {
+    return SuiteError::kBadSeedLength;
+  }
+  ClientCircuit circuit;
+  for (size_t i = 0; i < hop_seeds.size(); ++i) {
+    const SuiteError error = suite.MakeClientHop(hop_seeds[i], circuit.layers_[i]);
+    if (error != SuiteError::kOk) return error;  // `circuit` wipes the hops built so far
+    // The first threshold counts from here, when the hop's keys are installed.
+    const bool rekeyable = suite.supports_rekey() && ForwardDirection(circuit.layers_[i]) &&
+                           BackwardDirection(circuit.layers_[i]);
+    circuit.rekey_[i] = std::make_unique<ClientHopRekey>(
+        rekey_config, rekeyable ? RekeyCapability::kRekeyable : RekeyCapability::kNotRekeyable);
+    if (rekeyable) {
+      // Reserved now so a rekey never fails for want of locked memory.
+      circuit.next_backward_[i] = MakeInArena<PendingBackwardKeys>(PendingBackwardKeys::Arena());
+      if (!circuit.next_backward_[i]) return SuiteError::kOutOfKeyMemory;
+    }
+  }
+  circuit.hops_ = int(hop_seeds.size());
+  circuit.circ_id_ = circ_id;
+  circuit.open_ = true;
+  circuit.supports_rekey_ = suite.supports_rekey();
+  circuit.layout_ = LayoutOf(suite.kind());
+  out = std::move(circuit);
+  return SuiteError::kOk;
+}
+
+OriginateError ClientCircuit::Originate(int hop, const RelayHeader& header,
+                                        std::span<const uint8_t> data, bool early, CellBytes cell) {
+  if (header.command == RelayCommand::kRekey) return OriginateError::kBadPayload;
+  if (!BuildRelayPayload(layout_, header, data, CellPayload(cell))) return OriginateError::kBadPayload;
+  uint8_t payload[kCellBodyBytes];
+  std::memcpy(payload, CellPayload(cell).data(), kCellBodyBytes);
+  const OriginateError error = OriginatePayload(hop, payload, early, cell);
+  sodium_memzero(payload, sizeof payload);
+  return error;
+}
+
+// The forward hot path: the target hop's layer originates, then the layers between it and us
+// are added, innermost first.
+OriginateError ClientCircuit::OriginatePayload(int hop,
+                                               std::span<const uint8_t, kCellBodyBytes> payload,
+                                               bool early, CellBytes cell) {
+  if (!open_) return OriginateError::kClosed;
+  if (hop < 1 || hop > hops_) return OriginateError::kNoSuchHop;
+  if (!CountForward(hop)) return OriginateError::kClosed;
+  WriteCellHeader(circ_id_, early ? CellCommand::kRelayEarly : CellCommand::kRelay, cell);
+  const CellBody body = CellPayload(cell);
+  if (body.data() != payload.data()) std::memmove(body.data(), payload.data(), kCellBodyBytes);
+  layers_[size_t(hop - 1)].forward->Originate(body, early);
+  for (int i = hop - 2; i >= 0; --i) layers_[size_t(i)].forward->Encrypt(body, early);
+  return OriginateError::kOk;
+}
+
+// The backward hot path: peel layers 1, 2, ... until one recognizes the cell.
+CellResult ClientCircuit::Receive(CellBytes cell) {
+  CellResult result;
+  if (!open_) {
+    result.outcome = CellOutcome::kClosed;
+    return result;
+  }
+  const ParsedCell parsed = ParseCell(cell);
+  if (!parsed.ok()) return Fail(parsed.error, cell);
+  const CellCommand command = parsed.header.command;
+  if (command == CellCommand::kPadding) {
+    result.outcome = CellOutcome::kIgnored;
+    return result;
+  }
+  if (parsed.header.circ_id != circ_id_) return Fail(ProtocolError::kWrongCircId, cell);
+  if (command == CellCommand::kDestroy) {
+    Destroy();
+    destroy_reason_ = parsed.header.destroy_reason;
+    result.outcome = CellOutcome::kDestroyed;
+    result.destroy_reason = destroy_reason_;
+    return result;
+  }
+  if (command == CellCommand::kRelayEarly) return Fail(ProtocolError::kEarlyBackward, cell);
+  if (command != CellCommand::kRelay) return Fail(ProtocolError::kUnexpectedCellCommand, cell);
+
+  const CellBody body = CellPayload(cell);
+  int origin = 0;
+  for (int i = 0; i < hops_; ++i) {
+    if (layers_[size_t(i)].backward->Decrypt(body)) {
+      origin = i + 1;
+      break;
+    }
+  }
+  if (origin == 0) return Fail(ProtocolError::kUnrecognized, cell);
+  for (int i = 0; i < origin; ++i) {
+    const RekeyError error = rekey_[size_t(i)]->CountBackwardCell();
+    if (error != RekeyError::kNone) [[unlikely]] return Fail(ProtocolErrorFromRekey(error), cell);
+  }
+  const ParsedRelay relay = CheckRecognizedPayload(layout_, supports_rekey_, body);
+  if (!relay.ok()) return Fail(relay.error, cell);
+  if (relay.header.command == RelayCommand::kRekey) [[unlikely]] {
+    // Deciphered with the hop's old backward keys; an ACK switches them to the new ones.
+    const RekeyStep step =
+        rekey_[size_t(origin - 1)]->OnRekeyCell(relay.header.stream_id, relay.data);
+    if (step.action != RekeyAction::kSwitchBackward) {
+      return Fail(ProtocolErrorFromRekey(step.error), cell);
+    }
+    PendingBackwardKeys& next = *next_backward_[size_t(origin - 1)];
+    BackwardDirection(layers_[size_t(origin - 1)])->InstallKeys(next.aez_key, next.chain_key, next.chain);
+    next.Wipe();  // the slot stays reserved for the next rekey
+    sodium_memzero(body.data(), body.size());
+    result.outcome = CellOutcome::kIgnored;
+    result.hop = origin;
+    return result;
+  }
+  result.outcome = CellOutcome::kDelivered;
+  result.hop = origin;
+  result.header = relay.header;
+  result.data = relay.data;
+  return result;
+}
+
+bool ClientCircuit::CountForward(int hop) {
+  for (int i = 0; i < hop; ++i) {
+    const RekeyError error = rekey_[size_t(i)]->CountForwardCell();
+    if (error != RekeyError::kNone) [[unlikely]] return !FailOnRekey(error);
+  }
+  return true;
+}
+
+bool ClientCircuit::FailOnRekey(RekeyError error) {
+  const ProtocolError reason = ProtocolErrorFromRekey(error);
+  if (reason == ProtocolError::kNone) return false;
+  errors_.Count(reason);
+  Destroy();
+  destroy_reason_ = DestroyReason::kProtocol;
+  return true;
+}
+
+bool ClientCircuit::PollControlCell(CellBytes cell, int* hop) {
+  if (!open_) return false;
+  for (int k = 1; k <= hops_; ++k) {
+    if (!rekey_[size_t(k - 1)]->Due()) continue;
+    RekeyBody body;
+    const RekeyStep step = rekey_[size_t(k - 1)]->StartRekey(body);
+    if (step.action != RekeyAction::kSendRekeyThenSwitchForward) {
+      FailOnRekey(step.error);
+      return false;
+    }
+    if (SendRekey(k, body, cell) != RekeyError::kNone) return false;
+    if (hop != nullptr) *hop = k;
+    return true;
+  }
+  return false;
+}
+
+RekeyError ClientCircuit::RequestRekey(int hop) {
+  if (hop < 1 || hop > hops_ || !open_) return RekeyError::kNotRekeyable;
+  if (rekey_[size_t(hop - 1)]->state() == ClientRekeyState::kUnsupported) {
+    return RekeyError::kNotRekeyable;
+  }
+  rekey_[size_t(hop - 1)]->RequestRekey();
+  return RekeyError::kNone;
+}
+
+RekeyError ClientCircuit::StartRekeyWithData(int hop,
+                                             std::span<const uint8_t, kRekeyDataBytes> rekey_data,
+                                             CellBytes cell) {
+  if (hop < 1 || hop > hops_ || !open_) return RekeyError::kNotRekeyable;
+  RekeyBody body;
+  const RekeyStep step = rekey_[size_t(hop - 1)]->StartRekey(body);
+  if (step.action != RekeyAction::kSendRekeyThenSwitchForward) {
+    FailOnRekey(step.error);
+    return step.error;
+  }
+  body.SetShake256Client(rekey_data);  // replaces the fresh bytes StartRekey drew
+  return SendRekey(hop, body, cell);
+}
+
+// Protocol §6: the REKEY(1) goes out under the hop's old keys; then the hop's forward direction
+// switches at once and the new backward keys wait for the ACK.
+RekeyError ClientCircuit::SendRekey(int hop, const RekeyBody& body, CellBytes cell) {
+  ClientHopLayers& layers = layers_[size_t(hop - 1)];
+  AezCellDirection& forward = *ForwardDirection(layers);
+  alignas(16) uint8_t material[kKdfOutputBytes];
+  if (DeriveRekeyKeys(forward.aez_key_bytes(), body.rekey_data(), material) != KdfError::kOk) {
+    // Never expected (OpenSSL without SHAKE256): no key may be reused, so the circuit closes.
+    Destroy();
+    destroy_reason_ = DestroyReason::kInternal;
+    return RekeyError::kRekeyOverdue;
+  }
+  uint8_t data[kRekeyBodyMaxBytes];
+  const size_t length = BuildRekeyBody(body, data);
+  uint8_t payload[kCellBodyBytes];
+  BuildRelayPayload(layout_, {RelayCommand::kRekey, kRekeyStreamId, uint16_t(length)},
+                    std::span<const uint8_t>(data, length), payload);
+  sodium_memzero(data, sizeof data);
+  // Counted like any forward cell (hop's count restarted by StartRekey: it is the first).
+  const OriginateError sent = OriginatePayload(hop, payload, /*early=*/false, cell);
+  sodium_memzero(payload, sizeof payload);
+  if (sent != OriginateError::kOk) {
+    sodium_memzero(material, sizeof material);
+    return RekeyError::kRekeyOverdue;
+  }
+  const HopKeyMaterialView keys = SplitKeyMaterial(material);
+  forward.InstallKeys(keys.aez_key, keys.chain_key, keys.chain_fwd);
+  PendingBackwardKeys& next = *next_backward_[size_t(hop - 1)];
+  std::memcpy(next.aez_key, keys.aez_key.data(), sizeof next.aez_key);
+  std::memcpy(next.chain_key, keys.chain_key.data(), sizeof next.chain_key);
+  std::memcpy(next.chain, keys.chain_bwd.data(), sizeof next.chain);
+  sodium_memzero(material, sizeof material);
+  return RekeyError::kNone;
+}
+
+CellResult ClientCircuit::Fail(ProtocolError error, CellBytes cell) {
+  // Whatever the layers made of the cell is never handed out.
+  sodium_memzero(CellPayload(cell).data(), kCellBodyBytes);
+  errors_.Count(error);
+  Destroy();
+  destroy_reason_ = DestroyReason::kProtocol;
+  CellResult result;
+  result.outcome = CellOutcome::kDestroyed;
+  result.error = error;
+  result.destroy_reason = DestroyReason::kProtocol;
+  return result;
+}
+
+void ClientCircuit::Destroy() {
+  open_ = false;
+  for (ClientHopLayers& hop : layers_) {  // the layers' arena slots are wiped on release
+    hop.forward.reset();
+    hop.backward.reset();
+  }
+  for (ArenaBox<PendingBackwardKeys>& keys : next_backward_) keys.reset();
+}
+
+}  // namespace relaycell

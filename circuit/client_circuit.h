@@ -1,0 +1,131 @@
+// A client's circuit of 1..8 hops: originates relay cells to any hop and delivers the cells
+// that come back. Knows the layers' order, never the cipher (see engine/cell_suite.h).
+//
+//   ClientCircuit circuit;
+//   if (ClientCircuit::Create(AezCellSuite(), circ_id, seeds, circuit) != SuiteError::kOk) ...
+//   circuit.Originate(3, {RelayCommand::kData, stream, n}, data, false, cell);   // to hop 3
+//   CellResult r = circuit.Receive(cell_from_hop_1);  // r.hop, r.header, r.data
+//   while (circuit.PollControlCell(cell)) send_to_hop_1(cell);  // RELAY_REKEY when due
+//
+// RELAY_REKEY (protocol §6–§7, docs/rekey.md) runs inside the circuit: every cell is counted per
+// hop, and when a hop's threshold is reached (or the host asked, RequestRekey) the next
+// PollControlCell starts the rekey and hands out the REKEY(1) cell to send. The relay's ACK is
+// consumed by Receive (outcome kIgnored). The host must call PollControlCell after Originate
+// and Receive; a circuit that never rekeys closes itself at threshold + slack (kRekeyOverdue).
+#ifndef RELAYCELL_CIRCUIT_CLIENT_CIRCUIT_H_
+#define RELAYCELL_CIRCUIT_CLIENT_CIRCUIT_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "circuit/cell.h"
+#include "circuit/cell_result.h"
+#include "circuit/protocol_error.h"
+#include "circuit/relay_header.h"
+#include "engine/cell_suite.h"
+#include "engine/kdf.h"
+#include "engine/key_arena.h"
+#include "engine/rekey_config.h"
+#include "engine/rekey_limits.h"
+#include "engine/rekey_state.h"
+
+namespace relaycell {
+
+// A hop's backward keys, derived when its REKEY(1) left and installed when the ACK arrives.
+// Lives in a KeyArena slot; wiped on destruction.
+struct PendingBackwardKeys {
+  uint8_t aez_key[kKdfAezKeyBytes];
+  uint8_t chain_key[kChainKeyBytes];
+  uint8_t chain[kChainBytes];
+  ~PendingBackwardKeys();
+  void Wipe();
+  static KeyArena& Arena();
+};
+
+class ClientCircuit {
+ public:
+  ClientCircuit() = default;  // destroyed until Create
+  ClientCircuit(ClientCircuit&&) noexcept = default;
+  ClientCircuit& operator=(ClientCircuit&&) noexcept = default;
+
+  // One key seed per hop, hop 1 first. On error `out` is left destroyed.
+  static SuiteError Create(const CellSuite& suite, uint32_t circ_id,
+                           std::span<const std::span<const uint8_t>> hop_seeds, ClientCircuit& out);
+  // Same with the rekey schedule's thresholds (default: RekeyConfig{}, protocol §7). A config
+  // that fails RekeyConfig::Validate() is refused with kBadSeedLength (no circuit is built).
+  static SuiteError Create(const CellSuite& suite, uint32_t circ_id,
+                           std::span<const std::span<const uint8_t>> hop_seeds,
+                           const RekeyConfig& rekey_config, ClientCircuit& out);
+
+  // Builds a RELAY (or RELAY_EARLY) cell for `hop` (1-based) carrying header + data. A REKEY
+  // header is refused (kBadPayload): the circuit alone runs the rekey, so both sides stay in
+  // step. kClosed also when this cell would pass a hop's key past threshold + slack (the
+  // circuit is then destroyed with kRekeyOverdue: send DESTROY(PROTOCOL)).
+  OriginateError Originate(int hop, const RelayHeader& header, std::span<const uint8_t> data,
+                           bool early, CellBytes cell);
+  // Same with a ready 509-byte plaintext payload in the suite's layout (tests, vectors).
+  OriginateError OriginatePayload(int hop, std::span<const uint8_t, kCellBodyBytes> payload,
+                                  bool early, CellBytes cell);
+
+  // A cell from hop 1, processed in place. Delivered data points into `cell`. A relay's REKEY
+  // ACK is consumed here: kIgnored, `hop` set (that hop now runs on its new keys both ways).
+  CellResult Receive(CellBytes cell);
+
+  // RELAY_REKEY. If a hop's rekey is due (the lowest such hop first), starts it: writes the
+  // REKEY(1) cell (32 fresh CSPRNG bytes, under the hop's old keys) into `cell`, switches the
+  // hop's forward direction and returns true; send the cell to hop 1 before any later cell.
+  // False (nothing written) if no rekey is due or the circuit is closed. Cheap: one compare
+  // per hop. `hop`, if given, receives the rekeyed hop.
+  bool PollControlCell(CellBytes cell, int* hop = nullptr);
+  // The host wants `hop` rekeyed as soon as the relay's min_spacing allows (then
+  // PollControlCell emits it). kNotRekeyable on tor1; kNone otherwise (also if one is pending:
+  // it is due again after the ACK).
+  RekeyError RequestRekey(int hop);
+  // Starts a rekey of `hop` now with the given rekey_data (known-answer vectors only: real
+  // rekeys take fresh CSPRNG bytes through PollControlCell). kAlreadyPending / kNotRekeyable
+  // refuse locally; writes the REKEY(1) cell to send to hop 1 on kNone.
+  RekeyError StartRekeyWithData(int hop, std::span<const uint8_t, kRekeyDataBytes> rekey_data,
+                                CellBytes cell);
+  // The hop's rekey state (counters, schedule); tests preset counts through it.
+  ClientHopRekey& hop_rekey(int hop) { return *rekey_[size_t(hop - 1)]; }
+  const ClientHopRekey& hop_rekey(int hop) const { return *rekey_[size_t(hop - 1)]; }
+
+  // Destroys the circuit locally (wipes every key); the host sends DESTROY itself.
+  void Destroy();
+
+  bool is_open() const { return open_; }
+  int hops() const { return hops_; }
+  uint32_t circ_id() const { return circ_id_; }
+  RelayLayout layout() const { return layout_; }
+  const ProtocolErrorCounters& errors() const { return errors_; }
+  // The received DESTROY's reason, or PROTOCOL after a protocol error.
+  DestroyReason destroy_reason() const { return destroy_reason_; }
+  // The hop's layers (step 4's rekey reaches the aez directions through them).
+  ClientHopLayers& hop_layers(int hop) { return layers_[size_t(hop - 1)]; }
+
+ private:
+  CellResult Fail(ProtocolError error, CellBytes cell);
+  // Counts a forward cell to `hop` at hops 1..hop; false (circuit destroyed) past a deadline.
+  bool CountForward(int hop);
+  // Originates the REKEY(1) in `body` to `hop` (old keys), then switches its forward keys.
+  RekeyError SendRekey(int hop, const RekeyBody& body, CellBytes cell);
+  // Applies a ClientHopRekey step that closes the circuit; true if it did.
+  bool FailOnRekey(RekeyError error);
+
+  std::array<ClientHopLayers, kMaxHops> layers_;
+  std::array<std::unique_ptr<ClientHopRekey>, kMaxHops> rekey_;
+  std::array<ArenaBox<PendingBackwardKeys>, kMaxHops> next_backward_;
+  int hops_ = 0;
+  uint32_t circ_id_ = 0;
+  bool open_ = false;
+  bool supports_rekey_ = false;
+  RelayLayout layout_ = RelayLayout::kAez;
+  DestroyReason destroy_reason_ = DestroyReason::kNone;
+  ProtocolErrorCounters errors_;
+};
+
+}  // namespace relaycell
+
+#endif  // RELAYCELL_CIRCUIT_CLIENT_CIRCUIT_H_

@@ -1,0 +1,226 @@
+#include "circuit/relay_circuit.h"
+
+#include <sodium.h>
+
+#include <cstring>
+
+#include "engine/aez_layer.h"
+#include "engine/kdf.h"
+#include "engine/rekey_message.h"
+
+namespace relaycell {
+
+SuiteError RelayCircuit::Create(const CellSuite& suite, std::span<const uint8_t> seed,
+                                uint32_t client_side_id, uint32_t next_side_id, RelayCircuit& out) {
+  return Create(suite, seed, client_side_id, next_side_id, RekeyConfig{},
+                RekeyEnforcer::Mode::kEnforce, out);
+}
+
+SuiteError RelayCircuit::Create(const CellSuite& suite, std::span<const uint8_t> seed,
+                                uint32_t client_side_id, uint32_t next_side_id,
+                                const RekeyConfig& rekey_config, RekeyEnforcer::Mode mode,
+                                RelayCircuit& out) {
+  out = RelayCircuit();
+  if (client_side_id == 0 || rekey_config.Validate() != RekeyConfigError::kOk) {
+    return SuiteError::kBadSeedLength;
+  }
+  RelayCircuit circuit;
+  const SuiteError error = suite.MakeRelayHop(seed, circuit.layer_);
+  if (error != SuiteError::kOk) return error;
+  // The first threshold counts from here, when the hop's keys are installed.
+  const bool rekeyable =
+      suite.supports_rekey() && dynamic_cast<AezRelay*>(circuit.layer_.get()) != nullptr;
+  circuit.rekey_ = RelayHopRekey(
+      rekey_config, rekeyable ? RekeyCapability::kRekeyable : RekeyCapability::kNotRekeyable, mode);
+  circuit.client_side_id_ = client_side_id;
+  circuit.next_side_id_ = next_side_id;
+  circuit.open_ = true;
+  circuit.supports_rekey_ = suite.supports_rekey();
+  circuit.layout_ = LayoutOf(suite.kind());
+  out = std::move(circuit);
+  return SuiteError::kOk;
+}
+
+// The peel hot path: check the header, remove our layer, deliver or pass on.
+CellResult RelayCircuit::HandleForward(CellBytes cell) {
+  CellResult result;
+  if (!open_) {
+    result.outcome = CellOutcome::kClosed;
+    return result;
+  }
+  const ParsedCell parsed = ParseCell(cell);
+  if (!parsed.ok()) return Fail(parsed.error, cell);
+  const CellCommand command = parsed.header.command;
+  if (command == CellCommand::kPadding) {
+    result.outcome = CellOutcome::kIgnored;
+    return result;
+  }
+  if (parsed.header.circ_id != client_side_id_) return Fail(ProtocolError::kWrongCircId, cell);
+  if (command == CellCommand::kDestroy) return Destroyed(parsed.header.destroy_reason);
+  if (command != CellCommand::kRelay && command != CellCommand::kRelayEarly) {
+    return Fail(ProtocolError::kUnexpectedCellCommand, cell);
+  }
+
+  const bool early = command == CellCommand::kRelayEarly;
+  const CellBody body = CellPayload(cell);
+  // Every cell under this key counts, before we know what it is (protocol §7).
+  if (const RekeyError e = rekey_.CountCell(); e != RekeyError::kNone) [[unlikely]] {
+    return Fail(ProtocolErrorFromRekey(e), cell);
+  }
+  if (!layer_->DecryptForward(body, early)) {
+    if (next_side_id_ == 0) return Fail(ProtocolError::kUnrecognized, cell);
+    WriteCellHeader(next_side_id_, command, cell);
+    result.outcome = CellOutcome::kForward;
+    return result;
+  }
+  const ParsedRelay relay = CheckRecognizedPayload(layout_, supports_rekey_, body);
+  if (!relay.ok()) return Fail(relay.error, cell);
+  if (relay.header.command == RelayCommand::kRekey) [[unlikely]] return OnRekey(relay, cell);
+  result.outcome = CellOutcome::kDelivered;
+  result.early = early;
+  result.header = relay.header;
+  result.data = relay.data;
+  return result;
+}
+
+// A cell from the next hop: add our layer and send it towards the client.
+CellResult RelayCircuit::HandleBackward(CellBytes cell) {
+  CellResult result;
+  if (!open_) {
+    result.outcome = CellOutcome::kClosed;
+    return result;
+  }
+  const ParsedCell parsed = ParseCell(cell);
+  if (!parsed.ok()) return Fail(parsed.error, cell);
+  const CellCommand command = parsed.header.command;
+  if (command == CellCommand::kPadding) {
+    result.outcome = CellOutcome::kIgnored;
+    return result;
+  }
+  if (next_side_id_ == 0 || parsed.header.circ_id != next_side_id_) {
+    return Fail(ProtocolError::kWrongCircId, cell);
+  }
+  if (command == CellCommand::kDestroy) return Destroyed(parsed.header.destroy_reason);
+  if (command == CellCommand::kRelayEarly) return Fail(ProtocolError::kEarlyBackward, cell);
+  if (command != CellCommand::kRelay) return Fail(ProtocolError::kUnexpectedCellCommand, cell);
+  if (const RekeyError e = rekey_.CountCell(); e != RekeyError::kNone) [[unlikely]] {
+    return Fail(ProtocolErrorFromRekey(e), cell);
+  }
+  layer_->EncryptBackward(CellPayload(cell));
+  WriteCellHeader(client_side_id_, CellCommand::kRelay, cell);
+  result.outcome = CellOutcome::kForward;
+  return result;
+}
+
+OriginateError RelayCircuit::Originate(const RelayHeader& header, std::span<const uint8_t> data,
+                                       CellBytes cell) {
+  if (header.command == RelayCommand::kRekey) return OriginateError::kBadPayload;
+  if (!BuildRelayPayload(layout_, header, data, CellPayload(cell))) return OriginateError::kBadPayload;
+  uint8_t payload[kCellBodyBytes];
+  std::memcpy(payload, CellPayload(cell).data(), kCellBodyBytes);
+  const OriginateError error = OriginatePayload(payload, cell);
+  sodium_memzero(payload, sizeof payload);
+  return error;
+}
+
+OriginateError RelayCircuit::OriginatePayload(std::span<const uint8_t, kCellBodyBytes> payload,
+                                              CellBytes cell) {
+  if (!open_) return OriginateError::kClosed;
+  if (const RekeyError e = rekey_.CountCell(); e != RekeyError::kNone) [[unlikely]] {
+    FailOnRekey(e);
+    return OriginateError::kClosed;
+  }
+  WriteCellHeader(client_side_id_, CellCommand::kRelay, cell);
+  const CellBody body = CellPayload(cell);
+  if (body.data() != payload.data()) std::memmove(body.data(), payload.data(), kCellBodyBytes);
+  layer_->OriginateBackward(body);
+  return OriginateError::kOk;
+}
+
+// Protocol §6 at the relay: on a valid REKEY(1), derive from the hop's current aez_key, send
+// the ACK under the OLD keys, then switch both directions (the old keys are overwritten).
+CellResult RelayCircuit::OnRekey(const ParsedRelay& relay, CellBytes cell) {
+  // The client cannot have seen our last ACK yet: it would have two rekeys outstanding.
+  if (control_pending_) return Fail(ProtocolError::kRekeyTooSoon, cell);
+  RekeyBody body;
+  const RekeyStep step = rekey_.OnRekeyCell(relay.header.stream_id, relay.data, body);
+  if (step.action != RekeyAction::kSendAckThenSwitchBoth) {
+    return Fail(ProtocolErrorFromRekey(step.error), cell);
+  }
+  auto& aez = static_cast<AezRelay&>(*layer_);  // Create made it rekeyable only if it is one
+  alignas(16) uint8_t material[kKdfOutputBytes];
+  const KdfError derived = DeriveRekeyKeys(aez.forward().aez_key_bytes(), body.rekey_data(), material);
+  sodium_memzero(CellPayload(cell).data(), kCellBodyBytes);  // the rekey_data goes no further
+  if (derived != KdfError::kOk) {
+    Destroy();  // never expected; no key may be reused, so the circuit closes
+    destroy_reason_ = DestroyReason::kInternal;
+    CellResult result;
+    result.outcome = CellOutcome::kDestroyed;
+    result.destroy_reason = DestroyReason::kInternal;
+    return result;
+  }
+  if (!control_cell_) control_cell_ = std::make_unique<std::array<uint8_t, kCellBytes>>();
+  const CellBytes ack(*control_cell_);
+  RekeyBody reply;  // an ACK
+  uint8_t data[kRekeyBodyMaxBytes];
+  const size_t length = BuildRekeyBody(reply, data);
+  BuildRelayPayload(layout_, {RelayCommand::kRekey, kRekeyStreamId, uint16_t(length)},
+                    std::span<const uint8_t>(data, length), CellPayload(ack));
+  // The ACK is the first cell on the new count (OnRekeyCell restarted it); it cannot fail.
+  (void)rekey_.CountCell();
+  WriteCellHeader(client_side_id_, CellCommand::kRelay, ack);
+  layer_->OriginateBackward(CellPayload(ack));
+  control_pending_ = true;
+
+  const HopKeyMaterialView keys = SplitKeyMaterial(material);
+  aez.forward().InstallKeys(keys.aez_key, keys.chain_key, keys.chain_fwd);
+  aez.backward().InstallKeys(keys.aez_key, keys.chain_key, keys.chain_bwd);
+  sodium_memzero(material, sizeof material);
+  CellResult result;
+  result.outcome = CellOutcome::kIgnored;
+  result.header = relay.header;
+  return result;
+}
+
+bool RelayCircuit::PollControlCell(CellBytes cell) {
+  if (!control_pending_) return false;
+  std::memcpy(cell.data(), control_cell_->data(), kCellBytes);
+  control_pending_ = false;
+  return true;
+}
+
+void RelayCircuit::FailOnRekey(RekeyError error) {
+  errors_.Count(ProtocolErrorFromRekey(error));
+  Destroy();
+  destroy_reason_ = DestroyReason::kProtocol;
+}
+
+CellResult RelayCircuit::Fail(ProtocolError error, CellBytes cell) {
+  sodium_memzero(CellPayload(cell).data(), kCellBodyBytes);
+  errors_.Count(error);
+  Destroy();
+  destroy_reason_ = DestroyReason::kProtocol;
+  CellResult result;
+  result.outcome = CellOutcome::kDestroyed;
+  result.error = error;
+  result.destroy_reason = DestroyReason::kProtocol;
+  return result;
+}
+
+// A DESTROY from either side: the other side hears DESTROYED, not the far side's reason.
+CellResult RelayCircuit::Destroyed(DestroyReason received) {
+  Destroy();
+  destroy_reason_ = received;
+  CellResult result;
+  result.outcome = CellOutcome::kDestroyed;
+  result.destroy_reason = DestroyReason::kDestroyed;
+  return result;
+}
+
+void RelayCircuit::Destroy() {
+  open_ = false;
+  layer_.reset();
+  control_pending_ = false;  // an ACK not yet sent goes nowhere once the circuit is gone
+}
+
+}  // namespace relaycell

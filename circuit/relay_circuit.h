@@ -1,0 +1,107 @@
+// A relay's view of one circuit: its own hop's layers between the client side and the next
+// hop. Forward cells are peeled (delivered if recognized, else passed on); backward cells are
+// originated here or passed on with our layer added.
+//
+//   RelayCircuit circuit;
+//   RelayCircuit::Create(AezCellSuite(), seed, client_side_id, next_side_id, circuit);
+//   CellResult r = circuit.HandleForward(cell);   // kDelivered or kForward (circ_id rewritten)
+//   r = circuit.HandleBackward(cell_from_next);    // kForward towards the client
+//   circuit.Originate({RelayCommand::kData, stream, n}, data, cell);
+//
+// RELAY_REKEY (protocol §6–§7, docs/rekey.md): every cell through the hop is counted against
+// the rekey deadline (one increment and one compare). A valid REKEY(1) from the client returns
+// kIgnored and leaves the ACK, already enciphered under the old keys, for PollControlCell:
+//   if (circuit.PollControlCell(cell)) send_towards_client(cell);
+// The host must take it before it handles any other cell of this circuit (the next backward
+// cell is already under the new keys), so: poll after every HandleForward that is kIgnored.
+#ifndef RELAYCELL_CIRCUIT_RELAY_CIRCUIT_H_
+#define RELAYCELL_CIRCUIT_RELAY_CIRCUIT_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "circuit/cell.h"
+#include "circuit/cell_result.h"
+#include "circuit/protocol_error.h"
+#include "circuit/relay_header.h"
+#include "engine/cell_suite.h"
+#include "engine/rekey_config.h"
+#include "engine/rekey_enforcer.h"
+#include "engine/rekey_state.h"
+
+namespace relaycell {
+
+class RelayCircuit {
+ public:
+  RelayCircuit() = default;  // destroyed until Create
+  RelayCircuit(RelayCircuit&&) noexcept = default;
+  RelayCircuit& operator=(RelayCircuit&&) noexcept = default;
+
+  // client_side_id names the circuit towards the client; next_side_id towards the next hop,
+  // 0 if this relay is the last hop. On error `out` is left destroyed.
+  static SuiteError Create(const CellSuite& suite, std::span<const uint8_t> seed,
+                           uint32_t client_side_id, uint32_t next_side_id, RelayCircuit& out);
+  // Same with the rekey limits to enforce (default RekeyConfig{}, protocol §7) and the
+  // enforcer's mode (kDisabled only to measure its overhead). A config that fails
+  // RekeyConfig::Validate() is refused with kBadSeedLength (no circuit is built).
+  static SuiteError Create(const CellSuite& suite, std::span<const uint8_t> seed,
+                           uint32_t client_side_id, uint32_t next_side_id,
+                           const RekeyConfig& rekey_config, RekeyEnforcer::Mode mode,
+                           RelayCircuit& out);
+
+  // A cell from the client side, in place.
+  CellResult HandleForward(CellBytes cell);
+  // A cell from the next hop, in place.
+  CellResult HandleBackward(CellBytes cell);
+
+  // A cell of our own towards the client. A REKEY header is refused (kBadPayload): the ACK is
+  // the circuit's own. kClosed also when the cell would pass the key's deadline (the circuit
+  // is then destroyed with kRekeyOverdue: send DESTROY(PROTOCOL) both ways).
+  OriginateError Originate(const RelayHeader& header, std::span<const uint8_t> data, CellBytes cell);
+  OriginateError OriginatePayload(std::span<const uint8_t, kCellBodyBytes> payload, CellBytes cell);
+
+  // The REKEY ACK owed to the client, if any: writes it into `cell` (ready to send towards the
+  // client) and returns true. At most one is ever waiting.
+  bool PollControlCell(CellBytes cell);
+  bool has_control_cell() const { return control_pending_; }
+
+  void Destroy();
+
+  // The hop's rekey state and enforcer (tests preset counts through it).
+  RelayHopRekey& rekey() { return rekey_; }
+  const RelayHopRekey& rekey() const { return rekey_; }
+
+  bool is_open() const { return open_; }
+  uint32_t client_side_id() const { return client_side_id_; }
+  uint32_t next_side_id() const { return next_side_id_; }
+  RelayLayout layout() const { return layout_; }
+  const ProtocolErrorCounters& errors() const { return errors_; }
+  DestroyReason destroy_reason() const { return destroy_reason_; }
+  RelayLayer* layer() { return layer_.get(); }
+
+ private:
+  CellResult Fail(ProtocolError error, CellBytes cell);
+  CellResult Destroyed(DestroyReason received);
+  // A recognized REKEY addressed to us: answer, switch, or fail.
+  CellResult OnRekey(const ParsedRelay& relay, CellBytes cell);
+  void FailOnRekey(RekeyError error);
+
+  std::unique_ptr<RelayLayer> layer_;
+  RelayHopRekey rekey_{RekeyConfig{}, RekeyCapability::kNotRekeyable};
+  // The ACK waiting for PollControlCell; allocated at the first rekey (ciphertext, not secret).
+  std::unique_ptr<std::array<uint8_t, kCellBytes>> control_cell_;
+  bool control_pending_ = false;
+  uint32_t client_side_id_ = 0;
+  uint32_t next_side_id_ = 0;
+  bool open_ = false;
+  bool supports_rekey_ = false;
+  RelayLayout layout_ = RelayLayout::kAez;
+  DestroyReason destroy_reason_ = DestroyReason::kNone;
+  ProtocolErrorCounters errors_;
+};
+
+}  // namespace relaycell
+
+#endif  // RELAYCELL_CIRCUIT_RELAY_CIRCUIT_H_

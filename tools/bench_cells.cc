@@ -1,0 +1,157 @@
+// `relaycell bench cells`: per-cell cost of the three hot paths, aez against tor1 in one run.
+//   cells.<suite>.peel       a relay removes its layer from a cell it does not recognize
+//   cells.<suite>.originate  the client builds a cell for hop 3 of 3 (three layers)
+//   cells.<suite>.deliver    the client receives a cell from hop 3 of 3 (three layers off)
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "circuit/client_circuit.h"
+#include "circuit/relay_circuit.h"
+#include "engine/cell_suite.h"
+#include "engine/tor1_layer.h"
+#include "tools/bench.h"
+
+namespace relaycell::tools {
+namespace {
+
+using Cell = std::array<uint8_t, kCellBytes>;
+constexpr int kHops = 3;
+constexpr uint32_t kBaseId = 500;
+
+struct BenchPath {
+  ClientCircuit client;
+  std::vector<RelayCircuit> relays;
+  bool ok = false;
+
+  explicit BenchPath(const CellSuite& suite) {
+    std::vector<std::vector<uint8_t>> seeds;
+    std::vector<std::span<const uint8_t>> views;
+    const size_t seed_bytes = suite.kind() == CellSuiteKind::kTor1 ? kTor1SeedBytes : 32;
+    for (int h = 0; h < kHops; ++h) seeds.emplace_back(seed_bytes, uint8_t(h + 1));
+    for (auto& s : seeds) views.emplace_back(s);
+    if (ClientCircuit::Create(suite, kBaseId, views, client) != SuiteError::kOk) return;
+    relays.resize(kHops);
+    for (int h = 0; h < kHops; ++h) {
+      if (RelayCircuit::Create(suite, seeds[size_t(h)], kBaseId + uint32_t(h),
+                               h + 1 < kHops ? kBaseId + uint32_t(h) + 1 : 0,
+                               relays[size_t(h)]) != SuiteError::kOk) {
+        return;
+      }
+    }
+    ok = true;
+  }
+};
+
+std::array<uint8_t, kCellBodyBytes> SamplePayload(const CellSuite& suite) {
+  std::array<uint8_t, kCellBodyBytes> payload{};
+  std::vector<uint8_t> data(kCellBodyBytes - 11);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = uint8_t(i * 13 + 1);
+  const RelayLayout layout = LayoutOf(suite.kind());
+  if (layout == RelayLayout::kAez) {
+    payload[7] = 1;
+    payload[8] = 0x01;
+    payload[9] = 0xf2;
+    payload[10] = 2;
+  } else {
+    payload[0] = 2;
+    payload[4] = 1;
+    payload[9] = 0x01;
+    payload[10] = 0xf2;
+  }
+  std::memcpy(&payload[11], data.data(), data.size());
+  return payload;
+}
+
+double PeelNs(const CellSuite& suite, double min_time_s) {
+  BenchPath path(suite);
+  if (!path.ok) return 0;
+  Cell cell{};
+  for (size_t i = 0; i < cell.size(); ++i) cell[i] = uint8_t(i * 7 + 3);
+  WriteCellHeader(kBaseId, CellCommand::kRelay, cell);
+  RelayCircuit& relay = path.relays[0];
+  return NsPerOp(
+      [&](size_t n) {
+        for (size_t i = 0; i < n; ++i) {
+          // The cell keeps its peeled bytes: each round is a fresh unrecognized cell.
+          WriteCellHeader(kBaseId, CellCommand::kRelay, cell);
+          const CellResult r = relay.HandleForward(cell);
+          DoNotOptimize(r.outcome);
+        }
+        ClobberMemory();
+      },
+      min_time_s);
+}
+
+double OriginateNs(const CellSuite& suite, double min_time_s) {
+  BenchPath path(suite);
+  if (!path.ok) return 0;
+  const auto payload = SamplePayload(suite);
+  Cell cell{};
+  return NsPerOp(
+      [&](size_t n) {
+        for (size_t i = 0; i < n; ++i) {
+          path.client.OriginatePayload(kHops, payload, false, cell);
+          DoNotOptimize(cell);
+        }
+        ClobberMemory();
+      },
+      min_time_s);
+}
+
+// Deliver needs real cells from hop 3: make a batch (untimed), then time the client on it.
+double DeliverNs(const CellSuite& suite, double min_time_s, bool quick) {
+  BenchPath path(suite);
+  if (!path.ok) return 0;
+  const auto payload = SamplePayload(suite);
+  const size_t batch = quick ? 2048 : 8192;
+  std::vector<Cell> cells(batch);
+  double best = 1e300;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(min_time_s * 2);
+  for (int round = 0; round < 3 || std::chrono::steady_clock::now() < deadline; ++round) {
+    for (Cell& cell : cells) {
+      path.relays[kHops - 1].OriginatePayload(payload, cell);
+      for (int h = kHops - 2; h >= 0; --h) path.relays[size_t(h)].HandleBackward(cell);
+    }
+    const auto start = std::chrono::steady_clock::now();
+    size_t delivered = 0;
+    for (Cell& cell : cells) delivered += path.client.Receive(cell).outcome == CellOutcome::kDelivered;
+    const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
+    if (delivered != batch) return 0;  // never report a figure for a broken path
+    best = std::min(best, ns / double(batch));
+    if (round > 50) break;
+  }
+  return best;
+}
+
+void RunCellsBench(const BenchConfig& config, std::vector<BenchResult>& results) {
+  const double t = config.min_time_s;
+  const double aez_peel = PeelNs(AezCellSuite(), t), tor1_peel = PeelNs(Tor1CellSuite(), t);
+  const double aez_orig = OriginateNs(AezCellSuite(), t), tor1_orig = OriginateNs(Tor1CellSuite(), t);
+  const double aez_del = DeliverNs(AezCellSuite(), t, config.quick);
+  const double tor1_del = DeliverNs(Tor1CellSuite(), t, config.quick);
+  auto ratio = [](double base, double ours) { return ours > 0 ? base / ours : 0.0; };
+  const bool aez = config.suite != "tor1", tor1 = config.suite != "aez";
+  if (aez) {
+    results.push_back({"cells.aez.peel", aez_peel, "ns", {{"cells.tor1.peel", ratio(tor1_peel, aez_peel)}},
+                       "per unrecognized cell at a relay"});
+    results.push_back({"cells.aez.originate", aez_orig, "ns",
+                       {{"cells.tor1.originate", ratio(tor1_orig, aez_orig)}}, "client to hop 3 of 3"});
+    results.push_back({"cells.aez.deliver", aez_del, "ns",
+                       {{"cells.tor1.deliver", ratio(tor1_del, aez_del)}}, "client from hop 3 of 3"});
+  }
+  if (tor1) {
+    results.push_back({"cells.tor1.peel", tor1_peel, "ns", {}, "per unrecognized cell at a relay"});
+    results.push_back({"cells.tor1.originate", tor1_orig, "ns", {}, "client to hop 3 of 3"});
+    results.push_back({"cells.tor1.deliver", tor1_del, "ns", {}, "client from hop 3 of 3"});
+  }
+}
+
+const bool registered = RegisterBenchGroup(
+    {"cells", "per-cell peel / originate / deliver, aez vs tor1", RunCellsBench, 30});
+
+}  // namespace
+}  // namespace relaycell::tools
