@@ -1,0 +1,110 @@
+// The batched relay engine's frame: N shard workers, each owning the circuits that hash to it.
+//
+//   host thread --Submit--> [SPSC in-queue]  -> worker i: processor_i.ProcessBatch -> ...
+//   host thread <--Poll---- [SPSC out-queue] <- ...
+//
+// Routing: a cell for circuit (channel, circ_id) goes to shard ShardOf(key), a keyed hash of
+// the key, so a peer cannot crowd its circuits onto one worker. One circuit -> one worker ->
+// FIFO queues both ways: a circuit's cells stay in order end to end, and its state is touched
+// by one thread only. A relay circuit has a key on each side; the relay chooses the circ_id of
+// its outgoing side, so it picks one for which ShardOf agrees with the incoming side
+// (PickCircIdForShard).
+//
+// Back-pressure, never loss: Submit accepts a prefix of its batch and says how long; the caller
+// keeps the rest and retries after Poll. A worker whose out-queue is full waits for the host.
+// Stop drains: every item accepted by Submit is processed and every output handed to the sink.
+//
+// Threads: Submit, Poll and Stop are called from one host thread (the queues are SPSC).
+#ifndef RELAYCELL_CIRCUIT_SHARDED_ENGINE_H_
+#define RELAYCELL_CIRCUIT_SHARDED_ENGINE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include "circuit/circuit_table.h"
+#include "circuit/shard.h"
+
+namespace relaycell {
+
+struct EngineConfig {
+  size_t workers = 0;  // 0: one per hardware thread
+  ShardConfig shard;
+};
+
+// Makes shard i's processor; called once per shard on the host thread, before workers start.
+using ShardProcessorFactory = std::function<std::unique_ptr<ShardProcessor>(size_t shard)>;
+
+class ShardedEngine {
+ public:
+  ShardedEngine(const EngineConfig& config, const ShardProcessorFactory& make_processor);
+  // Stops (discarding outputs nobody polled) if Stop was not called.
+  ~ShardedEngine();
+  ShardedEngine(const ShardedEngine&) = delete;
+  ShardedEngine& operator=(const ShardedEngine&) = delete;
+
+  size_t workers() const { return shards_.size(); }
+  size_t ShardOf(CircuitKey key) const {
+    return static_cast<size_t>((static_cast<unsigned __int128>(route_hash_(key)) *
+                                shards_.size()) >> 64);
+  }
+  // The first circ_id at or after `hint` (cyclically, skipping 0) whose circuit on `channel`
+  // lands on `shard`, with its top bit forced to `high_bit` (0 or 0x80000000: Tor gives each
+  // end of a channel one half of the id space). Each try succeeds with probability 1/workers;
+  // the caller still checks that the id is free on the channel.
+  uint32_t PickCircIdForShard(uint32_t channel, size_t shard, uint32_t hint,
+                              uint32_t high_bit = 0) const;
+
+  // Routes items to their shards in order. Returns n: items[0, n) were accepted, items[n, end)
+  // were not (the first of them met a full queue) and must be submitted again later, in order.
+  // Returns 0 after Stop.
+  size_t Submit(std::span<const InCell> items);
+
+  // Hands every output queued so far to sink(std::span<const OutItem>), shard by shard (order
+  // across shards is arbitrary; within a circuit it is kept). Returns the number of items.
+  template <class Sink>
+  size_t Poll(Sink&& sink) {
+    size_t total = 0;
+    for (auto& shard : shards_) total += shard->Poll(sink);
+    return total;
+  }
+
+  // Processes everything accepted so far, hands every output to sink, and joins the workers.
+  template <class Sink>
+  void Stop(Sink&& sink) {
+    if (stopped_) return;
+    stopped_ = true;
+    for (auto& shard : shards_) shard->RequestStop();
+    for (;;) {
+      bool all_finished = true;
+      for (auto& shard : shards_) all_finished &= shard->Finished();
+      // Finished() is read before the last Poll, so outputs pushed before it are collected.
+      const size_t polled = Poll(sink);
+      if (all_finished) break;
+      if (polled == 0) std::this_thread::yield();
+    }
+    for (auto& shard : shards_) shard->Join();
+  }
+  bool stopped() const { return stopped_; }
+
+  // Inputs waiting in all in-queues (a snapshot).
+  size_t QueuedInputsApprox() const;
+  ShardStats stats() const;                       // summed over shards
+  ShardStats shard_stats(size_t shard) const { return shards_[shard]->stats(); }
+  // Shard i's processor, for inspection after Stop.
+  ShardProcessor& processor(size_t shard) { return shards_[shard]->processor(); }
+
+ private:
+  const CircuitKeyHash route_hash_;  // its own seed: shard choice says nothing of table order
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::vector<uint8_t> touched_;  // per shard, during Submit: needs a wake-up
+  bool stopped_ = false;
+};
+
+}  // namespace relaycell
+
+#endif  // RELAYCELL_CIRCUIT_SHARDED_ENGINE_H_
