@@ -44,10 +44,9 @@ SuiteError ClientCircuit::Create(const CellSuite& suite, uint32_t circ_id,
                                  std::span<const std::span<const uint8_t>> hop_seeds,
                                  const RekeyConfig& rekey_config, ClientCircuit& out) {
   out = ClientCircuit();
-  if (rekey_config.Validate() != RekeyConfigError::kOk) return SuiteError::kBadSeedLength;
-  if (hop_seeds.empty() || hop_seeds.size() > size_t(kMaxHops) || circ_id == 0) {
-    return SuiteError::kBadSeedLength;
-  }
+  if (rekey_config.Validate() != RekeyConfigError::kOk) return SuiteError::kBadRekeyConfig;
+  if (hop_seeds.empty() || hop_seeds.size() > size_t(kMaxHops)) return SuiteError::kBadHopCount;
+  if (circ_id == 0) return SuiteError::kBadCircuitId;
   ClientCircuit circuit;
   for (size_t i = 0; i < hop_seeds.size(); ++i) {
     const SuiteError error = suite.MakeClientHop(hop_seeds[i], circuit.layers_[i]);

@@ -54,7 +54,7 @@ class ClientCircuit {
   static SuiteError Create(const CellSuite& suite, uint32_t circ_id,
                            std::span<const std::span<const uint8_t>> hop_seeds, ClientCircuit& out);
   // Same with the rekey schedule's thresholds (default: RekeyConfig{}, protocol §7). A config
-  // that fails RekeyConfig::Validate() is refused with kBadSeedLength (no circuit is built).
+  // that fails RekeyConfig::Validate() is refused with kBadRekeyConfig (no circuit is built).
   static SuiteError Create(const CellSuite& suite, uint32_t circ_id,
                            std::span<const std::span<const uint8_t>> hop_seeds,
                            const RekeyConfig& rekey_config, ClientCircuit& out);

@@ -21,9 +21,8 @@ SuiteError RelayCircuit::Create(const CellSuite& suite, std::span<const uint8_t>
                                 const RekeyConfig& rekey_config, RekeyEnforcer::Mode mode,
                                 RelayCircuit& out) {
   out = RelayCircuit();
-  if (client_side_id == 0 || rekey_config.Validate() != RekeyConfigError::kOk) {
-    return SuiteError::kBadSeedLength;
-  }
+  if (client_side_id == 0) return SuiteError::kBadCircuitId;
+  if (rekey_config.Validate() != RekeyConfigError::kOk) return SuiteError::kBadRekeyConfig;
   RelayCircuit circuit;
   const SuiteError error = suite.MakeRelayHop(seed, circuit.layer_);
   if (error != SuiteError::kOk) return error;

@@ -45,7 +45,7 @@ class RelayCircuit {
                            uint32_t client_side_id, uint32_t next_side_id, RelayCircuit& out);
   // Same with the rekey limits to enforce (default RekeyConfig{}, protocol §7) and the
   // enforcer's mode (kDisabled only to measure its overhead). A config that fails
-  // RekeyConfig::Validate() is refused with kBadSeedLength (no circuit is built).
+  // RekeyConfig::Validate() is refused with kBadRekeyConfig (no circuit is built).
   static SuiteError Create(const CellSuite& suite, std::span<const uint8_t> seed,
                            uint32_t client_side_id, uint32_t next_side_id,
                            const RekeyConfig& rekey_config, RekeyEnforcer::Mode mode,

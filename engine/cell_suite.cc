@@ -8,6 +8,9 @@ const char* SuiteErrorName(SuiteError error) {
     case SuiteError::kBadSeedLength: return "key seed of the wrong length";
     case SuiteError::kOutOfKeyMemory: return "no locked memory for keys";
     case SuiteError::kKdfFailed: return "key derivation failed";
+    case SuiteError::kBadCircuitId: return "circuit id 0 is reserved";
+    case SuiteError::kBadHopCount: return "a client circuit has 1 to 8 hops";
+    case SuiteError::kBadRekeyConfig: return "rekey configuration refused (see RekeyConfig::Validate)";
   }
   return "unknown";
 }

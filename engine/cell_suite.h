@@ -27,6 +27,9 @@ enum class SuiteError : uint8_t {
   kBadSeedLength,   // too short (aez) or not exactly the suite's length (tor1)
   kOutOfKeyMemory,  // no locked memory for the key slots
   kKdfFailed,
+  kBadCircuitId,     // circ_id 0 (reserved by the cell format)
+  kBadHopCount,      // a client circuit has 1..8 hops
+  kBadRekeyConfig,   // RekeyConfig::Validate() refused the limits
 };
 const char* SuiteErrorName(SuiteError error);
 

@@ -42,7 +42,8 @@ bool ReadCell(const nlohmann::json& entry, size_t index, size_t hops, CellVector
   // Only the shapes this runner knows; anything else is refused by name, never skipped.
   static const std::array<const char*, 9> kKnown = {"dir", "hop", "early", "payload", "expect",
                                                     "comment", "rekey", "rekey_data", "expect_ack"};
-  for (const auto& [key, value] : entry.items()) {
+  for (const auto& item : entry.items()) {
+    const std::string& key = item.key();
     if (std::find_if(kKnown.begin(), kKnown.end(), [&](const char* k) { return key == k; }) ==
         kKnown.end()) {
       error = where + "unsupported entry (unknown key \"" + key + "\")";
@@ -215,12 +216,17 @@ bool RunCellsFile(const nlohmann::json& document, KatTally& tally, std::string& 
     if (!ReadCell(document["cells"][i], i, hops, cells[i], error)) return false;
   }
 
+  // Default thresholds, but no min_spacing: rekey events may follow each other closely so
+  // vector files stay short (the limit itself is tested in tests/rekey_circuit_test.cc).
+  RekeyConfig rekey_config;
+  rekey_config.min_spacing = 0;
   ClientCircuit client;
-  SuiteError made = ClientCircuit::Create(*suite, kFirstCircId, seed_views, client);
+  SuiteError made = ClientCircuit::Create(*suite, kFirstCircId, seed_views, rekey_config, client);
   std::vector<RelayCircuit> relays(hops);
   for (size_t i = 0; i < hops && made == SuiteError::kOk; ++i) {
     made = RelayCircuit::Create(*suite, seeds[i], kFirstCircId + uint32_t(i),
-                                i + 1 < hops ? kFirstCircId + uint32_t(i) + 1 : 0, relays[i]);
+                                i + 1 < hops ? kFirstCircId + uint32_t(i) + 1 : 0, rekey_config,
+                                RekeyEnforcer::Mode::kEnforce, relays[i]);
   }
   for (auto& s : seeds) sodium_memzero(s.data(), s.size());
   if (made != SuiteError::kOk) {
