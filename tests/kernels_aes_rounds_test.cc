@@ -12,28 +12,11 @@
 #include <gtest/gtest.h>
 
 #include "hwy/targets.h"
+#include "tests/kernel_test_util.h"
 #include "kernels/aes_rounds.h"
 
 namespace relaycell::kernels {
 namespace {
-
-template <class Body>
-void ForEachTarget(Body body) {
-  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
-    hwy::SetSupportedTargetsForTest(target);
-    hwy::GetChosenTarget().Update(hwy::SupportedTargets());
-    SCOPED_TRACE(hwy::TargetName(target));
-    body();
-  }
-  hwy::SetSupportedTargetsForTest(0);
-  hwy::GetChosenTarget().DeInit();
-}
-
-std::vector<uint8_t> Hex(const std::string& hex) {
-  std::vector<uint8_t> out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(uint8_t(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  return out;
-}
 
 // The final AES round (no MixColumns), which the kernel does not offer: S-box by brute-force
 // inverse plus the FIPS-197 affine map, then ShiftRows and AddRoundKey.

@@ -7,23 +7,11 @@
 #include <gtest/gtest.h>
 
 #include "hwy/targets.h"
+#include "tests/kernel_test_util.h"
 #include "kernels/gf256.h"
 
 namespace relaycell::kernels {
 namespace {
-
-// Runs body once per Highway target this CPU supports, with dispatch forced to that target.
-template <class Body>
-void ForEachTarget(Body body) {
-  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
-    hwy::SetSupportedTargetsForTest(target);
-    hwy::GetChosenTarget().Update(hwy::SupportedTargets());
-    SCOPED_TRACE(hwy::TargetName(target));
-    body();
-  }
-  hwy::SetSupportedTargetsForTest(0);
-  hwy::GetChosenTarget().DeInit();
-}
 
 // Textbook shift-and-add multiply, branches and all: independent of the kernel's code.
 uint8_t ReferenceMul(uint8_t a, uint8_t b) {

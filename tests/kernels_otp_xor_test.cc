@@ -6,22 +6,11 @@
 #include <gtest/gtest.h>
 
 #include "hwy/targets.h"
+#include "tests/kernel_test_util.h"
 #include "kernels/otp_xor.h"
 
 namespace relaycell::kernels {
 namespace {
-
-template <class Body>
-void ForEachTarget(Body body) {
-  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
-    hwy::SetSupportedTargetsForTest(target);
-    hwy::GetChosenTarget().Update(hwy::SupportedTargets());
-    SCOPED_TRACE(hwy::TargetName(target));
-    body();
-  }
-  hwy::SetSupportedTargetsForTest(0);
-  hwy::GetChosenTarget().DeInit();
-}
 
 constexpr size_t kLengths[] = {0, 1, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65, 127, 129, 509, 4096, 4103};
 

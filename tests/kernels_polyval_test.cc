@@ -9,28 +9,11 @@
 #include <gtest/gtest.h>
 
 #include "hwy/targets.h"
+#include "tests/kernel_test_util.h"
 #include "kernels/polyval.h"
 
 namespace relaycell::kernels {
 namespace {
-
-template <class Body>
-void ForEachTarget(Body body) {
-  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
-    hwy::SetSupportedTargetsForTest(target);
-    hwy::GetChosenTarget().Update(hwy::SupportedTargets());
-    SCOPED_TRACE(hwy::TargetName(target));
-    body();
-  }
-  hwy::SetSupportedTargetsForTest(0);
-  hwy::GetChosenTarget().DeInit();
-}
-
-std::vector<uint8_t> Hex(const std::string& hex) {
-  std::vector<uint8_t> out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(uint8_t(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  return out;
-}
 
 // Reference field arithmetic on (lo, hi) words, bit 0 of lo = x^0.
 struct Element {
