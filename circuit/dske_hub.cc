@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "engine/amd_check.h"
+#include "engine/durable_db.h"
 #include "engine/psrd_link.h"
 
 namespace relaycell::dske {
@@ -24,24 +25,6 @@ constexpr char kSchema[] =
 // The largest share a hub keeps: a 256-byte key's share (288 bytes).
 constexpr size_t kMaxShareBytes = amd::kMaxEncodedBytes;
 
-class Statement {
- public:
-  Statement(sqlite3* db, const char* sql) {
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) stmt_ = nullptr;
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-  sqlite3_stmt* get() const { return stmt_; }
-  explicit operator bool() const { return stmt_ != nullptr; }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-bool Exec(sqlite3* db, const char* sql) {
-  return sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
-}
 
 // A share in memory, wiped on every path out.
 struct ShareBuffer {
@@ -147,22 +130,10 @@ HubError DskeHub::Open(std::string_view name, const std::filesystem::path& dir,
   if (sodium_init() < 0) return HubError::kStore;
   std::unique_ptr<psrd::PsrdStore> store;
   if (psrd::PsrdStore::Open(dir, store) != psrd::PsrdError::kOk) return HubError::kStore;
-  sqlite3* db = nullptr;
-  const std::string path = SharesPath(dir).string();
-  if (sqlite3_open_v2(path.c_str(), &db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                      nullptr) != SQLITE_OK) {
-    sqlite3_close(db);
-    return HubError::kDatabase;
-  }
-  sqlite3_busy_timeout(db, 5000);
   // FULL: a stored PUT survives a power cut. secure_delete: a delivered share's bytes are
   // overwritten in the database file, not just unlinked from the b-tree.
-  if (!Exec(db, "PRAGMA journal_mode=WAL") || !Exec(db, "PRAGMA synchronous=FULL") ||
-      !Exec(db, "PRAGMA secure_delete=ON") || !Exec(db, kSchema)) {
-    sqlite3_close(db);
-    return HubError::kDatabase;
-  }
+  sqlite3* db = OpenDurableDatabase(SharesPath(dir), kSchema, /*secure_delete=*/true);
+  if (db == nullptr) return HubError::kDatabase;
   out.reset(new DskeHub(std::string(name), std::move(store), db));
   return HubError::kOk;
 }
@@ -170,7 +141,7 @@ HubError DskeHub::Open(std::string_view name, const std::filesystem::path& dir,
 DskeHub::~DskeHub() { sqlite3_close(db_); }
 
 size_t DskeHub::StoredShares() const {
-  Statement count(db_, "SELECT COUNT(*) FROM shares");
+  SqliteStatement count(db_, "SELECT COUNT(*) FROM shares");
   if (!count || sqlite3_step(count.get()) != SQLITE_ROW) return 0;
   return static_cast<size_t>(sqlite3_column_int64(count.get(), 0));
 }
@@ -208,7 +179,7 @@ HubResult DskeHub::OnPut(std::string_view client, std::span<const uint8_t> messa
   if (share.size < amd::EncodedBytes(amd::kMinKeyBytes) || share.size > kMaxShareBytes) {
     return Refuse(parsed.key_id, ErrorCode::kMalformed, reply);
   }
-  Statement insert(db_,
+  SqliteStatement insert(db_,
                    "INSERT INTO shares (key_id, sender, x, k, n, share) "
                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   if (!insert) return Refuse(parsed.key_id, ErrorCode::kUnavailable, reply);
@@ -232,7 +203,7 @@ HubResult DskeHub::OnFetch(std::string_view client, const KeyId& key_id, std::sp
   ShareBuffer share;
   uint8_t x = 0, k = 0, n = 0;
   {
-    Statement select(db_, "SELECT x, k, n, share FROM shares WHERE key_id = ?1");
+    SqliteStatement select(db_, "SELECT x, k, n, share FROM shares WHERE key_id = ?1");
     if (!select) return Refuse(key_id, ErrorCode::kUnavailable, reply);
     sqlite3_bind_blob(select.get(), 1, key_id.data(), int(key_id.size()), SQLITE_TRANSIENT);
     const int rc = sqlite3_step(select.get());
@@ -261,7 +232,7 @@ HubResult DskeHub::OnFetch(std::string_view client, const KeyId& key_id, std::sp
   }
   // Delivered: forget the share. If this fails the share stays and a later FETCH delivers it
   // again under a fresh pad, which gives B nothing new.
-  Statement remove(db_, "DELETE FROM shares WHERE key_id = ?1");
+  SqliteStatement remove(db_, "DELETE FROM shares WHERE key_id = ?1");
   if (remove) {
     sqlite3_bind_blob(remove.get(), 1, key_id.data(), int(key_id.size()), SQLITE_TRANSIENT);
     sqlite3_step(remove.get());

@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <system_error>
 
+#include "engine/durable_db.h"
+
 namespace relaycell::psrd {
 namespace {
 
@@ -21,25 +23,6 @@ constexpr char kSchema[] =
     "  block_bytes INTEGER NOT NULL,"
     "  watermark INTEGER NOT NULL)";
 
-// RAII over a prepared statement.
-class Statement {
- public:
-  Statement(sqlite3* db, const char* sql) {
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) stmt_ = nullptr;
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-  sqlite3_stmt* get() const { return stmt_; }
-  explicit operator bool() const { return stmt_ != nullptr; }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-bool Exec(sqlite3* db, const char* sql) {
-  return sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
-}
 
 // A file descriptor closed on every path.
 class File {
@@ -159,21 +142,9 @@ PsrdError PsrdStore::Open(const std::filesystem::path& dir, std::unique_ptr<Psrd
   std::error_code ec;
   std::filesystem::create_directories(dir / "pools", ec);
   if (ec) return PsrdError::kIo;
-  sqlite3* db = nullptr;
-  const std::string db_path = (dir / "watermarks.sqlite").string();
-  if (sqlite3_open_v2(db_path.c_str(), &db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                      nullptr) != SQLITE_OK) {
-    sqlite3_close(db);
-    return PsrdError::kDatabase;
-  }
   // WAL + FULL: a COMMIT returns only once the WAL is on stable storage.
-  sqlite3_busy_timeout(db, 5000);
-  if (!Exec(db, "PRAGMA journal_mode=WAL") || !Exec(db, "PRAGMA synchronous=FULL") ||
-      !Exec(db, kSchema)) {
-    sqlite3_close(db);
-    return PsrdError::kDatabase;
-  }
+  sqlite3* db = OpenDurableDatabase(dir / "watermarks.sqlite", kSchema);
+  if (db == nullptr) return PsrdError::kDatabase;
   out.reset(new PsrdStore(dir, db));
   return PsrdError::kOk;
 }
@@ -189,7 +160,7 @@ PsrdError PsrdStore::CreatePool(std::string_view name, bool owned, uint64_t size
     return PsrdError::kIo;
   }
   std::lock_guard<std::mutex> lock(mutex_);
-  Statement insert(db_,
+  SqliteStatement insert(db_,
                    "INSERT INTO pools (name, owned, size, block_bytes, watermark) "
                    "VALUES (?1, ?2, ?3, ?4, 0)");
   if (!insert) return PsrdError::kDatabase;
@@ -204,7 +175,7 @@ PsrdError PsrdStore::CreatePool(std::string_view name, bool owned, uint64_t size
 
 PsrdError PsrdStore::LoadLocked(std::string_view name, PoolStatus& out) const {
   if (!ValidPoolName(name)) return PsrdError::kBadName;
-  Statement select(db_, "SELECT owned, size, block_bytes, watermark FROM pools WHERE name = ?1");
+  SqliteStatement select(db_, "SELECT owned, size, block_bytes, watermark FROM pools WHERE name = ?1");
   if (!select) return PsrdError::kDatabase;
   sqlite3_bind_text(select.get(), 1, name.data(), static_cast<int>(name.size()), SQLITE_TRANSIENT);
   const int rc = sqlite3_step(select.get());
@@ -222,8 +193,8 @@ PsrdError PsrdStore::LoadLocked(std::string_view name, PoolStatus& out) const {
 // Moves the watermark from `from` to `to` in one committed transaction. The compare on the old
 // value makes two processes sharing a store unable to hand out the same range.
 PsrdError PsrdStore::AdvanceLocked(std::string_view name, uint64_t from, uint64_t to) {
-  if (!Exec(db_, "BEGIN IMMEDIATE")) return PsrdError::kDatabase;
-  Statement update(db_, "UPDATE pools SET watermark = ?1 WHERE name = ?2 AND watermark = ?3");
+  if (!SqliteExec(db_, "BEGIN IMMEDIATE")) return PsrdError::kDatabase;
+  SqliteStatement update(db_, "UPDATE pools SET watermark = ?1 WHERE name = ?2 AND watermark = ?3");
   bool ok = static_cast<bool>(update);
   if (ok) {
     sqlite3_bind_int64(update.get(), 1, static_cast<sqlite3_int64>(to));
@@ -232,11 +203,11 @@ PsrdError PsrdStore::AdvanceLocked(std::string_view name, uint64_t from, uint64_
     ok = sqlite3_step(update.get()) == SQLITE_DONE && sqlite3_changes(db_) == 1;
   }
   if (!ok) {
-    Exec(db_, "ROLLBACK");
+    SqliteExec(db_, "ROLLBACK");
     return PsrdError::kDatabase;
   }
-  if (!Exec(db_, "COMMIT")) {
-    Exec(db_, "ROLLBACK");
+  if (!SqliteExec(db_, "COMMIT")) {
+    SqliteExec(db_, "ROLLBACK");
     return PsrdError::kDatabase;
   }
   return PsrdError::kOk;
@@ -302,7 +273,7 @@ PsrdError PsrdStore::Status(std::string_view name, PoolStatus& out) const {
 PsrdError PsrdStore::Status(std::vector<PoolStatus>& out) const {
   out.clear();
   std::lock_guard<std::mutex> lock(mutex_);
-  Statement select(db_,
+  SqliteStatement select(db_,
                    "SELECT name, owned, size, block_bytes, watermark FROM pools ORDER BY name");
   if (!select) return PsrdError::kDatabase;
   int rc;
