@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "engine/aez.h"
+#include "kernels/aes_rounds.h"
+#include "kernels/aez_core_rounds.h"
 
 namespace relaycell {
 namespace {
@@ -53,6 +55,26 @@ void BM_AezEncipherBatch509(benchmark::State& state) {
   state.SetItemsProcessed(int64_t(state.iterations() * count));
 }
 BENCHMARK(BM_AezEncipherBatch509)->Arg(16)->Arg(64);
+
+// The AEZ-core kernel alone on one 509-byte cell, per path: 0 = Highway, 1 = raw VAES-256.
+void BM_AezCore509Path(benchmark::State& state) {
+  const bool vaes = state.range(0) == 1;
+  if (vaes && !kernels::Vaes256Available()) {
+    state.SkipWithError("no VAES on this CPU");
+    return;
+  }
+  const auto path = vaes ? kernels::AezCorePath::kVaes256 : kernels::AezCorePath::kHighway;
+  const auto key = MakeKey(1);
+  const auto delta = RandomBytes(16, 2);
+  auto buffer = RandomBytes(509, 3);
+  const kernels::AezCoreJob job{&key->blocks(), delta.data(), buffer.data(), buffer.data(), 509};
+  for (auto _ : state) {
+    kernels::AezCoreRoundsBatchWithPath(path, {&job, 1}, false);
+    benchmark::DoNotOptimize(buffer.data());
+  }
+  state.SetBytesProcessed(int64_t(state.iterations()) * 509);
+}
+BENCHMARK(BM_AezCore509Path)->Arg(0)->Arg(1);
 
 void BM_AezCellHash(benchmark::State& state) {
   const auto key = MakeKey(4);

@@ -8,81 +8,78 @@
 #include "engine/aez.h"
 #include "engine/aez_internal.h"
 #include "kernels/aes_rounds.h"
+#include "kernels/aez_core_rounds.h"
 
 namespace relaycell {
 namespace {
 
 using aez_internal::XorBlock;
 
-// Collects (block, offset) pairs for AES4 and folds their outputs into an accumulator.
+// Collects whitened blocks (block ^ offset) for AES4 and folds their outputs into `sum` with
+// one kernel call per kCapacity blocks (a cell's hash: one call). Also owns the per-string
+// scratch (j·J, 2^k·I, offsets), so one wipe at the end covers everything key-derived.
 class Aes4Accumulator {
  public:
   Aes4Accumulator(const AezKey& key, uint8_t* sum) : key_(key), sum_(sum) {}
   ~Aes4Accumulator() {
-    sodium_memzero(blocks_, 16 * used_);
-    sodium_memzero(offsets_, 16 * used_);
+    sodium_memzero(&scratch_, sizeof scratch_);
+    sodium_memzero(blocks_, 16 * used_);  // block ^ offset reveals the offset
   }
-  uint8_t* NextBlock() { return blocks_[count_]; }
-  uint8_t* NextOffset() { return offsets_[count_]; }
-  void Commit() {
+  void Add(const uint8_t block[16], const uint8_t offset[16]) {
+    XorBlock(block, offset, blocks_[count_]);
     used_ = std::max(used_, ++count_);
     if (count_ == kCapacity) Flush();
   }
   void Flush() {
     if (count_ == 0) return;
-    const size_t bytes = 16 * count_;
-    kernels::AesRounds(std::span<const uint8_t>(&blocks_[0][0], bytes),
-                       std::span<const uint8_t>(&offsets_[0][0], bytes),
-                       std::span<const uint8_t>(&key_.blocks().aes4[0][0], 64),
-                       std::span<uint8_t>(&blocks_[0][0], bytes));
-    for (size_t b = 0; b < count_; ++b) XorBlock(sum_, blocks_[b], sum_);
+    kernels::AezAes4XorSum(key_.blocks(), &blocks_[0][0], count_, sum_);
     count_ = 0;
+  }
+
+  // One string of the tweak vector, at AEZ-hash index j: E^{j,i} of each full block i = 1,
+  // 2, ... and E^{j,0} of the padded remainder (or of 10* if the string is empty).
+  void AddString(uint64_t j, std::span<const uint8_t> text) {
+    const kernels::AezKeyBlocks& b = key_.blocks();
+    Scratch& t = scratch_;
+    if (j < kernels::kAezJMultiples) {
+      std::memcpy(t.jj, b.j_multiples[j], 16);
+    } else {
+      aez_internal::MultiplyBlock(b.j_multiples[1], j, t.jj);
+    }
+    std::memcpy(t.ipow, b.i_powers[1], 16);
+    XorBlock(t.jj, t.ipow, t.jj_ipow);
+    size_t i = 1;
+    size_t at = 0;
+    for (; text.size() - at >= 16; at += 16, ++i) {
+      if (i > 8 && i % 8 == 1) {  // 2^ceil(i/8)·I
+        kernels::AezDoubleBlock(t.ipow, t.ipow);
+        XorBlock(t.jj, t.ipow, t.jj_ipow);
+      }
+      XorBlock(t.jj_ipow, b.l_multiples[i % 8], t.offset);
+      Add(text.data() + at, t.offset);
+    }
+    const size_t rest = text.size() - at;
+    if (rest > 0 || text.empty()) {
+      std::memset(t.block, 0, 16);
+      if (rest > 0) std::memcpy(t.block, text.data() + at, rest);
+      t.block[rest] = 0x80;
+      XorBlock(t.jj, b.i_powers[0], t.offset);  // E^{j,0}: j·J ^ I
+      Add(t.block, t.offset);
+    }
   }
 
  private:
   static constexpr size_t kCapacity = 16;
+  struct Scratch {
+    alignas(16) uint8_t jj[16], ipow[16], jj_ipow[16], offset[16], block[16];
+  };
   const AezKey& key_;
   uint8_t* sum_;
   size_t count_ = 0;
   size_t used_ = 0;  // high-water mark: only that much needs wiping
-  alignas(16) uint8_t blocks_[kCapacity][16];
-  alignas(16) uint8_t offsets_[kCapacity][16];
+  Scratch scratch_;
+  alignas(32) uint8_t blocks_[kCapacity][16];
 };
-
-// One string of the tweak vector, at AEZ-hash index j: E^{j,i} of each full block i = 1, 2,
-// ... and E^{j,0} of the padded remainder (or of 10* if the string is empty).
-void HashString(const AezKey& key, uint64_t j, std::span<const uint8_t> text,
-                Aes4Accumulator& acc) {
-  const kernels::AezKeyBlocks& b = key.blocks();
-  uint8_t jj[16], ipow[16];
-  if (j < kernels::kAezJMultiples) {
-    std::memcpy(jj, b.j_multiples[j], 16);
-  } else {
-    aez_internal::MultiplyBlock(b.j_multiples[1], j, jj);
-  }
-  std::memcpy(ipow, b.i_powers[1], 16);
-  size_t i = 1;
-  size_t at = 0;
-  for (; text.size() - at >= 16; at += 16, ++i) {
-    if (i > 8 && i % 8 == 1) kernels::AezDoubleBlock(ipow, ipow);  // 2^ceil(i/8)·I
-    std::memcpy(acc.NextBlock(), text.data() + at, 16);
-    uint8_t* offset = acc.NextOffset();
-    XorBlock(jj, ipow, offset);
-    XorBlock(offset, b.l_multiples[i % 8], offset);
-    acc.Commit();
-  }
-  const size_t rest = text.size() - at;
-  if (rest > 0 || text.empty()) {
-    uint8_t* block = acc.NextBlock();
-    std::memset(block, 0, 16);
-    if (rest > 0) std::memcpy(block, text.data() + at, rest);
-    block[rest] = 0x80;
-    XorBlock(jj, b.i_powers[0], acc.NextOffset());  // E^{j,0}: j·J ^ I
-    acc.Commit();
-  }
-  sodium_memzero(jj, sizeof jj);
-  sodium_memzero(ipow, sizeof ipow);
-}
 
 }  // namespace
 
@@ -93,25 +90,35 @@ void AezHash(const AezKey& key, size_t tau_bytes, std::span<const uint8_t> nonce
 
 void AezHashTauBits(const AezKey& key, uint64_t tau_bits, std::span<const uint8_t> nonce,
                     AezAdVector ad, std::span<uint8_t, kAezDeltaBytes> delta) {
-  alignas(16) uint8_t sum[16] = {};
-  {
+  uint8_t* sum = delta.data();  // Δ accumulates in place
+  if (tau_bits == 0) {
+    std::memcpy(sum, key.hash_tau0(), 16);  // E^{3,1}([0]_128), precomputed
+  } else {
+    std::memset(sum, 0, 16);
     Aes4Accumulator acc(key, sum);
-    if (tau_bits == 0) {
-      std::memcpy(sum, key.hash_tau0(), 16);
-    } else {
-      // E^{3,1}([8·tau]_128).
-      uint8_t* block = acc.NextBlock();
-      std::memset(block, 0, 16);
-      for (int k = 0; k < 8; ++k) block[15 - k] = static_cast<uint8_t>(tau_bits >> (8 * k));
-      aez_internal::TweakOffset(key, 3, 1, acc.NextOffset());
-      acc.Commit();
-    }
-    HashString(key, 4, nonce, acc);
-    for (size_t k = 0; k < ad.size(); ++k) HashString(key, 5 + k, ad[k], acc);
+    // E^{3,1}([8·tau]_128).
+    uint8_t block[16] = {}, offset[16];
+    for (int k = 0; k < 8; ++k) block[15 - k] = static_cast<uint8_t>(tau_bits >> (8 * k));
+    aez_internal::TweakOffset(key, 3, 1, offset);
+    acc.Add(block, offset);
     acc.Flush();
+    sodium_memzero(offset, sizeof offset);
   }
-  std::memcpy(delta.data(), sum, 16);
-  sodium_memzero(sum, sizeof sum);
+  // Nonce and up to three AD strings (the cell layer's shape): one kernel call for them all.
+  constexpr size_t kNonceJ = 4;
+  constexpr size_t kMaxStrings = kernels::kAezJMultiples - kNonceJ;
+  if (ad.size() + 1 <= kMaxStrings) {
+    std::span<const uint8_t> strings[kMaxStrings];
+    strings[0] = nonce;
+    for (size_t k = 0; k < ad.size(); ++k) strings[k + 1] = ad[k];
+    kernels::AezHashStrings(key.blocks(), kNonceJ,
+                            std::span<const std::span<const uint8_t>>(strings, ad.size() + 1), sum);
+    return;
+  }
+  Aes4Accumulator acc(key, sum);
+  acc.AddString(kNonceJ, nonce);
+  for (size_t k = 0; k < ad.size(); ++k) acc.AddString(kNonceJ + 1 + k, ad[k]);
+  acc.Flush();
 }
 
 void AezPrf(const AezKey& key, std::span<const uint8_t, kAezDeltaBytes> delta,

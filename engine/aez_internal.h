@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "engine/aez.h"
 
@@ -19,8 +20,14 @@ void TweakOffset(const AezKey& key, uint64_t j, uint64_t i, uint8_t out[16]);
 void Tiny(const AezKey& key, const uint8_t delta[16], const uint8_t* in, uint8_t* out,
           size_t bytes, bool decipher);
 
+// out = a ^ b on 16 bytes (two 64-bit words); out may alias a or b.
 inline void XorBlock(const uint8_t* a, const uint8_t* b, uint8_t* out) {
-  for (int k = 0; k < 16; ++k) out[k] = a[k] ^ b[k];
+  uint64_t x[2], y[2];
+  std::memcpy(x, a, 16);
+  std::memcpy(y, b, 16);
+  x[0] ^= y[0];
+  x[1] ^= y[1];
+  std::memcpy(out, x, 16);
 }
 
 }  // namespace relaycell::aez_internal

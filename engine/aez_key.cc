@@ -40,6 +40,7 @@ void AezKey::Init(std::span<const uint8_t, 48> extracted) {
     kernels::AezDoubleBlock(b.i_powers[k - 1], b.i_powers[k]);
   }
   for (uint64_t k = 0; k < 8; ++k) aez_internal::MultiplyBlock(ijl + 32, k, b.l_multiples[k]);
+  // l_multiples[8] stays zero ((8 mod 8)·L).
   for (uint64_t k = 0; k < kernels::kAezJMultiples; ++k) {
     aez_internal::MultiplyBlock(ijl + 16, k, b.j_multiples[k]);
   }

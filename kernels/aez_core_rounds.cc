@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "kernels/aes_rounds.h"
+#include "kernels/aez_core_vaes-inl.h"
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/aez_core_rounds.cc"
@@ -325,23 +326,130 @@ void AezDoubleBlock(const uint8_t in[16], uint8_t out[16]) {
   out[15] ^= carry & 0x87;
 }
 
-bool AezCoreRounds(const AezKeyBlocks& key, const uint8_t* delta, const uint8_t* in,
-                   uint8_t* out, size_t bytes, bool decipher) {
-  if (bytes < 32 || delta == nullptr || in == nullptr || out == nullptr) return false;
-  const AezCoreJob job{&key, delta, in, out, bytes};
-  HWY_DYNAMIC_DISPATCH(CoreBatch)(&job, 1, decipher);
-  return true;
+namespace {
+
+// The raw VAES-256 kernel wins where Highway's best target here is AVX2 (which splits 256-bit
+// rounds). Decided once, like AesRounds' choice.
+bool AutoPicksVaes256() {
+  static const bool picks = [] {
+    if (!Vaes256Available()) return false;
+    const int64_t supported = hwy::SupportedTargets() & HWY_TARGETS;
+    return (supported & -supported) == HWY_AVX2;
+  }();
+  return picks;
 }
 
-bool AezCoreRoundsBatch(std::span<const AezCoreJob> jobs, bool decipher) {
+bool JobsValid(std::span<const AezCoreJob> jobs) {
   for (const AezCoreJob& job : jobs) {
     if (job.bytes < 32 || job.key == nullptr || job.delta == nullptr || job.in == nullptr ||
         job.out == nullptr) {
       return false;
     }
   }
-  HWY_DYNAMIC_DISPATCH(CoreBatch)(jobs.data(), jobs.size(), decipher);
   return true;
+}
+
+}  // namespace
+
+void AezAes4XorSum(const AezKeyBlocks& key, const uint8_t* blocks, size_t n, uint8_t sum[16]) {
+  if (AutoPicksVaes256()) {
+    AezAes4XorSumVaes256(key, blocks, n, sum);
+    return;
+  }
+  constexpr size_t kChunk = 16;
+  alignas(16) uint8_t out[kChunk * 16];
+  for (size_t at = 0; at < n; at += kChunk) {
+    const size_t count = std::min(kChunk, n - at);
+    AesRounds(std::span<const uint8_t>(blocks + 16 * at, 16 * count), {},
+              std::span<const uint8_t>(&key.aes4[0][0], 64),
+              std::span<uint8_t>(out, 16 * count));
+    for (size_t b = 0; b < count; ++b) {
+      for (int k = 0; k < 16; ++k) sum[k] ^= out[16 * b + k];
+    }
+  }
+  explicit_bzero(out, 16 * std::min(kChunk, n));  // AES4 outputs under the key
+}
+
+bool AezHashStrings(const AezKeyBlocks& key, size_t first_j,
+                    std::span<const std::span<const uint8_t>> strings, uint8_t sum[16]) {
+  return AezHashStringsWithPath(AezCorePath::kAuto, key, first_j, strings, sum);
+}
+
+bool AezHashStringsWithPath(AezCorePath path, const AezKeyBlocks& key, size_t first_j,
+                            std::span<const std::span<const uint8_t>> strings, uint8_t sum[16]) {
+  if (first_j > kAezJMultiples || strings.size() > kAezJMultiples - first_j) return false;
+  const bool vaes =
+      path == AezCorePath::kVaes256 || (path == AezCorePath::kAuto && AutoPicksVaes256());
+  if (vaes) {
+    if (!Vaes256Available()) return false;
+    AezHashStringsVaes256(key, first_j, strings, sum);
+    return true;
+  }
+  // Portable: whitened blocks collected, then AES4 and folded in chunks.
+  constexpr size_t kChunk = 16;
+  alignas(16) uint8_t blocks[kChunk][16];
+  alignas(16) uint8_t ipow[16];
+  size_t count = 0, used = 0;
+  auto push = [&](const uint8_t* block, const uint8_t* a, const uint8_t* b, const uint8_t* c) {
+    for (int k = 0; k < 16; ++k) blocks[count][k] = block[k] ^ a[k] ^ b[k] ^ c[k];
+    used = std::max(used, ++count);
+    if (count == kChunk) {
+      AezAes4XorSum(key, &blocks[0][0], count, sum);
+      count = 0;
+    }
+  };
+  static const uint8_t kZero[16] = {};
+  for (size_t s = 0; s < strings.size(); ++s) {
+    const std::span<const uint8_t> text = strings[s];
+    const uint8_t* jj = key.j_multiples[first_j + s];
+    std::memcpy(ipow, key.i_powers[1], 16);
+    size_t i = 1, at = 0;
+    for (; text.size() - at >= 16; at += 16, ++i) {
+      if (i > 8 && i % 8 == 1) AezDoubleBlock(ipow, ipow);
+      push(text.data() + at, jj, ipow, key.l_multiples[i % 8]);
+    }
+    const size_t rest = text.size() - at;
+    if (rest > 0 || text.empty()) {
+      alignas(16) uint8_t block[16] = {};
+      if (rest > 0) std::memcpy(block, text.data() + at, rest);  // an empty span may be null
+      block[rest] = 0x80;
+      push(block, jj, key.i_powers[0], kZero);
+    }
+  }
+  if (count > 0) AezAes4XorSum(key, &blocks[0][0], count, sum);
+  explicit_bzero(blocks, 16 * used);  // block ^ offset reveals the offset
+  explicit_bzero(ipow, sizeof ipow);
+  return true;
+}
+
+bool AezCoreRounds(const AezKeyBlocks& key, const uint8_t* delta, const uint8_t* in,
+                   uint8_t* out, size_t bytes, bool decipher) {
+  if (bytes < 32 || delta == nullptr || in == nullptr || out == nullptr) return false;
+  const AezCoreJob job{&key, delta, in, out, bytes};
+  if (AutoPicksVaes256()) {
+    AezCoreVaes256(&job, 1, decipher);
+  } else {
+    HWY_DYNAMIC_DISPATCH(CoreBatch)(&job, 1, decipher);
+  }
+  return true;
+}
+
+bool AezCoreRoundsBatchWithPath(AezCorePath path, std::span<const AezCoreJob> jobs,
+                                bool decipher) {
+  if (!JobsValid(jobs)) return false;
+  const bool vaes =
+      path == AezCorePath::kVaes256 || (path == AezCorePath::kAuto && AutoPicksVaes256());
+  if (vaes) {
+    if (!Vaes256Available()) return false;
+    AezCoreVaes256(jobs.data(), jobs.size(), decipher);
+  } else {
+    HWY_DYNAMIC_DISPATCH(CoreBatch)(jobs.data(), jobs.size(), decipher);
+  }
+  return true;
+}
+
+bool AezCoreRoundsBatch(std::span<const AezCoreJob> jobs, bool decipher) {
+  return AezCoreRoundsBatchWithPath(AezCorePath::kAuto, jobs, decipher);
 }
 
 }  // namespace relaycell::kernels

@@ -23,7 +23,9 @@ struct AezKeyBlocks {
   alignas(16) uint8_t aes4[4][16];    // AES4 round keys: J, I, L, 0
   alignas(16) uint8_t aes10[10][16];  // AES10 round keys: I, J, L, I, J, L, I, J, L, I
   alignas(16) uint8_t i_powers[kAezIPowers][16];    // 2^k·I
-  alignas(16) uint8_t l_multiples[8][16];           // k·L, k = 0..7
+  // (k mod 8)·L for k = 0..8: index 8 (zero) is the L term of block 8, so the terms of two
+  // neighbouring blocks i, i+1 (i odd) load as one 256-bit vector from l_multiples[i].
+  alignas(16) uint8_t l_multiples[9][16];
   alignas(16) uint8_t j_multiples[kAezJMultiples][16];  // k·J
 };
 
@@ -36,6 +38,15 @@ struct AezCoreJob {
   size_t bytes;
 };
 
+// Which AEZ-core implementation runs. kAuto: the raw VAES-256 kernel when the CPU has VAES
+// and Highway's best target here is AVX2 (the same rule as AesRounds), else Highway's
+// dynamic dispatch. The explicit paths exist for tests and benches.
+enum class AezCorePath {
+  kAuto,
+  kHighway,
+  kVaes256,  // only valid when Vaes256Available() (kernels/aes_rounds.h)
+};
+
 // AEZ-core encipher (decipher = false) or decipher of one message. False (nothing written)
 // if bytes < 32.
 bool AezCoreRounds(const AezKeyBlocks& key, const uint8_t* delta, const uint8_t* in,
@@ -44,6 +55,23 @@ bool AezCoreRounds(const AezKeyBlocks& key, const uint8_t* delta, const uint8_t*
 // Many messages, each under its own key and Δ, processed in interleaved groups. False
 // (nothing written) if any job has bytes < 32 or a null pointer.
 bool AezCoreRoundsBatch(std::span<const AezCoreJob> jobs, bool decipher);
+
+// The batch through a chosen path; false also when that path is not available on this CPU.
+bool AezCoreRoundsBatchWithPath(AezCorePath path, std::span<const AezCoreJob> jobs,
+                                bool decipher);
+
+// sum ^= AES4(blocks[0]) ^ AES4(blocks[1]) ^ ... (n blocks of 16 bytes, offsets already
+// XORed in): AEZ-hash's and the fragment's shape, in one call. VAES-256 where kAuto picks it.
+void AezAes4XorSum(const AezKeyBlocks& key, const uint8_t* blocks, size_t n, uint8_t sum[16]);
+
+// AEZ-hash's string terms in one call: for strings[s] at hash index j = first_j + s, sum ^=
+// E^{j,i}(block i) for every full block i = 1, 2, ..., and E^{j,0}(remainder || 10*) when the
+// string is empty or not a multiple of 16 bytes. False (nothing done) unless
+// first_j + count <= kAezJMultiples.
+bool AezHashStrings(const AezKeyBlocks& key, size_t first_j,
+                    std::span<const std::span<const uint8_t>> strings, uint8_t sum[16]);
+bool AezHashStringsWithPath(AezCorePath path, const AezKeyBlocks& key, size_t first_j,
+                            std::span<const std::span<const uint8_t>> strings, uint8_t sum[16]);
 
 // GF(2^128) doubling of a big-endian block, constant time.
 void AezDoubleBlock(const uint8_t in[16], uint8_t out[16]);

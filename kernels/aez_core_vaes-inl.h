@@ -1,0 +1,26 @@
+// Private to kernels/aez_core_*.cc: the raw VAES-256 AEZ-core (kernels/aez_core_vaes.cc).
+// Not a per-target header: it has a normal guard.
+#ifndef RELAYCELL_KERNELS_AEZ_CORE_VAES_INL_H_
+#define RELAYCELL_KERNELS_AEZ_CORE_VAES_INL_H_
+
+#include <cstddef>
+
+#include "kernels/aez_core_rounds.h"
+
+namespace relaycell::kernels {
+
+// Same contract as the Highway CoreBatch (jobs already validated: bytes >= 32, no null
+// pointer); only call when Vaes256Available().
+void AezCoreVaes256(const AezCoreJob* jobs, size_t n, bool decipher);
+
+// AezAes4XorSum's VAES-256 body.
+void AezAes4XorSumVaes256(const AezKeyBlocks& key, const uint8_t* blocks, size_t n,
+                          uint8_t sum[16]);
+
+// AezHashStrings' VAES-256 body (arguments already checked).
+void AezHashStringsVaes256(const AezKeyBlocks& key, size_t first_j,
+                           std::span<const std::span<const uint8_t>> strings, uint8_t sum[16]);
+
+}  // namespace relaycell::kernels
+
+#endif  // RELAYCELL_KERNELS_AEZ_CORE_VAES_INL_H_

@@ -1,0 +1,428 @@
+// AEZ-core with raw 256-bit VAES: two blocks per VAESENC. Highway 1.0.3 has VAES only on its
+// AVX3_DL target; CPUs with VAES but no AVX-512 (Zen 3, Alder Lake) run this instead of the
+// Highway kernel (AezCorePath::kAuto picks it, kernels/aez_core_rounds.cc).
+//
+// Layout: a 256-bit vector holds the same block of two neighbouring pairs i, i+1 (i odd), so
+// the offsets of E^{j,i} and E^{j,i+1} are one vector: (J ^ 2^ceil(i/8)·I) broadcast, XORed
+// with (iL, (i+1)L) loaded as one vector from the key's l_multiples[i]. Pairs never straddle
+// an 8-block I-power group.
+// Pass 1 leaves W and X* in `out` pair-transposed (W_i, W_i+1, X*_i, X*_i+1), which pass 2
+// reads back with plain 32-byte loads and overwrites with the final (Z_i, Z'_i, ...).
+//
+// Latency: the middle AES10 (Sx -> Sy) waits on all of pass 1, and pass 2 on it. In a batch
+// the next message's pass 1 is issued right after this message's middle AES10, so the
+// out-of-order core fills that 40-cycle chain with independent rounds. The fragment's and
+// Cy's AES10 depend only on S and Sy: they are issued before pass 2 and run beside it.
+#include <immintrin.h>
+#include <string.h>  // explicit_bzero
+
+#include <algorithm>
+
+#include "kernels/aez_core_vaes-inl.h"
+
+namespace relaycell::kernels {
+namespace {
+
+#define RELAYCELL_AEZ_VAES __attribute__((target("avx2,aes,vaes"), always_inline)) inline
+
+// The AES4 / AES10 round keys I, J, L, each in both lanes. The fourth AES4 key is zero.
+struct RoundKeys {
+  __m256i i, j, l;
+};
+
+RELAYCELL_AEZ_VAES __m128i Load(const uint8_t* p) {
+  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+}
+RELAYCELL_AEZ_VAES void Store(uint8_t* p, __m128i v) {
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v);
+}
+RELAYCELL_AEZ_VAES __m256i Load2(const uint8_t* p) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+}
+RELAYCELL_AEZ_VAES void Store2(uint8_t* p, __m256i v) {
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v);
+}
+// Two 16-byte blocks from anywhere into the low and high lane.
+RELAYCELL_AEZ_VAES __m256i LoadHalves(const uint8_t* low, const uint8_t* high) {
+  return _mm256_inserti128_si256(_mm256_castsi128_si256(Load(low)), Load(high), 1);
+}
+RELAYCELL_AEZ_VAES void StoreHalves(uint8_t* low, uint8_t* high, __m256i v) {
+  Store(low, _mm256_castsi256_si128(v));
+  Store(high, _mm256_extracti128_si256(v, 1));
+}
+RELAYCELL_AEZ_VAES __m256i Broadcast(__m128i v) { return _mm256_broadcastsi128_si256(v); }
+RELAYCELL_AEZ_VAES __m128i Low(__m256i v) { return _mm256_castsi256_si128(v); }
+RELAYCELL_AEZ_VAES __m128i FoldLanes(__m256i v) {
+  return _mm_xor_si128(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+}
+
+RELAYCELL_AEZ_VAES RoundKeys LoadKeys(const AezKeyBlocks& key) {
+  return {Broadcast(Load(key.aes4[1])), Broadcast(Load(key.aes4[0])), Broadcast(Load(key.aes4[2]))};
+}
+
+RELAYCELL_AEZ_VAES __m256i Round(__m256i v, __m256i key) { return _mm256_aesenc_epi128(v, key); }
+RELAYCELL_AEZ_VAES __m128i Round(__m128i v, __m256i key) { return _mm_aesenc_si128(v, Low(key)); }
+
+// AES4: round keys J, I, L, 0. AES10: I, J, L, I, J, L, I, J, L, I.
+template <class V>
+RELAYCELL_AEZ_VAES V Aes4(V v, const RoundKeys& k) {
+  const __m256i zero = _mm256_setzero_si256();
+  return Round(Round(Round(Round(v, k.j), k.i), k.l), zero);
+}
+template <class V>
+RELAYCELL_AEZ_VAES V Aes10(V v, const RoundKeys& k) {
+  for (int r = 0; r < 3; ++r) v = Round(Round(Round(v, k.i), k.j), k.l);
+  return Round(v, k.i);
+}
+// AES4 on n independent vectors, round by round so they are all in flight together.
+template <size_t n>
+RELAYCELL_AEZ_VAES void Aes4All(__m256i (&v)[n], const RoundKeys& k) {
+  const __m256i zero = _mm256_setzero_si256();
+  for (size_t b = 0; b < n; ++b) v[b] = Round(v[b], k.j);
+  for (size_t b = 0; b < n; ++b) v[b] = Round(v[b], k.i);
+  for (size_t b = 0; b < n; ++b) v[b] = Round(v[b], k.l);
+  for (size_t b = 0; b < n; ++b) v[b] = Round(v[b], zero);
+}
+
+// GF(2^128) doubling of a big-endian block held byte for byte in a register; constant time.
+RELAYCELL_AEZ_VAES __m128i Double(__m128i v) {
+  const __m128i top = _mm_cmpgt_epi8(_mm_setzero_si128(), v);  // 0xFF where bit 7 is set
+  const __m128i carries = _mm_srli_si128(_mm_and_si128(top, _mm_set1_epi8(1)), 1);
+  const __m128i reduce = _mm_and_si128(
+      _mm_slli_si128(top, 15),
+      _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, static_cast<char>(0x87)));
+  return _mm_xor_si128(_mm_or_si128(_mm_add_epi8(v, v), carries), reduce);
+}
+
+// 2^(g+1)·I for I-power group g (block indices 8g+1 .. 8g+8), from group g-1's value.
+RELAYCELL_AEZ_VAES __m128i NextIPower(const AezKeyBlocks& key, size_t g, __m128i previous) {
+  return g + 1 < kAezIPowers ? Load(key.i_powers[g + 1]) : Double(previous);
+}
+
+// The fragment Xuv (0..31 bytes) as two blocks: its bytes, 0x80, zeros.
+struct FragmentMasks {
+  __m256i keep;    // 0xFF on the fragment's bytes
+  __m256i marker;  // 0x80 right after them
+  __m256i lanes;   // all ones on the blocks AEZ uses: Xu (or Xuv) iff frag > 0, Xv iff >= 16
+};
+RELAYCELL_AEZ_VAES FragmentMasks MakeFragmentMasks(size_t frag) {
+  const __m256i index =
+      _mm256_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+                       22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
+  const __m256i count = _mm256_set1_epi8(static_cast<char>(frag));
+  const long long low = frag > 0 ? -1 : 0, high = frag >= 16 ? -1 : 0;  // lengths are public
+  return {
+      _mm256_cmpgt_epi8(count, index),
+      _mm256_and_si256(_mm256_cmpeq_epi8(count, index), _mm256_set1_epi8(static_cast<char>(0x80))),
+      _mm256_set_epi64x(high, high, low, low)};
+}
+
+// Per-message values carried from one stage to the next. Holds message-derived cipher state
+// (Δ, Sx, Sy, S and the fragment), no round keys; the batch wipes it at the end.
+struct CoreState {
+  __m256i fragment;  // Xuv || 10* || 0*
+  __m128i delta, xy, sx, sy, s;
+  size_t pairs, frag;
+};
+
+// Pass 1 on `n` vectors (2n pairs) of one group: W = X ^ E^{1,i}(X'), X* = X' ^ E^{0,0}(W).
+// Stores W and X* pair-transposed; returns the XOR of the X*.
+template <size_t n>
+RELAYCELL_AEZ_VAES __m256i Pass1Vectors(const RoundKeys& k, __m256i j_ipow, __m256i i1,
+                                        const uint8_t* l_pairs, const uint8_t* in, uint8_t* out) {
+  __m256i t[n];
+  for (size_t v = 0; v < n; ++v) {
+    const __m256i xp = LoadHalves(in + 64 * v + 16, in + 64 * v + 48);
+    t[v] = _mm256_xor_si256(xp, _mm256_xor_si256(j_ipow, Load2(l_pairs + 32 * v)));
+  }
+  Aes4All(t, k);
+  __m256i w[n];
+  for (size_t v = 0; v < n; ++v) {
+    w[v] = _mm256_xor_si256(LoadHalves(in + 64 * v, in + 64 * v + 32), t[v]);
+    t[v] = _mm256_xor_si256(w[v], i1);
+  }
+  Aes4All(t, k);
+  __m256i sum = _mm256_setzero_si256();
+  for (size_t v = 0; v < n; ++v) {
+    const __m256i xs = _mm256_xor_si256(LoadHalves(in + 64 * v + 16, in + 64 * v + 48), t[v]);
+    sum = _mm256_xor_si256(sum, xs);
+    Store2(out + 64 * v, w[v]);
+    Store2(out + 64 * v + 32, xs);
+  }
+  return sum;
+}
+
+// Pass 2 on `n` vectors of one group (W, X* pair-transposed in `out`):
+//   S' = E^{2,i}(S), Y = W ^ S', Y' = X* ^ S', Z' = Y ^ E^{0,0}(Y'), Z = Y' ^ E^{1,i}(Z').
+// Writes (Z_i, Z'_i) in message order; returns the XOR of the Y.
+template <size_t n>
+RELAYCELL_AEZ_VAES __m256i Pass2Vectors(const RoundKeys& k, __m256i s_2j_ipow, __m256i j_ipow,
+                                        __m256i i1, const uint8_t* l_pairs, uint8_t* out) {
+  __m256i t[n], yp[n];
+  for (size_t v = 0; v < n; ++v) t[v] = _mm256_xor_si256(s_2j_ipow, Load2(l_pairs + 32 * v));
+  Aes4All(t, k);
+  __m256i sum = _mm256_setzero_si256();
+  __m256i y[n];
+  for (size_t v = 0; v < n; ++v) {
+    y[v] = _mm256_xor_si256(Load2(out + 64 * v), t[v]);
+    yp[v] = _mm256_xor_si256(Load2(out + 64 * v + 32), t[v]);
+    sum = _mm256_xor_si256(sum, y[v]);
+    t[v] = _mm256_xor_si256(yp[v], i1);
+  }
+  Aes4All(t, k);
+  for (size_t v = 0; v < n; ++v) {
+    const __m256i zp = _mm256_xor_si256(y[v], t[v]);
+    StoreHalves(out + 64 * v + 16, out + 64 * v + 48, zp);
+    t[v] = _mm256_xor_si256(zp, _mm256_xor_si256(j_ipow, Load2(l_pairs + 32 * v)));
+  }
+  Aes4All(t, k);
+  for (size_t v = 0; v < n; ++v) {
+    StoreHalves(out + 64 * v, out + 64 * v + 32, _mm256_xor_si256(yp[v], t[v]));
+  }
+  return sum;
+}
+
+// Pass 1 over all pairs; returns S_X (pairs only) folded to one block.
+RELAYCELL_AEZ_VAES __m128i Pass1(const RoundKeys& k, const AezKeyBlocks& key, const uint8_t* in,
+                                 uint8_t* out, size_t pairs) {
+  const __m128i i1 = Load(key.i_powers[0]), j1 = Load(key.j_multiples[1]);
+  const __m256i i1_2 = Broadcast(i1);
+  const uint8_t* l_pairs = &key.l_multiples[1][0];  // (1L, 2L), (3L, 4L), ...
+  __m128i ipow = Load(key.i_powers[1]);
+  __m256i sum = _mm256_setzero_si256();
+  __m128i single_sum = _mm_setzero_si128();
+  for (size_t g = 0; 8 * g < pairs; ++g) {
+    if (g > 0) ipow = NextIPower(key, g, ipow);
+    const __m128i j_ipow = _mm_xor_si128(j1, ipow);
+    const __m256i j_ipow_2 = Broadcast(j_ipow);
+    const size_t in_group = std::min<size_t>(8, pairs - 8 * g);
+    const uint8_t* gin = in + 256 * g;
+    uint8_t* gout = out + 256 * g;
+    switch (in_group / 2) {  // no lambda: it would not carry the target attribute
+      case 4:
+        sum = _mm256_xor_si256(sum, Pass1Vectors<4>(k, j_ipow_2, i1_2, l_pairs, gin, gout));
+        break;
+      case 3:
+        sum = _mm256_xor_si256(sum, Pass1Vectors<3>(k, j_ipow_2, i1_2, l_pairs, gin, gout));
+        break;
+      case 2:
+        sum = _mm256_xor_si256(sum, Pass1Vectors<2>(k, j_ipow_2, i1_2, l_pairs, gin, gout));
+        break;
+      case 1:
+        sum = _mm256_xor_si256(sum, Pass1Vectors<1>(k, j_ipow_2, i1_2, l_pairs, gin, gout));
+        break;
+      default:
+        break;
+    }
+    if (in_group & 1) {  // the message's last pair, alone
+      const size_t p = in_group - 1;
+      const __m128i x = Load(gin + 32 * p), xp = Load(gin + 32 * p + 16);
+      const __m128i w = _mm_xor_si128(
+          x, Aes4(_mm_xor_si128(xp, _mm_xor_si128(j_ipow, Load(key.l_multiples[p + 1]))), k));
+      const __m128i xs = _mm_xor_si128(xp, Aes4(_mm_xor_si128(w, i1), k));
+      single_sum = xs;
+      Store(gout + 32 * p, w);
+      Store(gout + 32 * p + 16, xs);
+    }
+  }
+  return _mm_xor_si128(FoldLanes(sum), single_sum);
+}
+
+// Pass 2 over all pairs; returns S_Y (pairs only) folded to one block.
+RELAYCELL_AEZ_VAES __m128i Pass2(const RoundKeys& k, const AezKeyBlocks& key, __m128i s,
+                                 uint8_t* out, size_t pairs) {
+  const __m128i i1 = Load(key.i_powers[0]), j1 = Load(key.j_multiples[1]);
+  const __m128i s_2j = _mm_xor_si128(s, Load(key.j_multiples[2]));
+  const __m256i i1_2 = Broadcast(i1);
+  const uint8_t* l_pairs = &key.l_multiples[1][0];  // (1L, 2L), (3L, 4L), ...
+  __m128i ipow = Load(key.i_powers[1]);
+  __m256i sum = _mm256_setzero_si256();
+  __m128i single_sum = _mm_setzero_si128();
+  for (size_t g = 0; 8 * g < pairs; ++g) {
+    if (g > 0) ipow = NextIPower(key, g, ipow);
+    const __m128i j_ipow = _mm_xor_si128(j1, ipow);
+    const __m128i s_2j_ipow = _mm_xor_si128(s_2j, ipow);
+    const __m256i j_ipow_2 = Broadcast(j_ipow), s_2j_ipow_2 = Broadcast(s_2j_ipow);
+    const size_t in_group = std::min<size_t>(8, pairs - 8 * g);
+    uint8_t* gout = out + 256 * g;
+    switch (in_group / 2) {
+      case 4:
+        sum = _mm256_xor_si256(sum, Pass2Vectors<4>(k, s_2j_ipow_2, j_ipow_2, i1_2, l_pairs, gout));
+        break;
+      case 3:
+        sum = _mm256_xor_si256(sum, Pass2Vectors<3>(k, s_2j_ipow_2, j_ipow_2, i1_2, l_pairs, gout));
+        break;
+      case 2:
+        sum = _mm256_xor_si256(sum, Pass2Vectors<2>(k, s_2j_ipow_2, j_ipow_2, i1_2, l_pairs, gout));
+        break;
+      case 1:
+        sum = _mm256_xor_si256(sum, Pass2Vectors<1>(k, s_2j_ipow_2, j_ipow_2, i1_2, l_pairs, gout));
+        break;
+      default:
+        break;
+    }
+    if (in_group & 1) {
+      const size_t p = in_group - 1;
+      const __m128i l = Load(key.l_multiples[p + 1]);
+      const __m128i sp = Aes4(_mm_xor_si128(s_2j_ipow, l), k);
+      const __m128i y = _mm_xor_si128(Load(gout + 32 * p), sp);
+      const __m128i yp = _mm_xor_si128(Load(gout + 32 * p + 16), sp);
+      single_sum = y;
+      const __m128i zp = _mm_xor_si128(y, Aes4(_mm_xor_si128(yp, i1), k));
+      const __m128i z = _mm_xor_si128(yp, Aes4(_mm_xor_si128(zp, _mm_xor_si128(j_ipow, l)), k));
+      Store(gout + 32 * p, z);
+      Store(gout + 32 * p + 16, zp);
+    }
+  }
+  return _mm_xor_si128(FoldLanes(sum), single_sum);
+}
+
+// Pass 1, the fragment and Xy: everything up to Sx = Xx ^ Δ ^ S_X ^ E^{0,1+d}(Xy).
+RELAYCELL_AEZ_VAES void Begin(const AezCoreJob& job, size_t d, CoreState& st) {
+  const AezKeyBlocks& key = *job.key;
+  const RoundKeys k = LoadKeys(key);
+  st.pairs = (job.bytes - 32) / 32;
+  st.frag = job.bytes - 32 - 32 * st.pairs;
+  const FragmentMasks masks = MakeFragmentMasks(st.frag);
+  // In bounds: Xx and Xy follow the fragment.
+  st.fragment =
+      _mm256_or_si256(_mm256_and_si256(Load2(job.in + 32 * st.pairs), masks.keep), masks.marker);
+  st.delta = Load(job.delta);
+  const __m128i xx = Load(job.in + job.bytes - 32);
+  st.xy = Load(job.in + job.bytes - 16);
+  // E^{0,4}(Xu), E^{0,5}(Xv || 10*) and E^{0,1+d}(Xy) do not wait for pass 1.
+  const __m128i i2 = Load(key.i_powers[1]);
+  const __m256i frag_out = Aes4(
+      _mm256_xor_si256(st.fragment, _mm256_xor_si256(Broadcast(i2), Load2(key.l_multiples[4]))), k);
+  const __m128i xy_out =
+      Aes4(_mm_xor_si128(st.xy, _mm_xor_si128(i2, Load(key.l_multiples[1 + d]))), k);
+  const __m128i sum_x = _mm_xor_si128(Pass1(k, key, job.in, job.out, st.pairs),
+                                      FoldLanes(_mm256_and_si256(frag_out, masks.lanes)));
+  st.sx = _mm_xor_si128(_mm_xor_si128(xx, st.delta), _mm_xor_si128(sum_x, xy_out));
+}
+
+// The serial step: Sy = Xy ^ E^{-1,1+d}(Sx), S = Sx ^ Sy.
+RELAYCELL_AEZ_VAES void Middle(const AezKeyBlocks& key, size_t d, CoreState& st) {
+  const RoundKeys k = LoadKeys(key);
+  st.sy = _mm_xor_si128(st.xy, Aes10(_mm_xor_si128(st.sx, Load(key.l_multiples[1 + d])), k));
+  st.s = _mm_xor_si128(st.sx, st.sy);
+}
+
+// Pass 2, the fragment out, Cy and Cx.
+RELAYCELL_AEZ_VAES void Finish(const AezCoreJob& job, size_t d, const CoreState& st) {
+  const AezKeyBlocks& key = *job.key;
+  const RoundKeys k = LoadKeys(key);
+  const __m256i l45 = Load2(key.l_multiples[4]);  // 4L, 5L
+  // Issued first, they run beside pass 2: E^{-1,4}(S), E^{-1,5}(S), E^{-1,2-d}(Sy).
+  const __m256i pads = Aes10(_mm256_xor_si256(Broadcast(st.s), l45), k);
+  const __m128i cy =
+      _mm_xor_si128(st.sx, Aes10(_mm_xor_si128(st.sy, Load(key.l_multiples[2 - d])), k));
+  __m128i sum_y = Pass2(k, key, st.s, job.out, st.pairs);
+  const FragmentMasks masks = MakeFragmentMasks(st.frag);
+  const __m256i cuv = _mm256_or_si256(
+      _mm256_and_si256(_mm256_xor_si256(st.fragment, pads), masks.keep), masks.marker);
+  // 32 bytes: what lies past the fragment is Cx and Cy's place, written below.
+  Store2(job.out + 32 * st.pairs, cuv);
+  const __m128i i2 = Load(key.i_powers[1]);
+  const __m256i frag_out = Aes4(_mm256_xor_si256(cuv, _mm256_xor_si256(Broadcast(i2), l45)), k);
+  const __m128i cy_out =
+      Aes4(_mm_xor_si128(cy, _mm_xor_si128(i2, Load(key.l_multiples[2 - d]))), k);
+  sum_y = _mm_xor_si128(sum_y, FoldLanes(_mm256_and_si256(frag_out, masks.lanes)));
+  const __m128i cx = _mm_xor_si128(_mm_xor_si128(st.sy, st.delta), _mm_xor_si128(sum_y, cy_out));
+  Store(job.out + job.bytes - 32, cx);
+  Store(job.out + job.bytes - 16, cy);
+}
+
+// Whitened blocks go through AES4 two at a time, their outputs XORed together.
+struct Aes4PairSum {
+  RoundKeys k;
+  __m256i sum;
+  __m128i pending;
+  bool has_pending;
+};
+RELAYCELL_AEZ_VAES void Push(Aes4PairSum& p, __m128i whitened) {
+  if (!p.has_pending) {
+    p.pending = whitened;
+    p.has_pending = true;
+    return;
+  }
+  const __m256i two = _mm256_inserti128_si256(_mm256_castsi128_si256(p.pending), whitened, 1);
+  p.sum = _mm256_xor_si256(p.sum, Aes4(two, p.k));
+  p.has_pending = false;
+}
+RELAYCELL_AEZ_VAES __m128i Total(const Aes4PairSum& p) {
+  const __m128i total = FoldLanes(p.sum);
+  return p.has_pending ? _mm_xor_si128(total, Aes4(p.pending, p.k)) : total;
+}
+
+}  // namespace
+
+__attribute__((target("avx2,aes,vaes"))) void AezCoreVaes256(const AezCoreJob* jobs, size_t n,
+                                                             bool decipher) {
+  const size_t d = decipher ? 1 : 0;
+  if (n == 1) {
+    CoreState st;
+    Begin(jobs[0], d, st);
+    Middle(*jobs[0].key, d, st);
+    Finish(jobs[0], d, st);
+    explicit_bzero(&st, sizeof st);
+    return;
+  }
+  // Two messages in flight: message m's middle AES10, then message m+1's pass 1 (which the
+  // core overlaps with that chain), then message m's pass 2. (Measured: faster than issuing
+  // m+1's middle before m's pass 2, and than running couples of messages through the serial
+  // steps in the two lanes of one register.)
+  CoreState st[2];
+  Begin(jobs[0], d, st[0]);
+  for (size_t m = 0; m < n; ++m) {
+    Middle(*jobs[m].key, d, st[m & 1]);
+    if (m + 1 < n) Begin(jobs[m + 1], d, st[(m + 1) & 1]);
+    Finish(jobs[m], d, st[m & 1]);
+  }
+  explicit_bzero(st, sizeof st);
+}
+
+__attribute__((target("avx2,aes,vaes"))) void AezAes4XorSumVaes256(const AezKeyBlocks& key,
+                                                                   const uint8_t* blocks, size_t n,
+                                                                   uint8_t sum[16]) {
+  const RoundKeys k = LoadKeys(key);
+  __m256i acc = _mm256_setzero_si256();
+  size_t b = 0;
+  for (; b + 2 <= n; b += 2) acc = _mm256_xor_si256(acc, Aes4(Load2(blocks + 16 * b), k));
+  __m128i total = FoldLanes(acc);
+  if (b < n) total = _mm_xor_si128(total, Aes4(Load(blocks + 16 * b), k));
+  Store(sum, _mm_xor_si128(Load(sum), total));
+}
+
+__attribute__((target("avx2,aes,vaes"))) void AezHashStringsVaes256(
+    const AezKeyBlocks& key, size_t first_j, std::span<const std::span<const uint8_t>> strings,
+    uint8_t sum[16]) {
+  Aes4PairSum acc{LoadKeys(key), _mm256_setzero_si256(), _mm_setzero_si128(), false};
+  const __m128i i1 = Load(key.i_powers[0]);
+  for (size_t s = 0; s < strings.size(); ++s) {
+    const std::span<const uint8_t> text = strings[s];
+    const __m128i jj = Load(key.j_multiples[first_j + s]);
+    __m128i ipow = Load(key.i_powers[1]);
+    __m128i j_ipow = _mm_xor_si128(jj, ipow);
+    size_t i = 1, at = 0;
+    for (; text.size() - at >= 16; at += 16, ++i) {
+      if (i > 8 && i % 8 == 1) {  // 2^ceil(i/8)·I
+        ipow = NextIPower(key, (i - 1) / 8, ipow);
+        j_ipow = _mm_xor_si128(jj, ipow);
+      }
+      Push(acc, _mm_xor_si128(Load(text.data() + at),
+                              _mm_xor_si128(j_ipow, Load(key.l_multiples[i % 8]))));
+    }
+    const size_t rest = text.size() - at;
+    if (rest > 0 || text.empty()) {
+      alignas(16) uint8_t block[16] = {};
+      if (rest > 0) memcpy(block, text.data() + at, rest);  // an empty span may be null
+      block[rest] = 0x80;
+      Push(acc, _mm_xor_si128(_mm_load_si128(reinterpret_cast<const __m128i*>(block)),
+                              _mm_xor_si128(jj, i1)));  // E^{j,0}: j·J ^ I
+    }
+  }
+  Store(sum, _mm_xor_si128(Load(sum), Total(acc)));
+}
+
+}  // namespace relaycell::kernels
