@@ -49,12 +49,17 @@ enum class InKind : uint8_t {
   kOpen,      // open circuit (channel, cell.circ_id()); cell.payload() carries the processor's
               // parameters (e.g. key seeds): the processor defines their layout
   kClose,     // close circuit (channel, cell.circ_id()) on the host's behalf
+  kOriginate, // send a cell of our own on circuit (channel, cell.circ_id()): cell.payload() is
+              // the plaintext relay payload (the suite's layout), `hop` its destination
+              // (client engines: 1..hops; relay engines: ignored, it goes towards the client),
+              // cell.command() RELAY or RELAY_EARLY
 };
 
 struct InCell {
   uint32_t channel = 0;
   InKind kind = InKind::kCell;
   WireCell cell;
+  uint8_t hop = 0;  // kOriginate only (sits in the struct's tail padding: no size change)
 };
 
 // What the engine hands back.
@@ -62,12 +67,15 @@ enum class OutKind : uint8_t {
   kSend = 0,  // send `cell` on `channel`
   kDeliver,   // a cell for the host itself (recognized here) on circuit (channel, circ_id)
   kDestroy,   // the circuit (channel, cell.circ_id()) is gone; `cell` is the DESTROY to send
+  kClosed,    // the circuit (channel, cell.circ_id()) is gone and nothing is owed to that side
+              // (e.g. the peer's own DESTROY arrived there); `cell` is a DESTROY with the reason
 };
 
 struct OutItem {
   uint32_t channel = 0;
   OutKind kind = OutKind::kSend;
   WireCell cell;
+  uint8_t hop = 0;  // kDeliver at a client: the hop (1-based) the cell came from
 };
 
 // A worker-side output buffer. The processor appends; when the buffer is full it is flushed to
@@ -81,9 +89,13 @@ class ShardOutput {
     return buffer_[count_++];
   }
   void Emit(const OutItem& item) { Append() = item; }
+  // Takes back the item the last Append returned (a processor that filled it in place and
+  // then found nothing to send). Only directly after that Append.
+  void DropLast() { --count_; }
 
  private:
   friend class Shard;
+  friend class DirectOutput;
   using FlushFn = void (*)(ShardOutput&);
   ShardOutput(size_t capacity, FlushFn flush, void* owner)
       : buffer_(capacity), flush_(flush), owner_(owner) {}
@@ -93,6 +105,46 @@ class ShardOutput {
   size_t count_ = 0;
   FlushFn flush_;
   void* owner_;
+};
+
+// A ShardOutput without a worker thread, for running a processor directly (tests, fuzzers,
+// benchmarks, single-threaded hosts). Outputs gather in items() (or are only counted, when
+// `keep` is false: a benchmark's sink).
+class DirectOutput {
+ public:
+  explicit DirectOutput(bool keep = true, size_t buffer = 64)
+      : out_(buffer, &Flush, this), keep_(keep) {}
+  DirectOutput(const DirectOutput&) = delete;
+  DirectOutput& operator=(const DirectOutput&) = delete;
+
+  ShardOutput& output() { return out_; }
+  // Every output so far, in order (flushes the buffer first).
+  const std::vector<OutItem>& items() {
+    Flush(out_);
+    return items_;
+  }
+  uint64_t count() {
+    Flush(out_);
+    return count_;
+  }
+  void Clear() {
+    Flush(out_);
+    items_.clear();
+  }
+
+ private:
+  static void Flush(ShardOutput& out) {
+    auto* self = static_cast<DirectOutput*>(out.owner_);
+    if (self->keep_) self->items_.insert(self->items_.end(), out.buffer_.begin(),
+                                         out.buffer_.begin() + std::ptrdiff_t(out.count_));
+    self->count_ += out.count_;
+    out.count_ = 0;
+  }
+
+  ShardOutput out_;
+  bool keep_;
+  std::vector<OutItem> items_;
+  uint64_t count_ = 0;
 };
 
 // The per-shard work. One instance per shard, created by the host before the worker starts,
