@@ -1,0 +1,357 @@
+// `relaycell bench engine` (the main job of `relaycell bench`): the batched engines on many
+// circuits, aez against tor1 in one run.
+//   engine.<suite>.peel       RelayEngine: forward cells at a middle relay (unrecognized: passed
+//                             on), `circuits` circuits, one core, ProcessBatch of 64
+//   engine.<suite>.originate  ClientEngine: a cell to hop `hops` of `hops` (all layers)
+//   engine.<suite>.deliver    ClientEngine: a cell from hop `hops` back (all layers off)
+//   engine.scaling            ShardedEngine throughput, 2 workers ÷ 1 (host thread included)
+//   engine.batch_gain         RelayEngine batched ÷ one-at-a-time on the same cells
+//   engine.bytes_per_circuit  summed sizes per aez relay circuit at 100,000 circuits (RSS
+//                             delta in the note)
+//   engine.circuit_setup      one kOpen: KDF, key setup both directions, table inserts
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <unordered_set>
+
+#include "circuit/client_engine.h"
+#include "circuit/relay_engine.h"
+#include "circuit/relay_header.h"
+#include "circuit/sharded_engine.h"
+#include "engine/aez_layer.h"
+#include "engine/tor1_layer.h"
+#include "tools/bench.h"
+
+namespace relaycell::tools {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr size_t kBatch = 64;
+constexpr uint32_t kClientChannel = 1;
+constexpr uint32_t kNextChannel = 2;
+constexpr double kPayloadBits = kCellBodyBytes * 8.0;
+
+std::vector<uint8_t> Seed(CellSuiteKind suite, size_t circuit, int hop) {
+  std::vector<uint8_t> seed(suite == CellSuiteKind::kTor1 ? kTor1SeedBytes : 32);
+  uint64_t x = circuit * 0x9e3779b97f4a7c15ull + uint64_t(hop) * 0xbf58476d1ce4e5b9ull + 1;
+  for (auto& b : seed) {
+    x ^= x >> 31, x *= 0x94d049bb133111ebull;
+    b = uint8_t(x >> 56);
+  }
+  return seed;
+}
+
+std::string Rate(double ns_per_cell) {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%.2f Mcells/s, %.2f Gbit/s", 1e3 / ns_per_cell,
+                kPayloadBits / ns_per_cell);
+  return buf;
+}
+
+// Middle-relay circuits: client side (kClientChannel, 1 + i), next side (kNextChannel, ...).
+std::vector<InCell> RelayOpens(CellSuiteKind suite, size_t circuits,
+                               const ShardedEngine* engine = nullptr) {
+  std::vector<InCell> opens(circuits);
+  std::unordered_set<uint32_t> used;  // next-side ids must be distinct on the channel
+  for (size_t i = 0; i < circuits; ++i) {
+    const uint32_t id = 1 + uint32_t(i);
+    uint32_t next_id = 0x80000000u | id;
+    if (engine != nullptr) {  // both sides on the same worker
+      const size_t shard = engine->ShardOf({kClientChannel, id});
+      next_id = engine->PickCircIdForShard(kNextChannel, shard, 0x80000000u | (id * 8), 0x80000000u);
+      while (!used.insert(next_id).second) {
+        next_id = engine->PickCircIdForShard(kNextChannel, shard, next_id + 1, 0x80000000u);
+      }
+    }
+    const auto seed = Seed(suite, i, 1);
+    EncodeRelayOpen(kClientChannel, id, {suite, kNextChannel, next_id, seed}, opens[i]);
+  }
+  return opens;
+}
+
+// Forward cells at random circuits, random bodies: unrecognized at a middle relay.
+std::vector<InCell> PeelCells(size_t circuits, size_t count, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<InCell> cells(count);
+  for (InCell& in : cells) {
+    in.channel = kClientChannel;
+    WriteCellHeader(1 + uint32_t(rng() % circuits), CellCommand::kRelay, in.cell.span());
+    for (size_t i = 0; i < kCellBodyBytes; i += 8) {
+      const uint64_t r = rng();
+      for (size_t j = 0; j < 8 && i + j < kCellBodyBytes; ++j) in.cell.payload()[i + j] = uint8_t(r >> (8 * j));
+    }
+  }
+  return cells;
+}
+
+std::unique_ptr<RelayEngine> MakeRelay(CellSuiteKind suite, size_t circuits, bool batched) {
+  RelayEngineConfig config;
+  config.max_circuits = circuits;
+  config.batched = batched;
+  auto engine = std::make_unique<RelayEngine>(config);
+  DirectOutput sink(false);
+  const auto opens = RelayOpens(suite, circuits);
+  for (size_t at = 0; at < opens.size(); at += kBatch) {
+    engine->ProcessBatch(std::span(opens).subspan(at, std::min(kBatch, opens.size() - at)),
+                         sink.output());
+  }
+  return engine;
+}
+
+double PeelNs(RelayEngine& engine, std::span<const InCell> cells, double min_time_s) {
+  DirectOutput sink(false);
+  size_t at = 0;
+  return NsPerOp(
+      [&](size_t iterations) {
+        for (size_t done = 0; done < iterations;) {
+          const size_t n = std::min({kBatch, iterations - done, cells.size() - at});
+          engine.ProcessBatch(cells.subspan(at, n), sink.output());
+          done += n;
+          at = (at + n) % cells.size();
+        }
+        DoNotOptimize(sink.count());
+      },
+      min_time_s);
+}
+
+// Client side: `circuits` circuits of `hops` hops, with the relays that answer them.
+struct ClientSide {
+  ClientEngine engine;
+  std::vector<std::vector<RelayCircuit>> relays;
+  explicit ClientSide(size_t circuits) : engine({.max_circuits = circuits}) {}
+};
+
+std::unique_ptr<ClientSide> MakeClient(CellSuiteKind kind, size_t circuits, int hops) {
+  auto side = std::make_unique<ClientSide>(circuits);
+  const CellSuite& suite = kind == CellSuiteKind::kTor1 ? Tor1CellSuite() : AezCellSuite();
+  side->relays.resize(circuits);
+  DirectOutput sink(false);
+  for (size_t i = 0; i < circuits; ++i) {
+    std::vector<std::vector<uint8_t>> seeds;
+    std::vector<std::span<const uint8_t>> views;
+    for (int h = 1; h <= hops; ++h) seeds.push_back(Seed(kind, i, h));
+    for (auto& s : seeds) views.emplace_back(s);
+    InCell open;
+    EncodeClientOpen(kClientChannel, 1 + uint32_t(i), {kind, views}, open);
+    side->engine.ProcessBatch(std::span(&open, 1), sink.output());
+    side->relays[i].resize(size_t(hops));
+    for (int h = 0; h < hops; ++h) {
+      RelayCircuit::Create(suite, seeds[size_t(h)], 10 + uint32_t(h),
+                           h + 1 < hops ? 11 + uint32_t(h) : 0, side->relays[i][size_t(h)]);
+    }
+  }
+  return side;
+}
+
+InCell OriginateItem(CellSuiteKind kind, uint32_t circ_id, int hop) {
+  InCell in;
+  in.channel = kClientChannel;
+  in.kind = InKind::kOriginate;
+  in.hop = uint8_t(hop);
+  WriteCellHeader(circ_id, CellCommand::kRelay, in.cell.span());
+  std::vector<uint8_t> data(kRelayDataBytes, 0x5a);
+  BuildRelayPayload(LayoutOf(kind), {RelayCommand::kData, 1, uint16_t(data.size())}, data,
+                    in.cell.payload());
+  return in;
+}
+
+double OriginateNs(ClientSide& side, CellSuiteKind kind, size_t circuits, int hops,
+                   double min_time_s) {
+  std::mt19937_64 rng(7);
+  std::vector<InCell> cells(4096);
+  for (InCell& in : cells) in = OriginateItem(kind, 1 + uint32_t(rng() % circuits), hops);
+  DirectOutput sink(false);
+  size_t at = 0;
+  return NsPerOp(
+      [&](size_t iterations) {
+        for (size_t done = 0; done < iterations;) {
+          const size_t n = std::min({kBatch, iterations - done, cells.size() - at});
+          side.engine.ProcessBatch(std::span(cells).subspan(at, n), sink.output());
+          done += n;
+          at = (at + n) % cells.size();
+        }
+        DoNotOptimize(sink.count());
+      },
+      min_time_s);
+}
+
+// Cells from the last hop, layered by every relay on the way: each can be received once, so
+// a round makes a fresh set (untimed) and times its delivery. Best of `rounds`.
+double DeliverNs(ClientSide& side, size_t circuits, int hops, size_t cells_per_round, int rounds) {
+  std::mt19937_64 rng(11);
+  std::vector<uint8_t> data(kRelayDataBytes, 0xa5);
+  std::vector<InCell> cells(cells_per_round);
+  double best = 1e300;
+  DirectOutput sink(false);
+  for (int round = 0; round < rounds; ++round) {
+    for (InCell& in : cells) {
+      const size_t i = rng() % circuits;
+      auto& relays = side.relays[i];
+      in.channel = kClientChannel;
+      in.kind = InKind::kCell;
+      relays[size_t(hops - 1)].Originate({RelayCommand::kData, 1, uint16_t(data.size())}, data,
+                                         in.cell.span());
+      for (int h = hops - 2; h >= 0; --h) relays[size_t(h)].HandleBackward(in.cell.span());
+      WriteCellHeader(1 + uint32_t(i), CellCommand::kRelay, in.cell.span());
+    }
+    const auto start = Clock::now();
+    for (size_t at = 0; at < cells.size(); at += kBatch) {
+      side.engine.ProcessBatch(std::span(cells).subspan(at, std::min(kBatch, cells.size() - at)),
+                               sink.output());
+    }
+    DoNotOptimize(sink.count());
+    best = std::min(best, std::chrono::duration<double, std::nano>(Clock::now() - start).count() /
+                              double(cells.size()));
+  }
+  return best;
+}
+
+// Cells per second through a ShardedEngine with `workers` workers, the host submitting and
+// polling on its own thread.
+double ShardedCellsPerSecond(CellSuiteKind suite, size_t circuits, size_t workers,
+                             size_t total_cells) {
+  EngineConfig config;
+  config.workers = workers;
+  config.shard.queue_capacity = 4096;
+  ShardedEngine engine(config, [&](size_t) {
+    return std::make_unique<RelayEngine>(RelayEngineConfig{.max_circuits = circuits});
+  });
+  uint64_t polled = 0;
+  auto sink = [&](std::span<const OutItem> items) { polled += items.size(); };
+  auto submit_all = [&](std::span<const InCell> items) {
+    while (!items.empty()) {
+      items = items.subspan(engine.Submit(items));
+      engine.Poll(sink);
+    }
+  };
+  submit_all(RelayOpens(suite, circuits, &engine));
+  const auto cells = PeelCells(circuits, 8192, 3);
+  const size_t opens_out = polled;
+  const auto start = Clock::now();
+  for (size_t done = 0; done < total_cells; done += cells.size()) submit_all(cells);
+  engine.Stop(sink);  // drains: every accepted cell processed, every output polled
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return double(polled - opens_out) / seconds;
+}
+
+size_t ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  size_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * size_t(sysconf(_SC_PAGESIZE));
+}
+
+void Run(const BenchConfig& config, std::vector<BenchResult>& results) {
+  const size_t circuits = config.circuits;
+  const int hops = config.hops;
+  const bool quick = config.quick;
+  const double min_time = config.min_time_s;
+  const bool want_aez = config.suite != "tor1", want_tor1 = config.suite != "aez";
+  const size_t peel_cells = config.cells != 0 ? config.cells : 65536;
+  const auto cells = PeelCells(circuits, peel_cells, 1);
+
+  double peel[2] = {0, 0}, originate[2] = {0, 0}, deliver[2] = {0, 0};
+  const CellSuiteKind kinds[2] = {CellSuiteKind::kAez, CellSuiteKind::kTor1};
+  for (int s = 0; s < 2; ++s) {
+    if ((s == 0 && !want_aez) || (s == 1 && !want_tor1)) continue;
+    {
+      auto relay = MakeRelay(kinds[s], circuits, true);
+      peel[s] = PeelNs(*relay, cells, min_time);
+    }
+    auto client = MakeClient(kinds[s], circuits, hops);
+    originate[s] = OriginateNs(*client, kinds[s], circuits, hops, min_time);
+    deliver[s] = DeliverNs(*client, circuits, hops, quick ? 8192 : 32768, 3);
+  }
+  auto add = [&](const char* name, double value, const char* unit, const char* baseline,
+                 double baseline_value, std::string note) {
+    BenchResult r{name, value, unit, {}, std::move(note)};
+    if (baseline != nullptr && baseline_value > 0) r.vs.emplace_back(baseline, baseline_value / value);
+    results.push_back(std::move(r));
+  };
+  char per_layer[64];
+  if (want_aez) {
+    add("engine.aez.peel", peel[0], "ns/cell", "engine.tor1.peel", peel[1], Rate(peel[0]));
+    std::snprintf(per_layer, sizeof per_layer, "%.1f ns/layer, ", originate[0] / hops);
+    add("engine.aez.originate", originate[0], "ns/cell", "engine.tor1.originate", originate[1],
+        per_layer + Rate(originate[0]));
+    add("engine.aez.deliver", deliver[0], "ns/cell", "engine.tor1.deliver", deliver[1],
+        Rate(deliver[0]));
+  }
+  if (want_tor1) {
+    add("engine.tor1.peel", peel[1], "ns/cell", nullptr, 0, Rate(peel[1]));
+    add("engine.tor1.originate", originate[1], "ns/cell", nullptr, 0, Rate(originate[1]));
+    add("engine.tor1.deliver", deliver[1], "ns/cell", nullptr, 0, Rate(deliver[1]));
+  }
+  const CellSuiteKind main_suite = want_aez ? CellSuiteKind::kAez : CellSuiteKind::kTor1;
+
+  // Scaling: the same cells through 1 and 2 workers (or `workers`, if given).
+  {
+    const size_t total = quick ? 200000 : 600000;
+    const size_t many = config.workers > 0 ? size_t(config.workers) : 2;
+    const double one = ShardedCellsPerSecond(main_suite, circuits, 1, total);
+    const double two = ShardedCellsPerSecond(main_suite, circuits, many, total);
+    char note[160];
+    std::snprintf(note, sizeof note, "%zu workers %.2f Mcells/s vs 1 worker %.2f Mcells/s, %s",
+                  many, two / 1e6, one / 1e6, want_aez ? "aez" : "tor1");
+    add("engine.scaling", two / one, "x", nullptr, 0, note);
+  }
+
+  // Batch gain: the same cells through a batched and a one-at-a-time engine.
+  {
+    auto batched = MakeRelay(main_suite, circuits, true);
+    auto single = MakeRelay(main_suite, circuits, false);
+    const double b = PeelNs(*batched, cells, min_time);
+    const double o = PeelNs(*single, cells, min_time);
+    char note[160];
+    std::snprintf(note, sizeof note, "batched %.1f ns/cell, one-at-a-time %.1f ns/cell; no split RelayCircuit API yet: same path", b, o);
+    add("engine.batch_gain", o / b, "x", nullptr, 0, note);
+  }
+
+  // Memory and setup: 100,000 aez relay circuits.
+  {
+    constexpr size_t kCount = 100000;
+    const auto opens = RelayOpens(CellSuiteKind::kAez, kCount);
+    const size_t before = ResidentBytes();
+    RelayEngineConfig rc;
+    rc.max_circuits = kCount;
+    auto engine = std::make_unique<RelayEngine>(rc);
+    DirectOutput sink(false);
+    const auto start = Clock::now();
+    for (size_t at = 0; at < opens.size(); at += kBatch) {
+      engine->ProcessBatch(std::span(opens).subspan(at, std::min(kBatch, opens.size() - at)),
+                           sink.output());
+    }
+    const double setup_ns =
+        std::chrono::duration<double, std::nano>(Clock::now() - start).count() / double(kCount);
+    const size_t after = ResidentBytes();
+    // Summed sizes: the key arena reuses slots freed by the runs above, so the RSS delta
+    // undercounts; the sum is what a fresh process holds. Heap: the AezRelay object (two
+    // pointers) and its malloc header.
+    const double tables = double(engine->MemoryBytes()) / kCount;
+    const double slots = 2.0 * double(AezCellDirection::Arena().slot_bytes());
+    const double heap = 32 + 16;
+    char note[200];
+    std::snprintf(note, sizeof note,
+                  "summed: tables+circuit array %.0f B, 2 key slots %.0f B, heap %.0f B; "
+                  "RSS delta %.0f B; %zu open",
+                  tables, slots, heap, double(after - before) / double(kCount),
+                  engine->open_circuits());
+    add("engine.bytes_per_circuit", tables + slots + heap, "bytes", nullptr, 0, note);
+    add("engine.circuit_setup", setup_ns, "ns", nullptr, 0, "aez relay hop: KDF, 2 key setups, table insert");
+  }
+}
+
+const bool registered = RegisterBenchGroup(
+    {"engine", "batched relay/client engines on many circuits (the main job)", Run, 50});
+
+}  // namespace
+}  // namespace relaycell::tools
