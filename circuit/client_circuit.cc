@@ -223,7 +223,7 @@ RekeyError ClientCircuit::SendRekey(int hop, const RekeyBody& body, CellBytes ce
   ClientHopLayers& layers = layers_[size_t(hop - 1)];
   AezCellDirection& forward = *ForwardDirection(layers);
   alignas(16) uint8_t material[kKdfOutputBytes];
-  if (DeriveRekeyKeys(forward.aez_key_bytes(), body.rekey_data(), material) != KdfError::kOk) {
+  if (forward.DeriveRekeyMaterial(body.rekey_data(), material) != KdfError::kOk) {
     // Never expected (OpenSSL without SHAKE256): no key may be reused, so the circuit closes.
     Destroy();
     destroy_reason_ = DestroyReason::kInternal;

@@ -99,7 +99,7 @@ class ClientCircuit {
   int hops() const { return hops_; }
   uint32_t circ_id() const { return circ_id_; }
   RelayLayout layout() const { return layout_; }
-  const ProtocolErrorCounters& errors() const { return errors_; }
+  const CircuitErrorCounters& errors() const { return errors_; }
   // The received DESTROY's reason, or PROTOCOL after a protocol error.
   DestroyReason destroy_reason() const { return destroy_reason_; }
   // The hop's layers (step 4's rekey reaches the aez directions through them).
@@ -123,7 +123,7 @@ class ClientCircuit {
   bool supports_rekey_ = false;
   RelayLayout layout_ = RelayLayout::kAez;
   DestroyReason destroy_reason_ = DestroyReason::kNone;
-  ProtocolErrorCounters errors_;
+  CircuitErrorCounters errors_;
 };
 
 }  // namespace relaycell

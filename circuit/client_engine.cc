@@ -194,8 +194,7 @@ void ClientEngine::Close(CircuitSlot slot, bool tell_peer, DestroyReason reason,
   item.hop = 0;
   BuildDestroyCell(circ_id, IsKnownDestroyReason(uint8_t(reason)) ? reason : DestroyReason::kNone,
                    item.cell.span());
-  const ProtocolErrorCounters& errors = entry.circuit.errors();
-  for (size_t i = 0; i < kProtocolErrorKinds; ++i) counters_.errors.by_reason[i] += errors.by_reason[i];
+  counters_.errors += entry.circuit.errors();
   table_.Erase({entry.channel, circ_id});
   entry = Entry{};
   ++counters_.destroyed;

@@ -4,6 +4,7 @@
 #define RELAYCELL_CIRCUIT_PROTOCOL_ERROR_H_
 
 #include <array>
+#include <limits>
 #include <cstddef>
 #include <cstdint>
 
@@ -49,22 +50,32 @@ const char* ProtocolErrorCounterName(ProtocolError error);
 // refusals (kAlreadyPending, kNotRekeyable), which close nothing.
 ProtocolError ProtocolErrorFromRekey(RekeyError error);
 
-// Counts per reason. A plain struct: one per circuit, summed by the host as it likes.
-struct ProtocolErrorCounters {
-  std::array<uint64_t, kProtocolErrorKinds> by_reason{};
+// Counts per reason, summed by the host as it likes. A circuit closes at its first protocol
+// error, so its own counts stay tiny: CircuitErrorCounters keeps them in 32 bits (saturating),
+// which matters at 100,000 circuits; hosts and engines sum into 64-bit ProtocolErrorCounters.
+template <class Counter>
+struct BasicProtocolErrorCounters {
+  std::array<Counter, kProtocolErrorKinds> by_reason{};
 
-  void Count(ProtocolError error) { ++by_reason[size_t(error)]; }
+  void Count(ProtocolError error) {
+    Counter& c = by_reason[size_t(error)];
+    if (c != std::numeric_limits<Counter>::max()) ++c;
+  }
   uint64_t operator[](ProtocolError error) const { return by_reason[size_t(error)]; }
   uint64_t Total() const {
     uint64_t total = 0;
     for (size_t i = 1; i < by_reason.size(); ++i) total += by_reason[i];
     return total;
   }
-  ProtocolErrorCounters& operator+=(const ProtocolErrorCounters& other) {
-    for (size_t i = 0; i < by_reason.size(); ++i) by_reason[i] += other.by_reason[i];
+  template <class Other>
+  BasicProtocolErrorCounters& operator+=(const BasicProtocolErrorCounters<Other>& other) {
+    for (size_t i = 0; i < by_reason.size(); ++i) by_reason[i] += Counter(other.by_reason[i]);
     return *this;
   }
 };
+
+using ProtocolErrorCounters = BasicProtocolErrorCounters<uint64_t>;
+using CircuitErrorCounters = BasicProtocolErrorCounters<uint32_t>;
 
 }  // namespace relaycell
 

@@ -148,7 +148,7 @@ CellResult RelayCircuit::OnRekey(const ParsedRelay& relay, CellBytes cell) {
   }
   auto& aez = static_cast<AezRelay&>(*layer_);  // Create made it rekeyable only if it is one
   alignas(16) uint8_t material[kKdfOutputBytes];
-  const KdfError derived = DeriveRekeyKeys(aez.forward().aez_key_bytes(), body.rekey_data(), material);
+  const KdfError derived = aez.forward().DeriveRekeyMaterial(body.rekey_data(), material);
   sodium_memzero(CellPayload(cell).data(), kCellBodyBytes);  // the rekey_data goes no further
   if (derived != KdfError::kOk) {
     Destroy();  // never expected; no key may be reused, so the circuit closes

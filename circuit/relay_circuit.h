@@ -77,7 +77,7 @@ class RelayCircuit {
   uint32_t client_side_id() const { return client_side_id_; }
   uint32_t next_side_id() const { return next_side_id_; }
   RelayLayout layout() const { return layout_; }
-  const ProtocolErrorCounters& errors() const { return errors_; }
+  const CircuitErrorCounters& errors() const { return errors_; }
   DestroyReason destroy_reason() const { return destroy_reason_; }
   RelayLayer* layer() { return layer_.get(); }
 
@@ -99,7 +99,7 @@ class RelayCircuit {
   bool supports_rekey_ = false;
   RelayLayout layout_ = RelayLayout::kAez;
   DestroyReason destroy_reason_ = DestroyReason::kNone;
-  ProtocolErrorCounters errors_;
+  CircuitErrorCounters errors_;
 };
 
 }  // namespace relaycell

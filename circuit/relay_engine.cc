@@ -266,8 +266,7 @@ void RelayEngine::Close(CircuitSlot slot, DestroyReason to_client, DestroyReason
     item.hop = 0;
     BuildDestroyCell(next_id, tell_next ? to_next : circuit.destroy_reason(), item.cell.span());
   }
-  const ProtocolErrorCounters& errors = circuit.errors();
-  for (size_t i = 0; i < kProtocolErrorKinds; ++i) counters_.errors.by_reason[i] += errors.by_reason[i];
+  counters_.errors += circuit.errors();
   forward_.Erase({entry.client_channel, client_id});
   if (entry.back_slot != kNoCircuitSlot) {
     backward_.Erase({entry.next_channel, next_id});

@@ -20,7 +20,6 @@ AezCellDirection::AezCellDirection(bool is_forward,
 }
 
 AezCellDirection::~AezCellDirection() {
-  sodium_memzero(aez_key_, sizeof aez_key_);
   sodium_memzero(chain_, sizeof chain_);
   sodium_memzero(prev_, sizeof prev_);
   // key_ and chain_cipher_ wipe themselves.
@@ -29,11 +28,21 @@ AezCellDirection::~AezCellDirection() {
 void AezCellDirection::InstallKeys(std::span<const uint8_t, kKdfAezKeyBytes> aez_key,
                                    std::span<const uint8_t, kChainKeyBytes> chain_key,
                                    std::span<const uint8_t, kChainBytes> chain) {
-  // Init overwrites the old expanded keys in place; the raw copies are overwritten too.
+  // Init overwrites the old expanded keys in place; the old chain is overwritten too.
   key_.Init(aez_key);
   chain_cipher_.Init(chain_key);
-  std::memcpy(aez_key_, aez_key.data(), sizeof aez_key_);
   std::memcpy(chain_, chain.data(), sizeof chain_);
+}
+
+KdfError AezCellDirection::DeriveRekeyMaterial(std::span<const uint8_t> rekey_data,
+                                               std::span<uint8_t, kKdfOutputBytes> out) const {
+  uint8_t aez_key[kKdfAezKeyBytes];
+  std::memcpy(aez_key, key_.I().data(), 16);
+  std::memcpy(aez_key + 16, key_.J().data(), 16);
+  std::memcpy(aez_key + 32, key_.L().data(), 16);
+  const KdfError error = DeriveRekeyKeys(aez_key, rekey_data, out);
+  sodium_memzero(aez_key, sizeof aez_key);
+  return error;
 }
 
 void AezCellDirection::Prepare(bool is_early, std::span<uint8_t, kAezDeltaBytes> delta) const {

@@ -63,8 +63,11 @@ class AezCellDirection {
                    std::span<const uint8_t, kChainBytes> chain);
 
   const AezKey& key() const { return key_; }
-  // The unexpanded key, which the rekey KDF hashes.
-  std::span<const uint8_t, kKdfAezKeyBytes> aez_key_bytes() const { return aez_key_; }
+  // RELAY_REKEY's KDF, SHAKE256(aez_key || rekey_data) (protocol §3), from this direction's
+  // current key. The 48-byte aez_key is I | J | L, rebuilt from the expanded key on the stack
+  // and wiped, so no second copy of it lives in the direction's slot.
+  KdfError DeriveRekeyMaterial(std::span<const uint8_t> rekey_data,
+                               std::span<uint8_t, kKdfOutputBytes> out) const;
   uint64_t cell_number() const { return cell_number_; }
   bool is_forward() const { return is_forward_; }
 
@@ -74,7 +77,6 @@ class AezCellDirection {
  private:
   AezKey key_;
   Aes256Chain chain_cipher_;
-  uint8_t aez_key_[kKdfAezKeyBytes];
   uint8_t chain_[kChainBytes];
   uint8_t prev_[kAezPrevBytes]{};
   uint64_t cell_number_ = 0;

@@ -17,7 +17,7 @@ namespace {
 using namespace relaycell;
 
 void Check(const CellResult& r, std::array<uint8_t, kCellBytes>& cell, bool was_open,
-           const ProtocolErrorCounters& before, const ProtocolErrorCounters& after) {
+           const CircuitErrorCounters& before, const CircuitErrorCounters& after) {
   if (!was_open && r.outcome != CellOutcome::kClosed) __builtin_trap();
   if (r.outcome == CellOutcome::kDelivered &&
       (r.data.data() < cell.data() || r.data.data() + r.data.size() > cell.data() + cell.size())) {
@@ -46,17 +46,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     at += n;
     if (direction == 0) {
       const bool open = relay.is_open();
-      const ProtocolErrorCounters before = relay.errors();
+      const CircuitErrorCounters before = relay.errors();
       const CellResult r = relay.HandleForward(cell);
       Check(r, cell, open, before, relay.errors());
     } else if (direction == 1) {
       const bool open = relay.is_open();
-      const ProtocolErrorCounters before = relay.errors();
+      const CircuitErrorCounters before = relay.errors();
       const CellResult r = relay.HandleBackward(cell);
       Check(r, cell, open, before, relay.errors());
     } else {
       const bool open = client.is_open();
-      const ProtocolErrorCounters before = client.errors();
+      const CircuitErrorCounters before = client.errors();
       const CellResult r = client.Receive(cell);
       Check(r, cell, open, before, client.errors());
     }

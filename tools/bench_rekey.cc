@@ -91,7 +91,7 @@ double SwitchNs(const BenchConfig& config) {
       [&](size_t n) {
         for (size_t i = 0; i < n; ++i) {
           alignas(16) uint8_t material[kKdfOutputBytes];
-          (void)DeriveRekeyKeys(aez->forward().aez_key_bytes(), rekey_data, material);
+          (void)aez->forward().DeriveRekeyMaterial(rekey_data, material);
           const HopKeyMaterialView keys = SplitKeyMaterial(material);
           aez->forward().InstallKeys(keys.aez_key, keys.chain_key, keys.chain_fwd);
           aez->backward().InstallKeys(keys.aez_key, keys.chain_key, keys.chain_bwd);
