@@ -5,6 +5,7 @@
 //               (ad_len u8 | ad)* | tau u8 (mod 33) | delta[16] | message (the rest)
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <span>
@@ -28,9 +29,14 @@ struct Reader {
   uint8_t Byte() { return size > 0 ? Take(1)[0] : 0; }
 };
 
-void Check(bool ok) {
-  if (!ok) std::abort();
-}
+// Says which property broke, so a crash file explains itself.
+#define Check(ok)                                                              \
+  do {                                                                         \
+    if (!(ok)) {                                                               \
+      std::fprintf(stderr, "aez_roundtrip: line %d: %s\n", __LINE__, #ok);     \
+      std::abort();                                                            \
+    }                                                                          \
+  } while (0)
 
 }  // namespace
 
@@ -57,7 +63,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Check(AezDecrypt(key, nonce, ad, tau, c, back));
   Check(back == std::vector<uint8_t>(message.begin(), message.end()));
   Check(c == aez_reference::Encrypt(extracted, nonce, ad, tau, message));
-  if (tau > 0 && !c.empty()) {  // any change to the ciphertext is caught
+  // Any change to the ciphertext is caught, except with probability 2^-8τ: with τ < 8 a
+  // forgery is an expected event, not a bug, so the check starts at 64-bit tags.
+  if (tau >= 8 && !c.empty()) {
     c[c.size() / 2] ^= 1;
     Check(!AezDecrypt(key, nonce, ad, tau, c, back));
     for (uint8_t b : back) Check(b == 0);

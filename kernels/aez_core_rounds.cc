@@ -437,6 +437,7 @@ bool AezCoreRounds(const AezKeyBlocks& key, const uint8_t* delta, const uint8_t*
 bool AezCoreRoundsBatchWithPath(AezCorePath path, std::span<const AezCoreJob> jobs,
                                 bool decipher) {
   if (!JobsValid(jobs)) return false;
+  if (jobs.empty()) return true;  // the kernels read jobs[0] before their loops
   const bool vaes =
       path == AezCorePath::kVaes256 || (path == AezCorePath::kAuto && AutoPicksVaes256());
   if (vaes) {

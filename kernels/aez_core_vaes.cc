@@ -360,6 +360,7 @@ RELAYCELL_AEZ_VAES __m128i Total(const Aes4PairSum& p) {
 __attribute__((target("avx2,aes,vaes"))) void AezCoreVaes256(const AezCoreJob* jobs, size_t n,
                                                              bool decipher) {
   const size_t d = decipher ? 1 : 0;
+  if (n == 0) return;
   if (n == 1) {
     CoreState st;
     Begin(jobs[0], d, st);
