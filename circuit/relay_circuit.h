@@ -78,6 +78,10 @@ class RelayCircuit {
   uint32_t next_side_id() const { return next_side_id_; }
   RelayLayout layout() const { return layout_; }
   const CircuitErrorCounters& errors() const { return errors_; }
+  // Starts pulling the key state a cell from that side will need into cache (batches).
+  void Prefetch(bool from_client) const {
+    if (layer_) layer_->Prefetch(from_client);
+  }
   DestroyReason destroy_reason() const { return destroy_reason_; }
   RelayLayer* layer() { return layer_.get(); }
 

@@ -277,9 +277,29 @@ void RelayEngine::Close(CircuitSlot slot, DestroyReason to_client, DestroyReason
 }
 
 void RelayEngine::ProcessBatched(std::span<const InCell> batch, ShardOutput& out) {
-  // RelayCircuit has no split Begin/Finish API yet, so the AEZ calls cannot be interleaved
-  // across circuits: this is the one-at-a-time path (same outputs by construction).
-  for (const InCell& in : batch) HandleOne(in, out);
+  // With 10,000+ circuits each cell's key state (about 1 KiB) is a cache miss. Looking up the
+  // circuits a little ahead and prefetching their state lets those misses overlap. The cells
+  // are then processed one by one, in order, by the same code as the unbatched path (so the
+  // outputs are identical by construction). Interleaving the AEZ calls themselves across
+  // circuits needs a split Begin/Finish API on RelayCircuit (not done).
+  constexpr size_t kAhead = 8;
+  auto prefetch = [&](const InCell& in) {
+    if (in.kind != InKind::kCell) return;
+    const CircuitKey key{in.channel, in.cell.circ_id()};
+    CircuitSlot slot = forward_.Find(key);
+    const bool from_client = slot != kNoCircuitSlot;
+    if (!from_client) {
+      const CircuitSlot back = backward_.Find(key);
+      if (back == kNoCircuitSlot) return;
+      slot = backward_owner_[back];
+    }
+    circuits_[slot].circuit.Prefetch(from_client);
+  };
+  for (size_t i = 0; i < std::min(kAhead, batch.size()); ++i) prefetch(batch[i]);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (i + kAhead < batch.size()) prefetch(batch[i + kAhead]);
+    HandleOne(batch[i], out);
+  }
 }
 
 }  // namespace relaycell

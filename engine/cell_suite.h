@@ -61,6 +61,10 @@ class RelayLayer {
   virtual void OriginateBackward(CellBody body) = 0;
   // A cell from further out passes through us towards the client.
   virtual void EncryptBackward(CellBody body) = 0;
+  // A hint that a cell in this direction comes soon: start pulling the direction's key state
+  // into cache. A relay with many circuits calls it for a whole batch before processing it,
+  // so the key-state misses of different circuits overlap instead of stalling one by one.
+  virtual void Prefetch(bool forward) const {}
 };
 
 struct ClientHopLayers {
