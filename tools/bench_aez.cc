@@ -1,14 +1,12 @@
 // `relaycell bench aez`: AEZ v5 encipher, one message at a time and in batches under different
 // keys, against ipsec-mb's AES-128-CTR of a 509-byte cell measured in the same run.
-#include <intel-ipsec-mb.h>
-
 #include <cstdint>
 #include <memory>
-#include <random>
 #include <vector>
 
 #include "engine/aez.h"
 #include "tools/bench.h"
+#include "tools/bench_baselines.h"
 
 namespace relaycell::tools {
 namespace {
@@ -16,50 +14,6 @@ namespace {
 constexpr size_t kCellBytes = 509;
 constexpr size_t kBatch = 16;
 constexpr size_t kLongBytes = 4096;
-
-std::vector<uint8_t> RandomBytes(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<uint8_t> v(n);
-  for (auto& b : v) b = static_cast<uint8_t>(rng());
-  return v;
-}
-
-struct MgrDeleter {
-  void operator()(IMB_MGR* mgr) const { free_mb_mgr(mgr); }
-};
-
-// ns per 509-byte AES-128-CTR through ipsec-mb's job API (the tor1 cipher's cost).
-double IpsecMbCtr509Ns(double min_time_s) {
-  std::unique_ptr<IMB_MGR, MgrDeleter> mgr(alloc_mb_mgr(0));
-  init_mb_mgr_auto(mgr.get(), nullptr);
-  alignas(16) uint8_t enc[11 * 16], dec[11 * 16];
-  const auto key = RandomBytes(16, 4), iv = RandomBytes(16, 5);
-  IMB_AES_KEYEXP_128(mgr.get(), key.data(), enc, dec);
-  auto buffer = RandomBytes(kCellBytes, 6);
-  return NsPerOp(
-      [&](size_t n) {
-        for (size_t i = 0; i < n; ++i) {
-          IMB_JOB* job = IMB_GET_NEXT_JOB(mgr.get());
-          job->cipher_mode = IMB_CIPHER_CNTR;
-          job->cipher_direction = IMB_DIR_ENCRYPT;
-          job->chain_order = IMB_ORDER_CIPHER_HASH;
-          job->hash_alg = IMB_AUTH_NULL;
-          job->enc_keys = enc;
-          job->dec_keys = dec;
-          job->key_len_in_bytes = IMB_KEY_128_BYTES;
-          job->src = buffer.data();
-          job->dst = buffer.data();
-          job->cipher_start_src_offset_in_bytes = 0;
-          job->msg_len_to_cipher_in_bytes = kCellBytes;
-          job->iv = iv.data();
-          job->iv_len_in_bytes = 16;
-          job = IMB_SUBMIT_JOB(mgr.get());
-          while (job == nullptr) job = IMB_FLUSH_JOB(mgr.get());
-        }
-        DoNotOptimize(buffer[0]);
-      },
-      min_time_s);
-}
 
 std::unique_ptr<AezKey> MakeKey(uint64_t seed) {
   const auto raw = RandomBytes(kAezKeyBytes, seed);
@@ -80,7 +34,7 @@ double EncipherNs(const AezKey& key, size_t bytes, double min_time_s) {
 }
 
 void BenchAez(const BenchConfig& config, std::vector<BenchResult>& results) {
-  const double ctr_ns = IpsecMbCtr509Ns(config.min_time_s);
+  const double ctr_ns = IpsecMbAes128CtrNs(kCellBytes, config.min_time_s);
   const auto key = MakeKey(1);
 
   const double cell_ns = EncipherNs(*key, kCellBytes, config.min_time_s);

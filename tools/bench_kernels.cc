@@ -1,6 +1,5 @@
 // `relaycell bench kernels`: each SIMD kernel against the library that does the same job best,
 // both measured in the same run (ratio > 1 = we are faster).
-#include <intel-ipsec-mb.h>
 #include <isa-l.h>
 #include <openssl/evp.h>
 
@@ -8,7 +7,6 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
-#include <random>
 #include <vector>
 
 #include "kernels/aes_rounds.h"
@@ -16,6 +14,7 @@
 #include "kernels/otp_xor.h"
 #include "kernels/polyval.h"
 #include "tools/bench.h"
+#include "tools/bench_baselines.h"
 
 namespace relaycell::tools {
 namespace {
@@ -28,16 +27,6 @@ constexpr size_t kXorBytes = 4096;
 constexpr size_t kGfRowBytes = 64 * 1024;
 constexpr size_t kPolyvalBytes = 512;
 
-std::vector<uint8_t> RandomBytes(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<uint8_t> v(n);
-  for (auto& b : v) b = static_cast<uint8_t>(rng());
-  return v;
-}
-
-struct MgrDeleter {
-  void operator()(IMB_MGR* mgr) const { free_mb_mgr(mgr); }
-};
 
 void BenchAesRounds(const BenchConfig& config, std::vector<BenchResult>& results) {
   auto in = RandomBytes(16 * kAesBlocks, 1), offsets = RandomBytes(16 * kAesBlocks, 2);
@@ -64,35 +53,7 @@ void BenchAesRounds(const BenchConfig& config, std::vector<BenchResult>& results
       },
       config.min_time_s);
 
-  std::unique_ptr<IMB_MGR, MgrDeleter> mgr(alloc_mb_mgr(0));
-  init_mb_mgr_auto(mgr.get(), nullptr);
-  alignas(16) uint8_t enc[11 * 16], dec[11 * 16];
-  const auto key = RandomBytes(16, 4), iv = RandomBytes(16, 5);
-  IMB_AES_KEYEXP_128(mgr.get(), key.data(), enc, dec);
-  auto buffer = RandomBytes(kCtrBytes, 6);
-  const double ctr_ns = NsPerOp(
-      [&](size_t n) {
-        for (size_t i = 0; i < n; ++i) {
-          IMB_JOB* job = IMB_GET_NEXT_JOB(mgr.get());
-          job->cipher_mode = IMB_CIPHER_CNTR;
-          job->cipher_direction = IMB_DIR_ENCRYPT;
-          job->chain_order = IMB_ORDER_CIPHER_HASH;
-          job->hash_alg = IMB_AUTH_NULL;
-          job->enc_keys = enc;
-          job->dec_keys = dec;
-          job->key_len_in_bytes = IMB_KEY_128_BYTES;
-          job->src = buffer.data();
-          job->dst = buffer.data();
-          job->cipher_start_src_offset_in_bytes = 0;
-          job->msg_len_to_cipher_in_bytes = kCtrBytes;
-          job->iv = iv.data();
-          job->iv_len_in_bytes = 16;
-          job = IMB_SUBMIT_JOB(mgr.get());
-          while (job == nullptr) job = IMB_FLUSH_JOB(mgr.get());
-        }
-        DoNotOptimize(buffer[0]);
-      },
-      config.min_time_s);
+  const double ctr_ns = IpsecMbAes128CtrNs(kCtrBytes, config.min_time_s);
 
   const double ours = double(kAesBlocks * kAesRounds) / ours_ns;
   const double ctr = double(32 * 10) / ctr_ns;
