@@ -100,12 +100,12 @@ void PrintTable(const std::vector<BenchResult>& results) {
 }
 
 void PrintJson(const std::vector<BenchResult>& results) {
-  nlohmann::json doc;
+  nlohmann::ordered_json doc;  // keys in the documented order: cpu, targets, results
   doc["cpu"] = CpuName();
   doc["targets"] = kernels::SupportedTargetNames();
-  doc["results"] = nlohmann::json::array();
+  doc["results"] = nlohmann::ordered_json::array();
   for (const BenchResult& r : results) {
-    nlohmann::json vs = nlohmann::json::object();
+    nlohmann::ordered_json vs = nlohmann::ordered_json::object();
     for (const auto& [baseline, ratio] : r.vs) vs[baseline] = ratio;
     doc["results"].push_back({{"name", r.name}, {"value", r.value}, {"unit", r.unit}, {"vs", vs}});
   }
