@@ -3,6 +3,7 @@
 #include <immintrin.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -19,6 +20,27 @@ __attribute__((target("aes,sse2"))) void EncryptAesNi(const uint8_t* round_keys,
   for (int r = 1; r < 14; ++r) b = _mm_aesenc_si128(b, _mm_load_si128(rk + r));
   b = _mm_aesenclast_si128(b, _mm_load_si128(rk + 14));
   _mm_storeu_si128(reinterpret_cast<__m128i*>(out), b);
+}
+
+// chains[i] = AES-256_{keys[i]}(chains[i]) ⊕ chains[i] for i < n <= 4, the rounds interleaved.
+__attribute__((target("aes,sse2"))) void StepFourAesNi(const uint8_t* const* round_keys,
+                                                        uint8_t* const* chains, size_t n) {
+  __m128i in[4], b[4];
+  for (size_t i = 0; i < n; ++i) {
+    in[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(chains[i]));
+    b[i] = _mm_xor_si128(in[i], _mm_load_si128(reinterpret_cast<const __m128i*>(round_keys[i])));
+  }
+  for (int r = 1; r < 14; ++r) {
+    for (size_t i = 0; i < n; ++i) {
+      b[i] = _mm_aesenc_si128(
+          b[i], _mm_load_si128(reinterpret_cast<const __m128i*>(round_keys[i]) + r));
+    }
+  }
+  for (size_t i = 0; i < n; ++i) {
+    b[i] = _mm_aesenclast_si128(
+        b[i], _mm_load_si128(reinterpret_cast<const __m128i*>(round_keys[i]) + 14));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(chains[i]), _mm_xor_si128(b[i], in[i]));
+  }
 }
 
 void EncryptIpsecMb(const uint8_t* round_keys, const uint8_t* in, uint8_t* out) {
@@ -70,6 +92,21 @@ void Aes256Chain::Step(std::span<uint8_t, 16> chain) const {
   EncryptBlock(chain, encrypted);
   for (size_t i = 0; i < 16; ++i) chain[i] ^= encrypted[i];
   sodium_memzero(encrypted, sizeof encrypted);
+}
+
+void Aes256Chain::StepMany(std::span<const Aes256Chain* const> ciphers,
+                           std::span<uint8_t* const> chains) {
+  const size_t n = std::min(ciphers.size(), chains.size());
+  if (!kHaveAesNi) {
+    for (size_t i = 0; i < n; ++i) ciphers[i]->Step(std::span<uint8_t, 16>(chains[i], 16));
+    return;
+  }
+  for (size_t at = 0; at < n; at += 4) {
+    const size_t group = std::min<size_t>(4, n - at);
+    const uint8_t* round_keys[4];
+    for (size_t i = 0; i < group; ++i) round_keys[i] = ciphers[at + i]->round_keys_;
+    StepFourAesNi(round_keys, &chains[at], group);
+  }
 }
 
 }  // namespace relaycell

@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace relaycell {
@@ -59,6 +60,28 @@ void AezCellDirection::Finish(std::span<const uint8_t, kAezPrevBytes> plaintext_
   for (size_t i = 0; i < kAezPrevBytes; ++i) prev_[i] = plaintext_head[i] ^ ciphertext_head[i];
   chain_cipher_.Step(chain_);
   ++cell_number_;
+}
+
+void AezCellDirection::FinishMany(std::span<AezCellDirection* const> directions,
+                                  std::span<const uint8_t* const> plaintext_heads,
+                                  std::span<const uint8_t* const> ciphertext_heads) {
+  constexpr size_t kGroup = 16;
+  const Aes256Chain* ciphers[kGroup];
+  uint8_t* chains[kGroup];
+  for (size_t at = 0; at < directions.size(); at += kGroup) {
+    const size_t n = std::min(kGroup, directions.size() - at);
+    for (size_t i = 0; i < n; ++i) {
+      AezCellDirection& d = *directions[at + i];
+      const uint8_t* pt = plaintext_heads[at + i];
+      const uint8_t* ct = ciphertext_heads[at + i];
+      for (size_t j = 0; j < kAezPrevBytes; ++j) d.prev_[j] = pt[j] ^ ct[j];
+      ++d.cell_number_;
+      ciphers[i] = &d.chain_cipher_;
+      chains[i] = d.chain_;
+    }
+    Aes256Chain::StepMany(std::span<const Aes256Chain* const>(ciphers, n),
+                          std::span<uint8_t* const>(chains, n));
+  }
 }
 
 void AezCellDirection::Encipher(CellBody body, bool is_early) {

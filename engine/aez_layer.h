@@ -55,6 +55,11 @@ class AezCellDirection {
   void Prepare(bool is_early, std::span<uint8_t, kAezDeltaBytes> delta) const;
   void Finish(std::span<const uint8_t, kAezPrevBytes> plaintext_head,
               std::span<const uint8_t, kAezPrevBytes> ciphertext_head);
+  // Finish for many directions (distinct), each with its cell's 32-byte heads; the chain steps
+  // run interleaved (Aes256Chain::StepMany).
+  static void FinishMany(std::span<AezCellDirection* const> directions,
+                         std::span<const uint8_t* const> plaintext_heads,
+                         std::span<const uint8_t* const> ciphertext_heads);
 
   // RELAY_REKEY (prop 262): replace aez_key, chain_key and chain; cell_number and prev carry
   // on. The old key material is wiped.
