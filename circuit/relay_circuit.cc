@@ -36,39 +36,55 @@ SuiteError RelayCircuit::Create(const CellSuite& suite, std::span<const uint8_t>
   circuit.open_ = true;
   circuit.supports_rekey_ = suite.supports_rekey();
   circuit.layout_ = LayoutOf(suite.kind());
+  circuit.aez_ = dynamic_cast<AezRelay*>(circuit.layer_.get()) != nullptr;
   out = std::move(circuit);
   return SuiteError::kOk;
 }
 
 // The peel hot path: check the header, remove our layer, deliver or pass on.
 CellResult RelayCircuit::HandleForward(CellBytes cell) {
-  CellResult result;
+  const CellScreen screen = ScreenForward(cell);
+  if (!screen.needs_layer) return screen.result;
+  const bool recognized = layer_->DecryptForward(CellPayload(cell), screen.early);
+  return CompleteForward(cell, screen.early, recognized);
+}
+
+CellScreen RelayCircuit::ScreenForward(CellBytes cell) {
+  CellScreen screen;
   if (!open_) {
-    result.outcome = CellOutcome::kClosed;
-    return result;
+    screen.result.outcome = CellOutcome::kClosed;
+    return screen;
   }
   const ParsedCell parsed = ParseCell(cell);
-  if (!parsed.ok()) return Fail(parsed.error, cell);
+  if (!parsed.ok()) return Rejected(parsed.error, cell);
   const CellCommand command = parsed.header.command;
   if (command == CellCommand::kPadding) {
-    result.outcome = CellOutcome::kIgnored;
-    return result;
+    screen.result.outcome = CellOutcome::kIgnored;
+    return screen;
   }
-  if (parsed.header.circ_id != client_side_id_) return Fail(ProtocolError::kWrongCircId, cell);
-  if (command == CellCommand::kDestroy) return Destroyed(parsed.header.destroy_reason);
+  if (parsed.header.circ_id != client_side_id_) return Rejected(ProtocolError::kWrongCircId, cell);
+  if (command == CellCommand::kDestroy) {
+    screen.result = Destroyed(parsed.header.destroy_reason);
+    return screen;
+  }
   if (command != CellCommand::kRelay && command != CellCommand::kRelayEarly) {
-    return Fail(ProtocolError::kUnexpectedCellCommand, cell);
+    return Rejected(ProtocolError::kUnexpectedCellCommand, cell);
   }
-
-  const bool early = command == CellCommand::kRelayEarly;
-  const CellBody body = CellPayload(cell);
   // Every cell under this key counts, before we know what it is (protocol §7).
   if (const RekeyError e = rekey_.CountCell(); e != RekeyError::kNone) [[unlikely]] {
-    return Fail(ProtocolErrorFromRekey(e), cell);
+    return Rejected(ProtocolErrorFromRekey(e), cell);
   }
-  if (!layer_->DecryptForward(body, early)) {
+  screen.needs_layer = true;
+  screen.early = command == CellCommand::kRelayEarly;
+  return screen;
+}
+
+CellResult RelayCircuit::CompleteForward(CellBytes cell, bool early, bool recognized) {
+  const CellBody body = CellPayload(cell);
+  CellResult result;
+  if (!recognized) {
     if (next_side_id_ == 0) return Fail(ProtocolError::kUnrecognized, cell);
-    WriteCellHeader(next_side_id_, command, cell);
+    WriteCellHeader(next_side_id_, early ? CellCommand::kRelayEarly : CellCommand::kRelay, cell);
     result.outcome = CellOutcome::kForward;
     return result;
   }
@@ -84,29 +100,44 @@ CellResult RelayCircuit::HandleForward(CellBytes cell) {
 
 // A cell from the next hop: add our layer and send it towards the client.
 CellResult RelayCircuit::HandleBackward(CellBytes cell) {
-  CellResult result;
+  const CellScreen screen = ScreenBackward(cell);
+  if (!screen.needs_layer) return screen.result;
+  layer_->EncryptBackward(CellPayload(cell));
+  return CompleteBackward(cell);
+}
+
+CellScreen RelayCircuit::ScreenBackward(CellBytes cell) {
+  CellScreen screen;
   if (!open_) {
-    result.outcome = CellOutcome::kClosed;
-    return result;
+    screen.result.outcome = CellOutcome::kClosed;
+    return screen;
   }
   const ParsedCell parsed = ParseCell(cell);
-  if (!parsed.ok()) return Fail(parsed.error, cell);
+  if (!parsed.ok()) return Rejected(parsed.error, cell);
   const CellCommand command = parsed.header.command;
   if (command == CellCommand::kPadding) {
-    result.outcome = CellOutcome::kIgnored;
-    return result;
+    screen.result.outcome = CellOutcome::kIgnored;
+    return screen;
   }
   if (next_side_id_ == 0 || parsed.header.circ_id != next_side_id_) {
-    return Fail(ProtocolError::kWrongCircId, cell);
+    return Rejected(ProtocolError::kWrongCircId, cell);
   }
-  if (command == CellCommand::kDestroy) return Destroyed(parsed.header.destroy_reason);
-  if (command == CellCommand::kRelayEarly) return Fail(ProtocolError::kEarlyBackward, cell);
-  if (command != CellCommand::kRelay) return Fail(ProtocolError::kUnexpectedCellCommand, cell);
+  if (command == CellCommand::kDestroy) {
+    screen.result = Destroyed(parsed.header.destroy_reason);
+    return screen;
+  }
+  if (command == CellCommand::kRelayEarly) return Rejected(ProtocolError::kEarlyBackward, cell);
+  if (command != CellCommand::kRelay) return Rejected(ProtocolError::kUnexpectedCellCommand, cell);
   if (const RekeyError e = rekey_.CountCell(); e != RekeyError::kNone) [[unlikely]] {
-    return Fail(ProtocolErrorFromRekey(e), cell);
+    return Rejected(ProtocolErrorFromRekey(e), cell);
   }
-  layer_->EncryptBackward(CellPayload(cell));
+  screen.needs_layer = true;
+  return screen;
+}
+
+CellResult RelayCircuit::CompleteBackward(CellBytes cell) {
   WriteCellHeader(client_side_id_, CellCommand::kRelay, cell);
+  CellResult result;
   result.outcome = CellOutcome::kForward;
   return result;
 }
@@ -194,6 +225,12 @@ void RelayCircuit::FailOnRekey(RekeyError error) {
   destroy_reason_ = DestroyReason::kProtocol;
 }
 
+CellScreen RelayCircuit::Rejected(ProtocolError error, CellBytes cell) {
+  CellScreen screen;
+  screen.result = Fail(error, cell);
+  return screen;
+}
+
 CellResult RelayCircuit::Fail(ProtocolError error, CellBytes cell) {
   sodium_memzero(CellPayload(cell).data(), kCellBodyBytes);
   errors_.Count(error);
@@ -218,6 +255,7 @@ CellResult RelayCircuit::Destroyed(DestroyReason received) {
 
 void RelayCircuit::Destroy() {
   open_ = false;
+  aez_ = false;
   layer_.reset();
   control_pending_ = false;  // an ACK not yet sent goes nowhere once the circuit is gone
 }

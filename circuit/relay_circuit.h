@@ -26,12 +26,20 @@
 #include "circuit/cell_result.h"
 #include "circuit/protocol_error.h"
 #include "circuit/relay_header.h"
+#include "engine/aez_layer.h"
 #include "engine/cell_suite.h"
 #include "engine/rekey_config.h"
 #include "engine/rekey_enforcer.h"
 #include "engine/rekey_state.h"
 
 namespace relaycell {
+
+// The first half of a cell's handling (RelayCircuit::ScreenForward / ScreenBackward).
+struct CellScreen {
+  bool needs_layer = false;  // true: run the hop's layer on the body, then Complete...
+  bool early = false;        // forward: the cell is RELAY_EARLY (the layer's tweak)
+  CellResult result;         // when !needs_layer: the outcome, final
+};
 
 class RelayCircuit {
  public:
@@ -55,6 +63,18 @@ class RelayCircuit {
   CellResult HandleForward(CellBytes cell);
   // A cell from the next hop, in place.
   CellResult HandleBackward(CellBytes cell);
+
+  // The same in halves, for engines that run the layers of many circuits' cells at once
+  // (RelayEngine with AezCellBatch). Screen checks the cell and counts it against the rekey
+  // deadline; if it says needs_layer, the caller removes (forward) or adds (backward) this
+  // hop's layer to the body, then calls Complete once, before any other call on this circuit.
+  // HandleForward is exactly ScreenForward, layer()->DecryptForward, CompleteForward.
+  CellScreen ScreenForward(CellBytes cell);
+  CellResult CompleteForward(CellBytes cell, bool early, bool recognized);
+  CellScreen ScreenBackward(CellBytes cell);
+  CellResult CompleteBackward(CellBytes cell);
+  // The hop's aez directions, for such a batch; nullptr on other suites (or once destroyed).
+  AezRelay* aez_layer() { return aez_ ? static_cast<AezRelay*>(layer_.get()) : nullptr; }
 
   // A cell of our own towards the client. A REKEY header is refused (kBadPayload): the ACK is
   // the circuit's own. kClosed also when the cell would pass the key's deadline (the circuit
@@ -87,6 +107,7 @@ class RelayCircuit {
 
  private:
   CellResult Fail(ProtocolError error, CellBytes cell);
+  CellScreen Rejected(ProtocolError error, CellBytes cell);  // Fail, as a final screen
   CellResult Destroyed(DestroyReason received);
   // A recognized REKEY addressed to us: answer, switch, or fail.
   CellResult OnRekey(const ParsedRelay& relay, CellBytes cell);
@@ -101,6 +122,7 @@ class RelayCircuit {
   uint32_t next_side_id_ = 0;
   bool open_ = false;
   bool supports_rekey_ = false;
+  bool aez_ = false;  // layer_ is an AezRelay
   RelayLayout layout_ = RelayLayout::kAez;
   DestroyReason destroy_reason_ = DestroyReason::kNone;
   CircuitErrorCounters errors_;

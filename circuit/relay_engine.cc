@@ -61,7 +61,10 @@ RelayEngine::RelayEngine(const RelayEngineConfig& config)
       forward_(config.max_circuits),
       backward_(config.max_circuits),
       backward_owner_(config.max_circuits, kNoCircuitSlot),
-      circuits_(config.max_circuits) {}
+      circuits_(config.max_circuits),
+      group_cells_(kGroupCells) {
+  group_.reserve(kGroupCells);
+}
 
 RelayEngine::~RelayEngine() = default;  // each RelayCircuit wipes and frees its key slots
 
@@ -179,16 +182,11 @@ void RelayEngine::Originate(const InCell& in, ShardOutput& out) {
 }
 
 void RelayEngine::HandleCell(const InCell& in, ShardOutput& out) {
-  const CircuitKey key{in.channel, in.cell.circ_id()};
-  CircuitSlot slot = forward_.Find(key);
-  const bool from_client = slot != kNoCircuitSlot;
-  if (!from_client) {
-    const CircuitSlot back = backward_.Find(key);
-    if (back == kNoCircuitSlot) {
-      ++counters_.unknown_circuit;
-      return;
-    }
-    slot = backward_owner_[back];
+  bool from_client = false;
+  const CircuitSlot slot = Lookup({in.channel, in.cell.circ_id()}, from_client);
+  if (slot == kNoCircuitSlot) {
+    ++counters_.unknown_circuit;
+    return;
   }
   // The cell is transformed where it will be sent from: one copy, into the output buffer.
   OutItem& item = out.Append();
@@ -277,29 +275,102 @@ void RelayEngine::Close(CircuitSlot slot, DestroyReason to_client, DestroyReason
 }
 
 void RelayEngine::ProcessBatched(std::span<const InCell> batch, ShardOutput& out) {
-  // With 10,000+ circuits each cell's key state (about 1 KiB) is a cache miss. Looking up the
-  // circuits a little ahead and prefetching their state lets those misses overlap. The cells
-  // are then processed one by one, in order, by the same code as the unbatched path (so the
-  // outputs are identical by construction). Interleaving the AEZ calls themselves across
-  // circuits needs a split Begin/Finish API on RelayCircuit (not done).
+  // With 10,000+ circuits each cell's key state is a cache miss: look the circuits up a little
+  // ahead and prefetch their state so the misses overlap.
   constexpr size_t kAhead = 8;
   auto prefetch = [&](const InCell& in) {
     if (in.kind != InKind::kCell) return;
-    const CircuitKey key{in.channel, in.cell.circ_id()};
-    CircuitSlot slot = forward_.Find(key);
-    const bool from_client = slot != kNoCircuitSlot;
-    if (!from_client) {
-      const CircuitSlot back = backward_.Find(key);
-      if (back == kNoCircuitSlot) return;
-      slot = backward_owner_[back];
-    }
-    circuits_[slot].circuit.Prefetch(from_client);
+    bool from_client = false;
+    const CircuitSlot slot = Lookup({in.channel, in.cell.circ_id()}, from_client);
+    if (slot != kNoCircuitSlot) circuits_[slot].circuit.Prefetch(from_client);
   };
   for (size_t i = 0; i < std::min(kAhead, batch.size()); ++i) prefetch(batch[i]);
   for (size_t i = 0; i < batch.size(); ++i) {
     if (i + kAhead < batch.size()) prefetch(batch[i + kAhead]);
-    HandleOne(batch[i], out);
+    const InCell& in = batch[i];
+    if (in.kind != InKind::kCell) {  // opens, closes and originations see every earlier cell done
+      RunGroup(out);
+      HandleOne(in, out);
+      continue;
+    }
+    bool from_client = false;
+    const CircuitSlot slot = Lookup({in.channel, in.cell.circ_id()}, from_client);
+    if (slot == kNoCircuitSlot) {
+      ++counters_.unknown_circuit;
+      continue;
+    }
+    // A circuit's next cell depends on its previous one (and on a rekey it may trigger).
+    if (circuits_[slot].group == group_id_ || group_.size() == kGroupCells) RunGroup(out);
+    Stage(slot, from_client, in.cell);
   }
+  RunGroup(out);
+}
+
+CircuitSlot RelayEngine::Lookup(CircuitKey key, bool& from_client) const {
+  const CircuitSlot slot = forward_.Find(key);
+  from_client = slot != kNoCircuitSlot;
+  if (from_client) return slot;
+  const CircuitSlot back = backward_.Find(key);
+  return back == kNoCircuitSlot ? kNoCircuitSlot : backward_owner_[back];
+}
+
+// Screens the cell into the group; its layer runs now (tor1) or with the group (aez).
+void RelayEngine::Stage(CircuitSlot slot, bool from_client, const WireCell& cell) {
+  Entry& entry = circuits_[slot];
+  entry.group = group_id_;
+  WireCell& work = group_cells_[group_.size()];
+  StagedCell& staged = group_.emplace_back();  // reserved: never reallocates
+  work = cell;
+  staged.slot = slot;
+  staged.from_client = from_client;
+  RelayCircuit& circuit = entry.circuit;
+  const CellScreen screen =
+      from_client ? circuit.ScreenForward(work.span()) : circuit.ScreenBackward(work.span());
+  staged.screen = screen;
+  if (!screen.needs_layer) return;
+  const CellBody body = CellPayload(work.span());
+  if (AezRelay* aez = circuit.aez_layer()) {
+    staged.aez = true;
+    aez_batch_.Add(from_client ? aez->forward() : aez->backward(), body, screen.early,
+                   from_client ? AezCellBatch::Op::kDecipher : AezCellBatch::Op::kEncipher);
+    return;
+  }
+  staged.aez = false;
+  if (from_client) {
+    staged.recognized = circuit.layer()->DecryptForward(body, screen.early);
+  } else {
+    circuit.layer()->EncryptBackward(body);
+  }
+}
+
+// Runs the group's aez layers as one batch, then completes and emits each cell in input order.
+void RelayEngine::RunGroup(ShardOutput& out) {
+  if (group_.empty()) return;
+  aez_batch_.Run();
+  for (size_t k = 0; k < group_.size(); ++k) {
+    const StagedCell& staged = group_[k];
+    OutItem& item = out.Append();
+    item.cell = group_cells_[k];
+    item.hop = 0;
+    CellResult result = staged.screen.result;
+    if (staged.screen.needs_layer) {
+      RelayCircuit& circuit = circuits_[staged.slot].circuit;
+      if (staged.from_client) {
+        const bool recognized =
+            staged.aez ? AezCellRecognized(item.cell.payload()) : staged.recognized;
+        result = circuit.CompleteForward(item.cell.span(), staged.screen.early, recognized);
+      } else {
+        result = circuit.CompleteBackward(item.cell.span());
+      }
+    }
+    // A working copy that is not ciphertext on its way (a delivered cell, a REKEY) is wiped.
+    if (result.outcome != CellOutcome::kForward) {
+      sodium_memzero(group_cells_[k].bytes.data(), kCellBytes);
+    }
+    Emit(staged.slot, staged.from_client, result, item, out);
+  }
+  group_.clear();
+  ++group_id_;
 }
 
 }  // namespace relaycell

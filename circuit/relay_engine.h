@@ -13,11 +13,13 @@
 // Outputs: kSend (channel, cell), kDeliver (a recognized forward cell, channel = client side),
 // kDestroy (send this DESTROY on channel), kClosed (that side already knows).
 //
-// Batching (`batched`): meant to run the AEZ work of a batch across circuits at once
-// (AezDecipherBatch, at most one cell per circuit per round so each chain stays in order).
-// That needs a split Begin/Finish API on RelayCircuit, not there yet: today both settings run
-// the one-at-a-time path. Outputs equal the circuits' own, one cell at a time
-// (tests/engine_differential_test.cc).
+// Batching (`batched`, the default): the cells of a batch are staged in groups holding at most
+// one cell per circuit (a circuit's next cell depends on its previous one). Each cell is
+// screened (RelayCircuit::ScreenForward/Backward: checks, rekey count), the aez layers of the
+// whole group run as one AezCellBatch (AES rounds of different circuits interleaved, chain
+// steps four at a time), then each cell is completed and emitted in input order. Opens,
+// closes and originations run the group first. Outputs equal the circuits' own, one cell at
+// a time, byte for byte and in order (tests/engine_differential_test.cc).
 #ifndef RELAYCELL_CIRCUIT_RELAY_ENGINE_H_
 #define RELAYCELL_CIRCUIT_RELAY_ENGINE_H_
 
@@ -30,6 +32,7 @@
 #include "circuit/protocol_error.h"
 #include "circuit/relay_circuit.h"
 #include "circuit/shard.h"
+#include "engine/aez_cell_batch.h"
 #include "engine/cell_suite.h"
 #include "engine/rekey_config.h"
 #include "engine/rekey_enforcer.h"
@@ -96,7 +99,17 @@ class RelayEngine final : public ShardProcessor {
     uint32_t client_channel = 0;
     uint32_t next_channel = 0;
     CircuitSlot back_slot = kNoCircuitSlot;
+    uint32_t group = 0;  // == group_id_ while a cell of this circuit is staged
   };
+  // A cell staged in the current group: screened, its layer queued or done.
+  struct StagedCell {
+    CircuitSlot slot;
+    bool from_client;
+    bool aez;         // the layer runs in aez_batch_
+    bool recognized;  // tor1 forward: the layer's verdict
+    CellScreen screen;
+  };
+  static constexpr size_t kGroupCells = AezCellBatch::kCapacity;
   void HandleOne(const InCell& in, ShardOutput& out);
   void Open(const InCell& in);
   void Originate(const InCell& in, ShardOutput& out);
@@ -107,6 +120,9 @@ class RelayEngine final : public ShardProcessor {
   void Close(CircuitSlot slot, DestroyReason to_client, DestroyReason to_next, bool tell_client,
              bool tell_next, ShardOutput& out);
   void ProcessBatched(std::span<const InCell> batch, ShardOutput& out);
+  CircuitSlot Lookup(CircuitKey key, bool& from_client) const;
+  void Stage(CircuitSlot slot, bool from_client, const WireCell& cell);
+  void RunGroup(ShardOutput& out);
 
   RelayEngineConfig config_;
   CircuitTable forward_;                   // client side -> circuit slot
@@ -114,6 +130,11 @@ class RelayEngine final : public ShardProcessor {
   std::vector<CircuitSlot> backward_owner_;  // backward slot -> circuit slot
   std::vector<Entry> circuits_;            // by circuit slot
   RelayEngineCounters counters_;
+  // The batched path's group: at most one cell per circuit, run together (RunGroup).
+  std::vector<WireCell> group_cells_;  // working copies, kGroupCells, allocated once
+  std::vector<StagedCell> group_;
+  AezCellBatch aez_batch_;
+  uint32_t group_id_ = 1;
 };
 
 }  // namespace relaycell
