@@ -42,9 +42,9 @@ class Aes4Accumulator {
     const kernels::AezKeyBlocks& b = key_.blocks();
     Scratch& t = scratch_;
     if (j < kernels::kAezJMultiples) {
-      std::memcpy(t.jj, b.j_multiples[j], 16);
+      std::memcpy(t.jj, b.j_multiple(j), 16);
     } else {
-      aez_internal::MultiplyBlock(b.j_multiples[1], j, t.jj);
+      aez_internal::MultiplyBlock(b.j_multiple(1), j, t.jj);
     }
     std::memcpy(t.ipow, b.i_powers[1], 16);
     XorBlock(t.jj, t.ipow, t.jj_ipow);
@@ -55,7 +55,7 @@ class Aes4Accumulator {
         kernels::AezDoubleBlock(t.ipow, t.ipow);
         XorBlock(t.jj, t.ipow, t.jj_ipow);
       }
-      XorBlock(t.jj_ipow, b.l_multiples[i % 8], t.offset);
+      XorBlock(t.jj_ipow, b.l_multiple(i % 8), t.offset);
       Add(text.data() + at, t.offset);
     }
     const size_t rest = text.size() - at;
@@ -124,10 +124,16 @@ void AezHashTauBits(const AezKey& key, uint64_t tau_bits, std::span<const uint8_
 void AezPrf(const AezKey& key, std::span<const uint8_t, kAezDeltaBytes> delta,
             std::span<uint8_t> out) {
   // E^{-1,3}(Δ ^ [i]_128) = AES10(Δ ^ [i]_128 ^ 3L), i = 0, 1, ...
+  // The key keeps I, J, L once (as AES4 keys); AES10's schedule is laid out here for AesRounds.
+  // AEZ-prf only runs for an empty message, so the 160-byte copy is off the cell path.
   constexpr size_t kChunk = 16;
+  alignas(16) uint8_t round_keys[kernels::kAezAes10Rounds][16];
+  for (size_t r = 0; r < kernels::kAezAes10Rounds; ++r) {
+    std::memcpy(round_keys[r], key.blocks().aes4(kernels::kAezAes10Key[r % 3]), 16);
+  }
   alignas(16) uint8_t in[kChunk][16];
   alignas(16) uint8_t offsets[kChunk][16];
-  for (size_t b = 0; b < kChunk; ++b) std::memcpy(offsets[b], key.blocks().l_multiples[3], 16);
+  for (size_t b = 0; b < kChunk; ++b) std::memcpy(offsets[b], key.blocks().l_multiple(3), 16);
   uint64_t counter = 0;
   for (size_t at = 0; at < out.size();) {
     const size_t blocks = std::min(kChunk, (out.size() - at + 15) / 16);
@@ -137,7 +143,7 @@ void AezPrf(const AezKey& key, std::span<const uint8_t, kAezDeltaBytes> delta,
     }
     kernels::AesRounds(std::span<const uint8_t>(&in[0][0], 16 * blocks),
                        std::span<const uint8_t>(&offsets[0][0], 16 * blocks),
-                       std::span<const uint8_t>(&key.blocks().aes10[0][0], 160),
+                       std::span<const uint8_t>(&round_keys[0][0], sizeof round_keys),
                        std::span<uint8_t>(&in[0][0], 16 * blocks));
     const size_t take = std::min(16 * blocks, out.size() - at);
     std::memcpy(out.data() + at, in, take);
@@ -145,6 +151,7 @@ void AezPrf(const AezKey& key, std::span<const uint8_t, kAezDeltaBytes> delta,
   }
   sodium_memzero(in, sizeof in);
   sodium_memzero(offsets, sizeof offsets);
+  sodium_memzero(round_keys, sizeof round_keys);
 }
 
 }  // namespace relaycell

@@ -31,18 +31,18 @@ void AezKey::Init(std::span<const uint8_t, 48> extracted) {
   std::memcpy(ijl, i, 16);
   std::memcpy(ijl + 16, j, 16);
   std::memcpy(ijl + 32, l, 16);
-  std::memcpy(b.aes4[0], ijl + 16, 16);  // J
-  std::memcpy(b.aes4[1], ijl, 16);       // I
-  std::memcpy(b.aes4[2], ijl + 32, 16);  // L, then the all-zero fourth key
-  for (int r = 0; r < 10; ++r) std::memcpy(b.aes10[r], ijl + 16 * (r % 3), 16);
+  // AES4's keys J, I, L (AES10 reuses them). The table's two zero rows, AES4's fourth key
+  // (= 0·L) and block 8's L term (= 0·J), stay as the wipe above left them.
+  std::memcpy(b.aes4(0), ijl + 16, 16);
+  std::memcpy(b.aes4(1), ijl, 16);
+  std::memcpy(b.aes4(2), ijl + 32, 16);
   std::memcpy(b.i_powers[0], ijl, 16);
   for (size_t k = 1; k < kernels::kAezIPowers; ++k) {
     kernels::AezDoubleBlock(b.i_powers[k - 1], b.i_powers[k]);
   }
-  for (uint64_t k = 0; k < 8; ++k) aez_internal::MultiplyBlock(ijl + 32, k, b.l_multiples[k]);
-  // l_multiples[8] stays zero ((8 mod 8)·L).
-  for (uint64_t k = 0; k < kernels::kAezJMultiples; ++k) {
-    aez_internal::MultiplyBlock(ijl + 16, k, b.j_multiples[k]);
+  for (uint64_t k = 1; k < 8; ++k) aez_internal::MultiplyBlock(ijl + 32, k, b.l_multiple(k));
+  for (uint64_t k = 1; k < kernels::kAezJMultiples; ++k) {
+    aez_internal::MultiplyBlock(ijl + 16, k, b.j_multiple(k));
   }
   sodium_memzero(ijl, sizeof ijl);
   // E^{3,1}([0]_128) = AES4(3J ^ 2I ^ L).
@@ -50,8 +50,7 @@ void AezKey::Init(std::span<const uint8_t, 48> extracted) {
   aez_internal::TweakOffset(*this, 3, 1, offset);
   const uint8_t zero[16] = {};
   kernels::AesRounds(std::span<const uint8_t>(zero, 16), std::span<const uint8_t>(offset, 16),
-                     std::span<const uint8_t>(&b.aes4[0][0], 64),
-                     std::span<uint8_t>(hash_tau0_, 16));
+                     b.aes4_schedule(), std::span<uint8_t>(hash_tau0_, 16));
   sodium_memzero(offset, sizeof offset);
 }
 
@@ -73,9 +72,9 @@ void TweakOffset(const AezKey& key, uint64_t j, uint64_t i, uint8_t out[16]) {
   const kernels::AezKeyBlocks& b = key.blocks();
   uint8_t jj[16], ipow[16];
   if (j < kernels::kAezJMultiples) {
-    std::memcpy(jj, b.j_multiples[j], 16);
+    std::memcpy(jj, b.j_multiple(j), 16);
   } else {
-    MultiplyBlock(b.j_multiples[1], j, jj);
+    MultiplyBlock(b.j_multiple(1), j, jj);
   }
   const uint64_t doublings = (i + 7) / 8;
   if (doublings < kernels::kAezIPowers) {
@@ -87,7 +86,7 @@ void TweakOffset(const AezKey& key, uint64_t j, uint64_t i, uint8_t out[16]) {
     }
   }
   XorBlock(jj, ipow, out);
-  XorBlock(out, b.l_multiples[i % 8], out);
+  XorBlock(out, b.l_multiple(i % 8), out);
   sodium_memzero(jj, sizeof jj);
   sodium_memzero(ipow, sizeof ipow);
 }

@@ -13,10 +13,10 @@ namespace {
 // out = E^{0,i}(in) = AES4(in ^ 2^ceil(i/8)·I ^ (i mod 8)·L), i in 1..7 here.
 void E0(const AezKey& key, size_t i, const uint8_t in[16], uint8_t out[16]) {
   uint8_t offset[16];
-  XorBlock(key.blocks().i_powers[1], key.blocks().l_multiples[i], offset);
+  XorBlock(key.blocks().i_powers[1], key.blocks().l_multiple(i), offset);
   kernels::AesRounds(std::span<const uint8_t>(in, 16), std::span<const uint8_t>(offset, 16),
-                     std::span<const uint8_t>(&key.blocks().aes4[0][0], 64),
-                     std::span<uint8_t>(out, 16));
+                     key.blocks().aes4_schedule(), std::span<uint8_t>(out, 16));
+  sodium_memzero(offset, sizeof offset);  // 2I ^ iL
 }
 
 // The top bit of E^{0,3}(Δ ^ ((X || 0*) with its first bit set)): the extra mixing that

@@ -95,7 +95,7 @@ HWY_INLINE void Pass1Chunk(const Blk* k4, const AezKeyBlocks& key, const Blk& j_
   for (size_t b = 0; b < N; ++b) {
     x[b] = LoadB(in + 32 * b);
     xp[b] = LoadB(in + 32 * b + 16);
-    t[b] = XorB(xp[b], XorB(j_ipow, LoadB(key.l_multiples[(p0 + b + 1) & 7])));
+    t[b] = XorB(xp[b], XorB(j_ipow, LoadB(key.l_multiple((p0 + b + 1) & 7))));
   }
   Aes4N(t, k4);
   for (size_t b = 0; b < N; ++b) {
@@ -118,7 +118,7 @@ HWY_INLINE void Pass2Chunk(const Blk* k4, const AezKeyBlocks& key, const Blk& s_
                            const Blk& j_ipow, const Blk& i1, size_t p0, uint8_t* out,
                            Blk& sum_y) {
   Blk y[N], yp[N], t[N];
-  for (size_t b = 0; b < N; ++b) t[b] = XorB(s_2j_ipow, LoadB(key.l_multiples[(p0 + b + 1) & 7]));
+  for (size_t b = 0; b < N; ++b) t[b] = XorB(s_2j_ipow, LoadB(key.l_multiple((p0 + b + 1) & 7)));
   Aes4N(t, k4);
   for (size_t b = 0; b < N; ++b) {
     y[b] = XorB(LoadB(out + 32 * b), t[b]);
@@ -129,7 +129,7 @@ HWY_INLINE void Pass2Chunk(const Blk* k4, const AezKeyBlocks& key, const Blk& s_
   Aes4N(t, k4);
   for (size_t b = 0; b < N; ++b) {
     y[b] = XorB(y[b], t[b]);  // Z'
-    t[b] = XorB(y[b], XorB(j_ipow, LoadB(key.l_multiples[(p0 + b + 1) & 7])));
+    t[b] = XorB(y[b], XorB(j_ipow, LoadB(key.l_multiple((p0 + b + 1) & 7))));
   }
   Aes4N(t, k4);
   for (size_t b = 0; b < N; ++b) {
@@ -150,7 +150,7 @@ HWY_INLINE void ForPairs(size_t n, Chunk8 c8, Chunk4 c4, Chunk2 c2, Chunk1 c1) {
 }
 
 void LoadAes4Keys(const AezKeyBlocks& key, Blk* k4) {
-  for (int r = 0; r < 4; ++r) k4[r] = LoadB(key.aes4[r]);
+  for (int r = 0; r < 4; ++r) k4[r] = LoadB(key.aes4(r));
 }
 
 void Pass1(const AezKeyBlocks& key, const uint8_t* in, uint8_t* out, size_t pairs,
@@ -158,7 +158,7 @@ void Pass1(const AezKeyBlocks& key, const uint8_t* in, uint8_t* out, size_t pair
   Blk k4[4];
   LoadAes4Keys(key, k4);
   const Blk i1 = LoadB(key.i_powers[0]);
-  const Blk j1 = LoadB(key.j_multiples[1]);
+  const Blk j1 = LoadB(key.j_multiple(1));
   Blk ipow = LoadB(key.i_powers[1]);
   for (size_t g = 0; 8 * g < pairs; ++g) {
     if (g > 0) ipow = NextIPower(key, g, ipow);
@@ -178,8 +178,8 @@ void Pass2(const AezKeyBlocks& key, const Blk& s, uint8_t* out, size_t pairs, Bl
   Blk k4[4];
   LoadAes4Keys(key, k4);
   const Blk i1 = LoadB(key.i_powers[0]);
-  const Blk j1 = LoadB(key.j_multiples[1]);
-  const Blk s_2j = XorB(s, LoadB(key.j_multiples[2]));
+  const Blk j1 = LoadB(key.j_multiple(1));
+  const Blk s_2j = XorB(s, LoadB(key.j_multiple(2)));
   Blk ipow = LoadB(key.i_powers[1]);
   for (size_t g = 0; 8 * g < pairs; ++g) {
     if (g > 0) ipow = NextIPower(key, g, ipow);
@@ -198,12 +198,13 @@ void Pass2(const AezKeyBlocks& key, const Blk& s, uint8_t* out, size_t pairs, Bl
 // n blocks, block b under its own key: all AES4 (or AES10) rounds interleaved across blocks.
 void Aes4Many(Blk* v, const AezKeyBlocks* const* keys, size_t n) {
   for (int r = 0; r < 4; ++r) {
-    for (size_t b = 0; b < n; ++b) v[b] = RoundB(v[b], LoadB(keys[b]->aes4[r]));
+    for (size_t b = 0; b < n; ++b) v[b] = RoundB(v[b], LoadB(keys[b]->aes4(r)));
   }
 }
 void Aes10Many(Blk* v, const AezKeyBlocks* const* keys, size_t n) {
-  for (int r = 0; r < 10; ++r) {
-    for (size_t b = 0; b < n; ++b) v[b] = RoundB(v[b], LoadB(keys[b]->aes10[r]));
+  for (size_t r = 0; r < kAezAes10Rounds; ++r) {
+    const size_t k = kAezAes10Key[r % 3];
+    for (size_t b = 0; b < n; ++b) v[b] = RoundB(v[b], LoadB(keys[b]->aes4(k)));
   }
 }
 
@@ -234,9 +235,9 @@ void CoreGroup(const AezCoreJob* jobs, size_t n, bool decipher) {
     s.sum_y = zero;
     Pass1(key, job.in, job.out, s.pairs, s.sum_x);
     const Blk i2 = LoadB(key.i_powers[1]);
-    v[3 * g] = XorB(s.xy, XorB(i2, LoadB(key.l_multiples[1 + d])));
-    v[3 * g + 1] = XorB(LoadB(s.frag_in), XorB(i2, LoadB(key.l_multiples[4])));
-    v[3 * g + 2] = XorB(LoadB(s.frag_in + 16), XorB(i2, LoadB(key.l_multiples[5])));
+    v[3 * g] = XorB(s.xy, XorB(i2, LoadB(key.l_multiple(1 + d))));
+    v[3 * g + 1] = XorB(LoadB(s.frag_in), XorB(i2, LoadB(key.l_multiple(4))));
+    v[3 * g + 2] = XorB(LoadB(s.frag_in + 16), XorB(i2, LoadB(key.l_multiple(5))));
     keys[3 * g] = keys[3 * g + 1] = keys[3 * g + 2] = &key;
   }
   Aes4Many(v, keys, 3 * n);
@@ -247,7 +248,7 @@ void CoreGroup(const AezCoreJob* jobs, size_t n, bool decipher) {
     if (s.frag > 0) s.sum_x = XorB(s.sum_x, v[3 * g + 1]);
     if (s.frag >= 16) s.sum_x = XorB(s.sum_x, v[3 * g + 2]);
     s.sx = XorB(XorB(s.xx, s.delta), XorB(s.sum_x, v[3 * g]));
-    v[g] = XorB(s.sx, LoadB(jobs[g].key->l_multiples[1 + d]));
+    v[g] = XorB(s.sx, LoadB(jobs[g].key->l_multiple(1 + d)));
     keys[g] = jobs[g].key;
   }
   Aes10Many(v, keys, n);
@@ -264,9 +265,9 @@ void CoreGroup(const AezCoreJob* jobs, size_t n, bool decipher) {
   for (size_t g = 0; g < n; ++g) {
     const AezKeyBlocks& key = *jobs[g].key;
     CoreState& s = st[g];
-    v[3 * g] = XorB(s.s, LoadB(key.l_multiples[4]));
-    v[3 * g + 1] = XorB(s.s, LoadB(key.l_multiples[5]));
-    v[3 * g + 2] = XorB(s.sy, LoadB(key.l_multiples[2 - d]));
+    v[3 * g] = XorB(s.s, LoadB(key.l_multiple(4)));
+    v[3 * g + 1] = XorB(s.s, LoadB(key.l_multiple(5)));
+    v[3 * g + 2] = XorB(s.sy, LoadB(key.l_multiple(2 - d)));
     keys[3 * g] = keys[3 * g + 1] = keys[3 * g + 2] = &key;
   }
   Aes10Many(v, keys, 3 * n);
@@ -284,9 +285,9 @@ void CoreGroup(const AezCoreJob* jobs, size_t n, bool decipher) {
     std::memcpy(job.out + 32 * s.pairs, s.frag_in, s.frag);
     const Blk cy = XorB(s.sx, v[3 * g + 2]);
     const Blk i2 = LoadB(key.i_powers[1]);
-    v[3 * g] = XorB(LoadB(s.frag_in), XorB(i2, LoadB(key.l_multiples[4])));
-    v[3 * g + 1] = XorB(LoadB(s.frag_in + 16), XorB(i2, LoadB(key.l_multiples[5])));
-    v[3 * g + 2] = XorB(cy, XorB(i2, LoadB(key.l_multiples[2 - d])));
+    v[3 * g] = XorB(LoadB(s.frag_in), XorB(i2, LoadB(key.l_multiple(4))));
+    v[3 * g + 1] = XorB(LoadB(s.frag_in + 16), XorB(i2, LoadB(key.l_multiple(5))));
+    v[3 * g + 2] = XorB(cy, XorB(i2, LoadB(key.l_multiple(2 - d))));
     StoreB(cy, job.out + job.bytes - 16);
   }
   Aes4Many(v, keys, 3 * n);
@@ -360,8 +361,7 @@ void AezAes4XorSum(const AezKeyBlocks& key, const uint8_t* blocks, size_t n, uin
   alignas(16) uint8_t out[kChunk * 16];
   for (size_t at = 0; at < n; at += kChunk) {
     const size_t count = std::min(kChunk, n - at);
-    AesRounds(std::span<const uint8_t>(blocks + 16 * at, 16 * count), {},
-              std::span<const uint8_t>(&key.aes4[0][0], 64),
+    AesRounds(std::span<const uint8_t>(blocks + 16 * at, 16 * count), {}, key.aes4_schedule(),
               std::span<uint8_t>(out, 16 * count));
     for (size_t b = 0; b < count; ++b) {
       for (int k = 0; k < 16; ++k) sum[k] ^= out[16 * b + k];
@@ -401,12 +401,12 @@ bool AezHashStringsWithPath(AezCorePath path, const AezKeyBlocks& key, size_t fi
   static const uint8_t kZero[16] = {};
   for (size_t s = 0; s < strings.size(); ++s) {
     const std::span<const uint8_t> text = strings[s];
-    const uint8_t* jj = key.j_multiples[first_j + s];
+    const uint8_t* jj = key.j_multiple(first_j + s);
     std::memcpy(ipow, key.i_powers[1], 16);
     size_t i = 1, at = 0;
     for (; text.size() - at >= 16; at += 16, ++i) {
       if (i > 8 && i % 8 == 1) AezDoubleBlock(ipow, ipow);
-      push(text.data() + at, jj, ipow, key.l_multiples[i % 8]);
+      push(text.data() + at, jj, ipow, key.l_multiple(i % 8));
     }
     const size_t rest = text.size() - at;
     if (rest > 0 || text.empty()) {

@@ -16,18 +16,42 @@ namespace relaycell::kernels {
 
 inline constexpr size_t kAezIPowers = 4;     // 2^k·I for k = 0..3 (messages up to 768 bytes)
 inline constexpr size_t kAezJMultiples = 8;  // k·J for k = 0..7 (AD vectors up to 4 strings)
+inline constexpr size_t kAezAes10Rounds = 10;
+// Which AES4 round key AES10 round r uses, by r % 3: I, J, L.
+inline constexpr size_t kAezAes10Key[3] = {1, 0, 2};
 
 // Expanded AEZ key blocks. Byte strings in AEZ's big-endian convention (GF(2^128) doubling is
 // a left shift of the 128-bit big-endian integer, 0x87 folded into byte 15).
+//
+// AES4's, L's and J's blocks share one table so that its zero rows serve twice (a relay keeps
+// two of these per circuit, and every 16 bytes count towards a cache line):
+//   rows  0..3   AES4 round keys J, I, L, 0
+//   rows  3..11  (k mod 8)·L for k = 0..8: row 3 is 0·L (AES4's zero key); row 11, the L term
+//                of block 8, is zero, so the terms of neighbouring blocks i, i+1 (i odd) load
+//                as one 256-bit vector from l_multiple(i)
+//   rows 11..18  k·J for k = 0..7 (row 11 is 0·J)
+// AES10's round keys are I, J, L, I, J, L, I, J, L, I: round r takes aes4(kAezAes10Key[r % 3]).
 struct AezKeyBlocks {
-  alignas(16) uint8_t aes4[4][16];    // AES4 round keys: J, I, L, 0
-  alignas(16) uint8_t aes10[10][16];  // AES10 round keys: I, J, L, I, J, L, I, J, L, I
-  alignas(16) uint8_t i_powers[kAezIPowers][16];    // 2^k·I
-  // (k mod 8)·L for k = 0..8: index 8 (zero) is the L term of block 8, so the terms of two
-  // neighbouring blocks i, i+1 (i odd) load as one 256-bit vector from l_multiples[i].
-  alignas(16) uint8_t l_multiples[9][16];
-  alignas(16) uint8_t j_multiples[kAezJMultiples][16];  // k·J
+  static constexpr size_t kAes4Row = 0;
+  static constexpr size_t kLRow = 3;
+  static constexpr size_t kJRow = kLRow + 8;
+  static constexpr size_t kRows = kJRow + kAezJMultiples;
+
+  alignas(16) uint8_t table[kRows][16];
+  alignas(16) uint8_t i_powers[kAezIPowers][16];  // 2^k·I
+
+  const uint8_t* aes4(size_t r) const { return table[kAes4Row + r]; }  // r <= 3
+  const uint8_t* l_multiple(size_t k) const { return table[kLRow + k]; }  // k <= 8
+  const uint8_t* j_multiple(size_t k) const { return table[kJRow + k]; }  // k < kAezJMultiples
+  uint8_t* aes4(size_t r) { return table[kAes4Row + r]; }
+  uint8_t* l_multiple(size_t k) { return table[kLRow + k]; }
+  uint8_t* j_multiple(size_t k) { return table[kJRow + k]; }
+  // The four AES4 round keys as one schedule, for AesRounds.
+  std::span<const uint8_t, 64> aes4_schedule() const {
+    return std::span<const uint8_t, 64>(table[kAes4Row], 64);
+  }
 };
+static_assert(sizeof(AezKeyBlocks) == 23 * 16, "no padding between the rows");
 
 // One message of a batch. `in` and `out` may be the same buffer; bytes >= 32.
 struct AezCoreJob {

@@ -4,7 +4,7 @@
 //
 // Layout: a 256-bit vector holds the same block of two neighbouring pairs i, i+1 (i odd), so
 // the offsets of E^{j,i} and E^{j,i+1} are one vector: (J ^ 2^ceil(i/8)·I) broadcast, XORed
-// with (iL, (i+1)L) loaded as one vector from the key's l_multiples[i]. Pairs never straddle
+// with (iL, (i+1)L) loaded as one vector from the key's l_multiple(i). Pairs never straddle
 // an 8-block I-power group.
 // Pass 1 leaves W and X* in `out` pair-transposed (W_i, W_i+1, X*_i, X*_i+1), which pass 2
 // reads back with plain 32-byte loads and overwrites with the final (Z_i, Z'_i, ...).
@@ -57,7 +57,7 @@ RELAYCELL_AEZ_VAES __m128i FoldLanes(__m256i v) {
 }
 
 RELAYCELL_AEZ_VAES RoundKeys LoadKeys(const AezKeyBlocks& key) {
-  return {Broadcast(Load(key.aes4[1])), Broadcast(Load(key.aes4[0])), Broadcast(Load(key.aes4[2]))};
+  return {Broadcast(Load(key.aes4(1))), Broadcast(Load(key.aes4(0))), Broadcast(Load(key.aes4(2)))};
 }
 
 RELAYCELL_AEZ_VAES __m256i Round(__m256i v, __m256i key) { return _mm256_aesenc_epi128(v, key); }
@@ -185,9 +185,9 @@ RELAYCELL_AEZ_VAES __m256i Pass2Vectors(const RoundKeys& k, __m256i s_2j_ipow, _
 // Pass 1 over all pairs; returns S_X (pairs only) folded to one block.
 RELAYCELL_AEZ_VAES __m128i Pass1(const RoundKeys& k, const AezKeyBlocks& key, const uint8_t* in,
                                  uint8_t* out, size_t pairs) {
-  const __m128i i1 = Load(key.i_powers[0]), j1 = Load(key.j_multiples[1]);
+  const __m128i i1 = Load(key.i_powers[0]), j1 = Load(key.j_multiple(1));
   const __m256i i1_2 = Broadcast(i1);
-  const uint8_t* l_pairs = &key.l_multiples[1][0];  // (1L, 2L), (3L, 4L), ...
+  const uint8_t* l_pairs = key.l_multiple(1);  // (1L, 2L), (3L, 4L), ...
   __m128i ipow = Load(key.i_powers[1]);
   __m256i sum = _mm256_setzero_si256();
   __m128i single_sum = _mm_setzero_si128();
@@ -218,7 +218,7 @@ RELAYCELL_AEZ_VAES __m128i Pass1(const RoundKeys& k, const AezKeyBlocks& key, co
       const size_t p = in_group - 1;
       const __m128i x = Load(gin + 32 * p), xp = Load(gin + 32 * p + 16);
       const __m128i w = _mm_xor_si128(
-          x, Aes4(_mm_xor_si128(xp, _mm_xor_si128(j_ipow, Load(key.l_multiples[p + 1]))), k));
+          x, Aes4(_mm_xor_si128(xp, _mm_xor_si128(j_ipow, Load(key.l_multiple(p + 1)))), k));
       const __m128i xs = _mm_xor_si128(xp, Aes4(_mm_xor_si128(w, i1), k));
       single_sum = xs;
       Store(gout + 32 * p, w);
@@ -231,10 +231,10 @@ RELAYCELL_AEZ_VAES __m128i Pass1(const RoundKeys& k, const AezKeyBlocks& key, co
 // Pass 2 over all pairs; returns S_Y (pairs only) folded to one block.
 RELAYCELL_AEZ_VAES __m128i Pass2(const RoundKeys& k, const AezKeyBlocks& key, __m128i s,
                                  uint8_t* out, size_t pairs) {
-  const __m128i i1 = Load(key.i_powers[0]), j1 = Load(key.j_multiples[1]);
-  const __m128i s_2j = _mm_xor_si128(s, Load(key.j_multiples[2]));
+  const __m128i i1 = Load(key.i_powers[0]), j1 = Load(key.j_multiple(1));
+  const __m128i s_2j = _mm_xor_si128(s, Load(key.j_multiple(2)));
   const __m256i i1_2 = Broadcast(i1);
-  const uint8_t* l_pairs = &key.l_multiples[1][0];  // (1L, 2L), (3L, 4L), ...
+  const uint8_t* l_pairs = key.l_multiple(1);  // (1L, 2L), (3L, 4L), ...
   __m128i ipow = Load(key.i_powers[1]);
   __m256i sum = _mm256_setzero_si256();
   __m128i single_sum = _mm_setzero_si128();
@@ -263,7 +263,7 @@ RELAYCELL_AEZ_VAES __m128i Pass2(const RoundKeys& k, const AezKeyBlocks& key, __
     }
     if (in_group & 1) {
       const size_t p = in_group - 1;
-      const __m128i l = Load(key.l_multiples[p + 1]);
+      const __m128i l = Load(key.l_multiple(p + 1));
       const __m128i sp = Aes4(_mm_xor_si128(s_2j_ipow, l), k);
       const __m128i y = _mm_xor_si128(Load(gout + 32 * p), sp);
       const __m128i yp = _mm_xor_si128(Load(gout + 32 * p + 16), sp);
@@ -293,9 +293,9 @@ RELAYCELL_AEZ_VAES void Begin(const AezCoreJob& job, size_t d, CoreState& st) {
   // E^{0,4}(Xu), E^{0,5}(Xv || 10*) and E^{0,1+d}(Xy) do not wait for pass 1.
   const __m128i i2 = Load(key.i_powers[1]);
   const __m256i frag_out = Aes4(
-      _mm256_xor_si256(st.fragment, _mm256_xor_si256(Broadcast(i2), Load2(key.l_multiples[4]))), k);
+      _mm256_xor_si256(st.fragment, _mm256_xor_si256(Broadcast(i2), Load2(key.l_multiple(4)))), k);
   const __m128i xy_out =
-      Aes4(_mm_xor_si128(st.xy, _mm_xor_si128(i2, Load(key.l_multiples[1 + d]))), k);
+      Aes4(_mm_xor_si128(st.xy, _mm_xor_si128(i2, Load(key.l_multiple(1 + d)))), k);
   const __m128i sum_x = _mm_xor_si128(Pass1(k, key, job.in, job.out, st.pairs),
                                       FoldLanes(_mm256_and_si256(frag_out, masks.lanes)));
   st.sx = _mm_xor_si128(_mm_xor_si128(xx, st.delta), _mm_xor_si128(sum_x, xy_out));
@@ -304,7 +304,7 @@ RELAYCELL_AEZ_VAES void Begin(const AezCoreJob& job, size_t d, CoreState& st) {
 // The serial step: Sy = Xy ^ E^{-1,1+d}(Sx), S = Sx ^ Sy.
 RELAYCELL_AEZ_VAES void Middle(const AezKeyBlocks& key, size_t d, CoreState& st) {
   const RoundKeys k = LoadKeys(key);
-  st.sy = _mm_xor_si128(st.xy, Aes10(_mm_xor_si128(st.sx, Load(key.l_multiples[1 + d])), k));
+  st.sy = _mm_xor_si128(st.xy, Aes10(_mm_xor_si128(st.sx, Load(key.l_multiple(1 + d))), k));
   st.s = _mm_xor_si128(st.sx, st.sy);
 }
 
@@ -312,11 +312,11 @@ RELAYCELL_AEZ_VAES void Middle(const AezKeyBlocks& key, size_t d, CoreState& st)
 RELAYCELL_AEZ_VAES void Finish(const AezCoreJob& job, size_t d, const CoreState& st) {
   const AezKeyBlocks& key = *job.key;
   const RoundKeys k = LoadKeys(key);
-  const __m256i l45 = Load2(key.l_multiples[4]);  // 4L, 5L
+  const __m256i l45 = Load2(key.l_multiple(4));  // 4L, 5L
   // Issued first, they run beside pass 2: E^{-1,4}(S), E^{-1,5}(S), E^{-1,2-d}(Sy).
   const __m256i pads = Aes10(_mm256_xor_si256(Broadcast(st.s), l45), k);
   const __m128i cy =
-      _mm_xor_si128(st.sx, Aes10(_mm_xor_si128(st.sy, Load(key.l_multiples[2 - d])), k));
+      _mm_xor_si128(st.sx, Aes10(_mm_xor_si128(st.sy, Load(key.l_multiple(2 - d))), k));
   __m128i sum_y = Pass2(k, key, st.s, job.out, st.pairs);
   const FragmentMasks masks = MakeFragmentMasks(st.frag);
   const __m256i cuv = _mm256_or_si256(
@@ -326,7 +326,7 @@ RELAYCELL_AEZ_VAES void Finish(const AezCoreJob& job, size_t d, const CoreState&
   const __m128i i2 = Load(key.i_powers[1]);
   const __m256i frag_out = Aes4(_mm256_xor_si256(cuv, _mm256_xor_si256(Broadcast(i2), l45)), k);
   const __m128i cy_out =
-      Aes4(_mm_xor_si128(cy, _mm_xor_si128(i2, Load(key.l_multiples[2 - d]))), k);
+      Aes4(_mm_xor_si128(cy, _mm_xor_si128(i2, Load(key.l_multiple(2 - d)))), k);
   sum_y = _mm_xor_si128(sum_y, FoldLanes(_mm256_and_si256(frag_out, masks.lanes)));
   const __m128i cx = _mm_xor_si128(_mm_xor_si128(st.sy, st.delta), _mm_xor_si128(sum_y, cy_out));
   Store(job.out + job.bytes - 32, cx);
@@ -402,7 +402,7 @@ __attribute__((target("avx2,aes,vaes"))) void AezHashStringsVaes256(
   const __m128i i1 = Load(key.i_powers[0]);
   for (size_t s = 0; s < strings.size(); ++s) {
     const std::span<const uint8_t> text = strings[s];
-    const __m128i jj = Load(key.j_multiples[first_j + s]);
+    const __m128i jj = Load(key.j_multiple(first_j + s));
     __m128i ipow = Load(key.i_powers[1]);
     __m128i j_ipow = _mm_xor_si128(jj, ipow);
     size_t i = 1, at = 0;
@@ -412,7 +412,7 @@ __attribute__((target("avx2,aes,vaes"))) void AezHashStringsVaes256(
         j_ipow = _mm_xor_si128(jj, ipow);
       }
       Push(acc, _mm_xor_si128(Load(text.data() + at),
-                              _mm_xor_si128(j_ipow, Load(key.l_multiples[i % 8]))));
+                              _mm_xor_si128(j_ipow, Load(key.l_multiple(i % 8)))));
     }
     const size_t rest = text.size() - at;
     if (rest > 0 || text.empty()) {

@@ -156,7 +156,7 @@ TEST(AezKeyLife, LivesInKeyArenaAndIsWiped) {
   ASSERT_TRUE(box);
   AezKey reference_key(std::span<const uint8_t, 48>(raw.data(), 48));
   EXPECT_EQ(0, std::memcmp(&box->blocks(), &reference_key.blocks(), sizeof(kernels::AezKeyBlocks)));
-  EXPECT_LE(sizeof(AezKey), 640u) << "AezKey grew";
+  EXPECT_LE(sizeof(AezKey), 384u) << "AezKey grew";
   // The destructor wipes: destroy in place and look at the bytes.
   alignas(AezKey) unsigned char storage[sizeof(AezKey)];
   auto* k = new (storage) AezKey(std::span<const uint8_t, 48>(raw.data(), 48));
