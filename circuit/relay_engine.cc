@@ -294,13 +294,17 @@ void RelayEngine::ProcessBatched(std::span<const InCell> batch, ShardOutput& out
       continue;
     }
     bool from_client = false;
-    const CircuitSlot slot = Lookup({in.channel, in.cell.circ_id()}, from_client);
+    CircuitSlot slot = Lookup({in.channel, in.cell.circ_id()}, from_client);
+    // A circuit's next cell depends on its previous one (and on a rekey it may trigger).
+    if (slot != kNoCircuitSlot &&
+        (circuits_[slot].group == group_id_ || group_.size() == kGroupCells)) {
+      RunGroup(out);
+      slot = Lookup({in.channel, in.cell.circ_id()}, from_client);  // the group may have closed it
+    }
     if (slot == kNoCircuitSlot) {
       ++counters_.unknown_circuit;
       continue;
     }
-    // A circuit's next cell depends on its previous one (and on a rekey it may trigger).
-    if (circuits_[slot].group == group_id_ || group_.size() == kGroupCells) RunGroup(out);
     Stage(slot, from_client, in.cell);
   }
   RunGroup(out);
