@@ -9,14 +9,11 @@
 namespace relaycell {
 namespace {
 
-// The aez directions behind a hop's layers (only suites that rekey have them); null otherwise.
-AezCellDirection* ForwardDirection(ClientHopLayers& hop) {
-  auto* layer = dynamic_cast<AezClientForward*>(hop.forward.get());
-  return layer == nullptr ? nullptr : &layer->direction();
-}
-AezCellDirection* BackwardDirection(ClientHopLayers& hop) {
-  auto* layer = dynamic_cast<AezClientBackward*>(hop.backward.get());
-  return layer == nullptr ? nullptr : &layer->direction();
+// Whether a hop's layers are the aez ones (checked once, at Create; the hot path then reaches
+// the directions by static_cast under the circuit's aez_layers_ flag).
+bool HasAezLayers(const ClientHopLayers& hop) {
+  return dynamic_cast<const AezClientForward*>(hop.forward.get()) != nullptr &&
+         dynamic_cast<const AezClientBackward*>(hop.backward.get()) != nullptr;
 }
 
 }  // namespace
@@ -48,12 +45,16 @@ SuiteError ClientCircuit::Create(const CellSuite& suite, uint32_t circ_id,
   if (hop_seeds.empty() || hop_seeds.size() > size_t(kMaxHops)) return SuiteError::kBadHopCount;
   if (circ_id == 0) return SuiteError::kBadCircuitId;
   ClientCircuit circuit;
+  bool aez_layers = true;
   for (size_t i = 0; i < hop_seeds.size(); ++i) {
     const SuiteError error = suite.MakeClientHop(hop_seeds[i], circuit.layers_[i]);
     if (error != SuiteError::kOk) return error;  // `circuit` wipes the hops built so far
+    aez_layers = aez_layers && HasAezLayers(circuit.layers_[i]);
+  }
+  // RELAY_REKEY reaches a hop's keys through its aez directions.
+  const bool rekeyable = suite.supports_rekey() && aez_layers;
+  for (size_t i = 0; i < hop_seeds.size(); ++i) {
     // The first threshold counts from here, when the hop's keys are installed.
-    const bool rekeyable = suite.supports_rekey() && ForwardDirection(circuit.layers_[i]) &&
-                           BackwardDirection(circuit.layers_[i]);
     circuit.rekey_[i] = std::make_unique<ClientHopRekey>(
         rekey_config, rekeyable ? RekeyCapability::kRekeyable : RekeyCapability::kNotRekeyable);
     if (rekeyable) {
@@ -62,6 +63,7 @@ SuiteError ClientCircuit::Create(const CellSuite& suite, uint32_t circ_id,
       if (!circuit.next_backward_[i]) return SuiteError::kOutOfKeyMemory;
     }
   }
+  circuit.aez_layers_ = aez_layers;
   circuit.hops_ = int(hop_seeds.size());
   circuit.circ_id_ = circ_id;
   circuit.open_ = true;
@@ -87,57 +89,90 @@ OriginateError ClientCircuit::Originate(int hop, const RelayHeader& header,
 OriginateError ClientCircuit::OriginatePayload(int hop,
                                                std::span<const uint8_t, kCellBodyBytes> payload,
                                                bool early, CellBytes cell) {
+  const OriginateError error = ScreenOriginate(hop, payload, early, cell);
+  if (error != OriginateError::kOk) return error;
+  const CellBody body = CellPayload(cell);
+  for (int layer = hop; layer >= 1; --layer) AddForwardLayer(hop, layer, body, early);
+  return OriginateError::kOk;
+}
+
+OriginateError ClientCircuit::ScreenOriginate(int hop,
+                                              std::span<const uint8_t, kCellBodyBytes> payload,
+                                              bool early, CellBytes cell) {
   if (!open_) return OriginateError::kClosed;
   if (hop < 1 || hop > hops_) return OriginateError::kNoSuchHop;
   if (!CountForward(hop)) return OriginateError::kClosed;
   WriteCellHeader(circ_id_, early ? CellCommand::kRelayEarly : CellCommand::kRelay, cell);
   const CellBody body = CellPayload(cell);
   if (body.data() != payload.data()) std::memmove(body.data(), payload.data(), kCellBodyBytes);
-  layers_[size_t(hop - 1)].forward->Originate(body, early);
-  for (int i = hop - 2; i >= 0; --i) layers_[size_t(i)].forward->Encrypt(body, early);
   return OriginateError::kOk;
+}
+
+void ClientCircuit::AddForwardLayer(int hop, int layer, CellBody body, bool early) {
+  ClientForwardLayer& forward = *layers_[size_t(layer - 1)].forward;
+  if (layer == hop) {
+    forward.Originate(body, early);
+  } else {
+    forward.Encrypt(body, early);
+  }
 }
 
 // The backward hot path: peel layers 1, 2, ... until one recognizes the cell.
 CellResult ClientCircuit::Receive(CellBytes cell) {
   CellResult result;
+  if (!ScreenReceive(cell, result)) return result;
+  const CellBody body = CellPayload(cell);
+  int origin = 0;
+  for (int hop = 1; hop <= hops_ && origin == 0; ++hop) {
+    if (PeelLayer(hop, body)) origin = hop;
+  }
+  return CompleteReceive(origin, cell);
+}
+
+bool ClientCircuit::ScreenReceive(CellBytes cell, CellResult& result) {
+  result = CellResult{};
+  auto fail = [&](ProtocolError error) {
+    result = Fail(error, cell);
+    return false;
+  };
   if (!open_) {
     result.outcome = CellOutcome::kClosed;
-    return result;
+    return false;
   }
   const ParsedCell parsed = ParseCell(cell);
-  if (!parsed.ok()) return Fail(parsed.error, cell);
+  if (!parsed.ok()) return fail(parsed.error);
   const CellCommand command = parsed.header.command;
   if (command == CellCommand::kPadding) {
     result.outcome = CellOutcome::kIgnored;
-    return result;
+    return false;
   }
-  if (parsed.header.circ_id != circ_id_) return Fail(ProtocolError::kWrongCircId, cell);
+  if (parsed.header.circ_id != circ_id_) return fail(ProtocolError::kWrongCircId);
   if (command == CellCommand::kDestroy) {
     Destroy();
     destroy_reason_ = parsed.header.destroy_reason;
     result.outcome = CellOutcome::kDestroyed;
     result.destroy_reason = destroy_reason_;
-    return result;
+    return false;
   }
-  if (command == CellCommand::kRelayEarly) return Fail(ProtocolError::kEarlyBackward, cell);
-  if (command != CellCommand::kRelay) return Fail(ProtocolError::kUnexpectedCellCommand, cell);
+  if (command == CellCommand::kRelayEarly) return fail(ProtocolError::kEarlyBackward);
+  if (command != CellCommand::kRelay) return fail(ProtocolError::kUnexpectedCellCommand);
+  return true;
+}
 
-  const CellBody body = CellPayload(cell);
-  int origin = 0;
-  for (int i = 0; i < hops_; ++i) {
-    if (layers_[size_t(i)].backward->Decrypt(body)) {
-      origin = i + 1;
-      break;
-    }
-  }
+bool ClientCircuit::PeelLayer(int hop, CellBody body) {
+  return layers_[size_t(hop - 1)].backward->Decrypt(body);
+}
+
+CellResult ClientCircuit::CompleteReceive(int origin, CellBytes cell) {
   if (origin == 0) return Fail(ProtocolError::kUnrecognized, cell);
   for (int i = 0; i < origin; ++i) {
     const RekeyError error = rekey_[size_t(i)]->CountBackwardCell();
     if (error != RekeyError::kNone) [[unlikely]] return Fail(ProtocolErrorFromRekey(error), cell);
   }
+  const CellBody body = CellPayload(cell);
   const ParsedRelay relay = CheckRecognizedPayload(layout_, supports_rekey_, body);
   if (!relay.ok()) return Fail(relay.error, cell);
+  CellResult result;
   if (relay.header.command == RelayCommand::kRekey) [[unlikely]] {
     // Deciphered with the hop's old backward keys; an ACK switches them to the new ones.
     const RekeyStep step =
@@ -146,7 +181,7 @@ CellResult ClientCircuit::Receive(CellBytes cell) {
       return Fail(ProtocolErrorFromRekey(step.error), cell);
     }
     PendingBackwardKeys& next = *next_backward_[size_t(origin - 1)];
-    BackwardDirection(layers_[size_t(origin - 1)])->InstallKeys(next.aez_key, next.chain_key, next.chain);
+    aez_backward(origin)->InstallKeys(next.aez_key, next.chain_key, next.chain);
     next.Wipe();  // the slot stays reserved for the next rekey
     sodium_memzero(body.data(), body.size());
     result.outcome = CellOutcome::kIgnored;
@@ -158,6 +193,21 @@ CellResult ClientCircuit::Receive(CellBytes cell) {
   result.header = relay.header;
   result.data = relay.data;
   return result;
+}
+
+AezCellDirection* ClientCircuit::aez_forward(int hop) {
+  if (!aez_layers_) return nullptr;
+  return &static_cast<AezClientForward&>(*layers_[size_t(hop - 1)].forward).direction();
+}
+
+void ClientCircuit::PrefetchLayers(bool forward, int hops) {
+  if (!aez_layers_) return;
+  for (int hop = 1; hop <= hops; ++hop) (forward ? aez_forward(hop) : aez_backward(hop))->Prefetch();
+}
+
+AezCellDirection* ClientCircuit::aez_backward(int hop) {
+  if (!aez_layers_) return nullptr;
+  return &static_cast<AezClientBackward&>(*layers_[size_t(hop - 1)].backward).direction();
 }
 
 bool ClientCircuit::CountForward(int hop) {
@@ -220,8 +270,7 @@ RekeyError ClientCircuit::StartRekeyWithData(int hop,
 // Protocol §6: the REKEY(1) goes out under the hop's old keys; then the hop's forward direction
 // switches at once and the new backward keys wait for the ACK.
 RekeyError ClientCircuit::SendRekey(int hop, const RekeyBody& body, CellBytes cell) {
-  ClientHopLayers& layers = layers_[size_t(hop - 1)];
-  AezCellDirection& forward = *ForwardDirection(layers);
+  AezCellDirection& forward = *aez_forward(hop);
   alignas(16) uint8_t material[kKdfOutputBytes];
   if (forward.DeriveRekeyMaterial(body.rekey_data(), material) != KdfError::kOk) {
     // Never expected (OpenSSL without SHAKE256): no key may be reused, so the circuit closes.
@@ -267,6 +316,7 @@ CellResult ClientCircuit::Fail(ProtocolError error, CellBytes cell) {
 
 void ClientCircuit::Destroy() {
   open_ = false;
+  aez_layers_ = false;  // the layers are gone
   for (ClientHopLayers& hop : layers_) {  // the layers' arena slots are wiped on release
     hop.forward.reset();
     hop.backward.reset();

@@ -33,6 +33,8 @@
 
 namespace relaycell {
 
+class AezCellDirection;
+
 // A hop's backward keys, derived when its REKEY(1) left and installed when the ACK arrives.
 // Lives in a KeyArena slot; wiped on destruction.
 struct PendingBackwardKeys {
@@ -72,6 +74,33 @@ class ClientCircuit {
   // A cell from hop 1, processed in place. Delivered data points into `cell`. A relay's REKEY
   // ACK is consumed here: kIgnored, `hop` set (that hop now runs on its new keys both ways).
   CellResult Receive(CellBytes cell);
+
+  // The two hot paths in pieces, so that an engine can run the layers of many circuits' cells
+  // at once (AezCellBatch) between the steps before and after them. OriginatePayload and
+  // Receive are these same pieces called in order; an engine must call them in that order too,
+  // one cell at a time per circuit, on an open circuit, with nothing else in between.
+  //
+  // Originate: ScreenOriginate (checks, rekey counting, header and payload into `cell`); on kOk,
+  // AddForwardLayer(hop, layer, ...) for layer = hop, hop - 1, ..., 1. Nothing follows.
+  OriginateError ScreenOriginate(int hop, std::span<const uint8_t, kCellBodyBytes> payload,
+                                 bool early, CellBytes cell);
+  void AddForwardLayer(int hop, int layer, CellBody body, bool early);
+  // Receive: ScreenReceive (true: a RELAY cell to peel; false: `result` is final, nothing more
+  // to do), then PeelLayer(1), PeelLayer(2), ... until one returns true (the cell's origin),
+  // then CompleteReceive(origin, or 0 if no hop recognized it).
+  bool ScreenReceive(CellBytes cell, CellResult& result);
+  bool PeelLayer(int hop, CellBody body);
+  CellResult CompleteReceive(int origin, CellBytes cell);
+  // The aez direction behind a hop's forward / backward layer, or nullptr if the circuit's suite
+  // has none (tor1). An engine may run that direction's Encipher (is_early = the cell's early
+  // flag) in place of AddForwardLayer, or its Decipher (is_early = false) then
+  // AezCellRecognized in place of PeelLayer: that is exactly what the aez layers do.
+  AezCellDirection* aez_forward(int hop);
+  AezCellDirection* aez_backward(int hop);
+  // A hint that cells in one direction through hops 1..`hops` come soon: starts pulling those
+  // hops' aez key state into cache. An engine calls it for every cell of a group before running
+  // the group, so the cache misses of different circuits overlap instead of stalling in turn.
+  void PrefetchLayers(bool forward, int hops);
 
   // RELAY_REKEY. If a hop's rekey is due (the lowest such hop first), starts it: writes the
   // REKEY(1) cell (32 fresh CSPRNG bytes, under the hop's old keys) into `cell`, switches the
@@ -121,6 +150,7 @@ class ClientCircuit {
   uint32_t circ_id_ = 0;
   bool open_ = false;
   bool supports_rekey_ = false;
+  bool aez_layers_ = false;  // every hop's layers are AezClientForward / AezClientBackward
   RelayLayout layout_ = RelayLayout::kAez;
   DestroyReason destroy_reason_ = DestroyReason::kNone;
   CircuitErrorCounters errors_;

@@ -278,6 +278,7 @@ TEST_P(EngineDifferential, RelayEngineMatchesOneCellAtATime) {
     EXPECT_GT(delivered, 100u);  // the workload reaches every branch that matters
     EXPECT_GT(destroyed, 10u);
     (void)control;
+    RelayEngineCounters counted[2];
     for (const bool batched : {true, false}) {
       SCOPED_TRACE(batched);
       RelayEngineConfig config;
@@ -288,8 +289,17 @@ TEST_P(EngineDifferential, RelayEngineMatchesOneCellAtATime) {
       std::mt19937_64 rng(seed * 7 + batched);
       ExpectSame(RunInBatches(engine, world.inputs, rng), want);
       EXPECT_EQ(engine.counters().opened, 60u);
-      if (suite().supports_rekey()) EXPECT_GT(engine.counters().control_cells, 0u);
+      if (suite().supports_rekey()) {
+        EXPECT_GT(engine.counters().control_cells, 0u);
+      }
+      counted[batched] = engine.counters();
     }
+    // The inputs that lead to no output (unknown circuits, PADDING) are counted alike.
+    EXPECT_EQ(counted[0].unknown_circuit, counted[1].unknown_circuit);
+    EXPECT_EQ(counted[0].ignored, counted[1].ignored);
+    EXPECT_EQ(counted[0].forwarded, counted[1].forwarded);
+    EXPECT_EQ(counted[0].destroyed, counted[1].destroyed);
+    EXPECT_GT(counted[1].unknown_circuit, 0u);
   }
 }
 
@@ -450,10 +460,143 @@ TEST_P(EngineDifferential, ClientEngineMatchesOneCellAtATime) {
     EXPECT_GT(delivered, 100u);
     // Default thresholds: a client's REKEY carries fresh random bytes, so two runs could not
     // agree past one; the relay test covers rekeys (its inputs are shared).
-    ClientEngine engine({.max_circuits = 64});
-    std::mt19937_64 rng(seed);
-    ExpectSame(RunInBatches(engine, world.inputs, rng), want);
-    EXPECT_EQ(engine.counters().opened, 40u);
+    for (const bool batched : {true, false}) {
+      SCOPED_TRACE(batched);
+      ClientEngine engine({.max_circuits = 64, .batched = batched});
+      std::mt19937_64 rng(seed * 7 + batched);
+      ExpectSame(RunInBatches(engine, world.inputs, rng), want);
+      EXPECT_EQ(engine.counters().opened, 40u);
+    }
+  }
+}
+
+// Rekeys through the batched engine: its REKEY(1) cells carry fresh random bytes, so no
+// reference can match them byte for byte; instead the engine's circuits talk to real relays
+// (small thresholds: many rekeys of every hop) and every cell must arrive intact both ways.
+TEST_P(EngineDifferential, BatchedClientEngineRekeysWithRelays) {
+  if (!suite().supports_rekey()) GTEST_SKIP() << "tor1 has no RELAY_REKEY";
+  constexpr size_t kCircuits = 12;
+  constexpr int kHops = 3;
+  const RelayLayout layout = LayoutOf(suite().kind());
+  struct Path {
+    uint32_t circ_id;
+    std::vector<RelayCircuit> relays;  // relay h: client side 5 + h, next side 6 + h
+    std::map<int, std::vector<std::vector<uint8_t>>> to_relay, to_client;  // by hop, in order
+    std::map<int, size_t> relay_got, client_got;
+  };
+  std::vector<Path> paths(kCircuits);
+  ClientEngine engine({.max_circuits = 16, .rekey = SmallRekeyConfig(), .batched = true});
+  DirectOutput sink(true, 5);
+  std::vector<InCell> inputs;
+  for (size_t i = 0; i < kCircuits; ++i) {
+    Path& p = paths[i];
+    p.circ_id = 0x70000000u + uint32_t(i);
+    std::vector<std::vector<uint8_t>> seeds;
+    std::vector<std::span<const uint8_t>> views;
+    for (int h = 1; h <= kHops; ++h) seeds.push_back(SeedFor(suite(), int(i * 8 + size_t(h))));
+    for (auto& seed : seeds) views.emplace_back(seed);
+    p.relays.resize(kHops);
+    for (int h = 0; h < kHops; ++h) {
+      ASSERT_EQ(RelayCircuit::Create(suite(), seeds[size_t(h)], 5 + uint32_t(h),
+                                     h + 1 < kHops ? 6 + uint32_t(h) : 0, SmallRekeyConfig(),
+                                     RekeyEnforcer::Mode::kEnforce, p.relays[size_t(h)]),
+                SuiteError::kOk);
+    }
+    InCell open;
+    ASSERT_TRUE(EncodeClientOpen(1, p.circ_id, {suite().kind(), views}, open));
+    inputs.push_back(open);
+  }
+  // A backward cell leaving relay `from` (0-based) on its way to the client engine.
+  auto send_back = [&](Path& p, int from, WireCell cell) {
+    for (int h = from - 1; h >= 0; --h) {
+      ASSERT_EQ(p.relays[size_t(h)].HandleBackward(cell.span()).outcome, CellOutcome::kForward);
+    }
+    WriteCellHeader(p.circ_id, CellCommand::kRelay, cell.span());
+    InCell in;
+    in.channel = 1;
+    in.cell = cell;
+    inputs.push_back(in);
+  };
+  std::mt19937_64 rng(5);
+  size_t acks = 0;
+  for (int round = 0; round < 120; ++round) {
+    // Circuits interleaved, two items of each kind per circuit: groups of many circuits, and
+    // a circuit's second item splits the batch into groups.
+    for (int k = 0; k < 2; ++k) {
+      for (size_t i = 0; i < kCircuits; ++i) {
+        Path& p = paths[i];
+        const int to = 1 + int(rng() % kHops);
+        auto data = TestData(rng() % 400, uint32_t(round * 1000 + int(i) * 10 + k));
+        InCell in;
+        in.kind = InKind::kOriginate;
+        in.channel = 1;
+        in.hop = uint8_t(to);
+        WriteCellHeader(p.circ_id, k == 0 ? CellCommand::kRelay : CellCommand::kRelayEarly,
+                        in.cell.span());
+        BuildRelayPayload(layout, {RelayCommand::kData, 3, uint16_t(data.size())}, data,
+                          in.cell.payload());
+        p.to_relay[to].push_back(std::move(data));
+        inputs.push_back(in);
+        const int from = 1 + int(rng() % kHops);
+        auto back = TestData(rng() % 400, uint32_t(round * 1000 + int(i) * 10 + k) ^ 0xabcd);
+        WireCell cell;
+        ASSERT_EQ(p.relays[size_t(from - 1)].Originate({RelayCommand::kData, 4, uint16_t(back.size())},
+                                                      back, cell.span()),
+                  OriginateError::kOk);
+        p.to_client[from].push_back(std::move(back));
+        send_back(p, from - 1, cell);
+      }
+    }
+    std::vector<InCell> batch;
+    batch.swap(inputs);
+    engine.ProcessBatch(batch, sink.output());
+    std::vector<OutItem> items = sink.items();
+    sink.Clear();
+    for (OutItem& o : items) {
+      size_t i = 0;
+      while (i < kCircuits && paths[i].circ_id != o.cell.circ_id()) ++i;
+      ASSERT_LT(i, kCircuits) << int(o.kind);
+      Path& p = paths[i];
+      if (o.kind == OutKind::kDeliver) {
+        const ParsedRelay relay = ParseRelayPayload(layout, o.cell.payload());
+        ASSERT_TRUE(relay.ok());
+        size_t& n = p.client_got[o.hop];
+        ASSERT_LT(n, p.to_client[o.hop].size());
+        EXPECT_EQ(std::vector<uint8_t>(relay.data.begin(), relay.data.end()), p.to_client[o.hop][n]);
+        ++n;
+        continue;
+      }
+      ASSERT_EQ(o.kind, OutKind::kSend) << "circuit " << i << " closed";
+      WireCell cell = o.cell;
+      WriteCellHeader(5, CellCommand(cell.command()), cell.span());
+      for (int h = 0; h < kHops; ++h) {
+        const CellResult r = p.relays[size_t(h)].HandleForward(cell.span());
+        if (r.outcome == CellOutcome::kForward) continue;
+        if (r.outcome == CellOutcome::kIgnored) {  // the client's REKEY(1): the ACK goes back
+          ASSERT_TRUE(p.relays[size_t(h)].PollControlCell(cell.span()));
+          ++acks;
+          send_back(p, h, cell);
+          break;
+        }
+        ASSERT_EQ(r.outcome, CellOutcome::kDelivered) << int(r.error);
+        size_t& n = p.relay_got[h + 1];
+        ASSERT_LT(n, p.to_relay[h + 1].size());
+        EXPECT_EQ(std::vector<uint8_t>(r.data.begin(), r.data.end()), p.to_relay[h + 1][n]);
+        ++n;
+        break;
+      }
+    }
+  }
+  EXPECT_EQ(engine.counters().control_cells, acks);  // every REKEY(1) was answered
+  engine.ProcessBatch(inputs, sink.output());          // the last ACKs
+  EXPECT_EQ(engine.counters().destroyed, 0u);
+  EXPECT_GT(engine.counters().delivered, 0u);
+  EXPECT_GT(acks, kCircuits * kHops * 4);  // every hop rekeyed several times
+  for (Path& p : paths) {
+    for (int h = 1; h <= kHops; ++h) {
+      EXPECT_EQ(p.relay_got[h], p.to_relay[h].size());
+      EXPECT_EQ(p.client_got[h], p.to_client[h].size());
+    }
   }
 }
 
