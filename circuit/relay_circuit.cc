@@ -36,7 +36,10 @@ SuiteError RelayCircuit::Create(const CellSuite& suite, std::span<const uint8_t>
   circuit.open_ = true;
   circuit.supports_rekey_ = suite.supports_rekey();
   circuit.layout_ = LayoutOf(suite.kind());
-  circuit.aez_ = dynamic_cast<AezRelay*>(circuit.layer_.get()) != nullptr;
+  if (auto* aez = dynamic_cast<AezRelay*>(circuit.layer_.get())) {
+    circuit.aez_forward_ = &aez->forward();
+    circuit.aez_backward_ = &aez->backward();
+  }
   out = std::move(circuit);
   return SuiteError::kOk;
 }
@@ -255,7 +258,7 @@ CellResult RelayCircuit::Destroyed(DestroyReason received) {
 
 void RelayCircuit::Destroy() {
   open_ = false;
-  aez_ = false;
+  aez_forward_ = aez_backward_ = nullptr;
   layer_.reset();
   control_pending_ = false;  // an ACK not yet sent goes nowhere once the circuit is gone
 }

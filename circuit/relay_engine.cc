@@ -275,18 +275,40 @@ void RelayEngine::Close(CircuitSlot slot, DestroyReason to_client, DestroyReason
 }
 
 void RelayEngine::ProcessBatched(std::span<const InCell> batch, ShardOutput& out) {
-  // With 10,000+ circuits each cell's key state is a cache miss: look the circuits up a little
-  // ahead and prefetch their state so the misses overlap.
-  constexpr size_t kAhead = 8;
-  auto prefetch = [&](const InCell& in) {
-    if (in.kind != InKind::kCell) return;
-    bool from_client = false;
-    const CircuitSlot slot = Lookup({in.channel, in.cell.circ_id()}, from_client);
-    if (slot != kNoCircuitSlot) circuits_[slot].circuit.Prefetch(from_client);
+  // With 10,000+ circuits every cell's table bucket, circuit entry and key state are cache
+  // misses, each depending on the one before. A pipeline of prefetches ahead of the cell being
+  // handled overlaps them: the table buckets kTableAhead cells ahead, the circuit entry
+  // kEntryAhead ahead, the key state kKeysAhead ahead (read from the entry by then in cache).
+  // A prefetch from a stale lookup (a group closed the circuit meanwhile) is only wasted.
+  constexpr size_t kTableAhead = 12, kEntryAhead = 6, kKeysAhead = 3;
+  auto is_cell = [&](size_t i) { return i < batch.size() && batch[i].kind == InKind::kCell; };
+  auto key_of = [&](size_t i) { return CircuitKey{batch[i].channel, batch[i].cell.circ_id()}; };
+  auto prefetch_table = [&](size_t i) {
+    if (!is_cell(i)) return;
+    forward_.Prefetch(key_of(i));
+    backward_.Prefetch(key_of(i));
   };
-  for (size_t i = 0; i < std::min(kAhead, batch.size()); ++i) prefetch(batch[i]);
+  auto prefetch_entry = [&](size_t i) {
+    if (!is_cell(i)) return;
+    bool from_client = false;
+    const CircuitSlot slot = Lookup(key_of(i), from_client);
+    ahead_[i % kAheadRing] = {slot, from_client};
+    if (slot == kNoCircuitSlot) return;
+    const char* entry = reinterpret_cast<const char*>(&circuits_[slot]);
+    for (size_t line = 0; line < sizeof(Entry); line += 64) __builtin_prefetch(entry + line);
+  };
+  auto prefetch_keys = [&](size_t i) {
+    if (!is_cell(i)) return;
+    const AheadSlot& a = ahead_[i % kAheadRing];
+    if (a.slot != kNoCircuitSlot) circuits_[a.slot].circuit.Prefetch(a.from_client);
+  };
+  for (size_t i = 0; i < std::min(kTableAhead, batch.size()); ++i) prefetch_table(i);
+  for (size_t i = 0; i < std::min(kEntryAhead, batch.size()); ++i) prefetch_entry(i);
+  for (size_t i = 0; i < std::min(kKeysAhead, batch.size()); ++i) prefetch_keys(i);
   for (size_t i = 0; i < batch.size(); ++i) {
-    if (i + kAhead < batch.size()) prefetch(batch[i + kAhead]);
+    prefetch_table(i + kTableAhead);
+    prefetch_entry(i + kEntryAhead);
+    prefetch_keys(i + kKeysAhead);
     const InCell& in = batch[i];
     if (in.kind != InKind::kCell) {  // opens, closes and originations see every earlier cell done
       RunGroup(out);
@@ -333,9 +355,9 @@ void RelayEngine::Stage(CircuitSlot slot, bool from_client, const WireCell& cell
   staged.screen = screen;
   if (!screen.needs_layer) return;
   const CellBody body = CellPayload(work.span());
-  if (AezRelay* aez = circuit.aez_layer()) {
+  if (AezCellDirection* direction = circuit.aez_direction(from_client)) {
     staged.aez = true;
-    aez_batch_.Add(from_client ? aez->forward() : aez->backward(), body, screen.early,
+    aez_batch_.Add(*direction, body, screen.early,
                    from_client ? AezCellBatch::Op::kDecipher : AezCellBatch::Op::kEncipher);
     return;
   }

@@ -110,6 +110,12 @@ class RelayEngine final : public ShardProcessor {
     CellScreen screen;
   };
   static constexpr size_t kGroupCells = AezCellBatch::kCapacity;
+  // The prefetch pipeline's lookups, by batch index modulo the ring.
+  struct AheadSlot {
+    CircuitSlot slot = kNoCircuitSlot;
+    bool from_client = false;
+  };
+  static constexpr size_t kAheadRing = 16;
   void HandleOne(const InCell& in, ShardOutput& out);
   void Open(const InCell& in);
   void Originate(const InCell& in, ShardOutput& out);
@@ -135,6 +141,7 @@ class RelayEngine final : public ShardProcessor {
   std::vector<StagedCell> group_;
   AezCellBatch aez_batch_;
   uint32_t group_id_ = 1;
+  AheadSlot ahead_[kAheadRing];
 };
 
 }  // namespace relaycell
