@@ -223,9 +223,13 @@ bool RelayCircuit::PollControlCell(CellBytes cell) {
 }
 
 void RelayCircuit::FailOnRekey(RekeyError error) {
-  errors_.Count(ProtocolErrorFromRekey(error));
+  RecordError(ProtocolErrorFromRekey(error));
   Destroy();
   destroy_reason_ = DestroyReason::kProtocol;
+}
+
+void RelayCircuit::RecordError(ProtocolError error) {
+  if (error_ == ProtocolError::kNone) error_ = error;
 }
 
 CellScreen RelayCircuit::Rejected(ProtocolError error, CellBytes cell) {
@@ -236,7 +240,7 @@ CellScreen RelayCircuit::Rejected(ProtocolError error, CellBytes cell) {
 
 CellResult RelayCircuit::Fail(ProtocolError error, CellBytes cell) {
   sodium_memzero(CellPayload(cell).data(), kCellBodyBytes);
-  errors_.Count(error);
+  RecordError(error);
   Destroy();
   destroy_reason_ = DestroyReason::kProtocol;
   CellResult result;

@@ -100,7 +100,13 @@ class RelayCircuit {
   uint32_t client_side_id() const { return client_side_id_; }
   uint32_t next_side_id() const { return next_side_id_; }
   RelayLayout layout() const { return layout_; }
-  const CircuitErrorCounters& errors() const { return errors_; }
+  // The protocol error that closed the circuit, as counters (at most one: the first error
+  // closes it, so the circuit keeps one byte, not a counter per kind).
+  CircuitErrorCounters errors() const {
+    CircuitErrorCounters counters;
+    if (error_ != ProtocolError::kNone) counters.Count(error_);
+    return counters;
+  }
   // Starts pulling the key state a cell from that side will need into cache (batches).
   void Prefetch(bool from_client) const {
     if (const AezCellDirection* d = from_client ? aez_forward_ : aez_backward_) {
@@ -115,6 +121,7 @@ class RelayCircuit {
  private:
   CellResult Fail(ProtocolError error, CellBytes cell);
   CellScreen Rejected(ProtocolError error, CellBytes cell);  // Fail, as a final screen
+  void RecordError(ProtocolError error);
   CellResult Destroyed(DestroyReason received);
   // A recognized REKEY addressed to us: answer, switch, or fail.
   CellResult OnRekey(const ParsedRelay& relay, CellBytes cell);
@@ -135,7 +142,7 @@ class RelayCircuit {
   bool supports_rekey_ = false;
   RelayLayout layout_ = RelayLayout::kAez;
   DestroyReason destroy_reason_ = DestroyReason::kNone;
-  CircuitErrorCounters errors_;
+  ProtocolError error_ = ProtocolError::kNone;
 };
 
 }  // namespace relaycell
