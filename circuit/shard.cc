@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <bit>
 
 namespace relaycell {
 namespace {
@@ -12,15 +13,27 @@ namespace {
 constexpr int kSpinsBeforeSleep = 256;
 constexpr std::chrono::microseconds kSleepTimeout{1000};
 
+// Between 1 and the queue's capacity: a parked host must be wakeable by a full queue.
+size_t HostWakeItems(const ShardConfig& config) {
+  const size_t capacity = std::bit_ceil(std::max<size_t>(config.queue_capacity, 2));
+  const size_t wanted = config.host_wake_items != 0
+                            ? config.host_wake_items
+                            : std::max(capacity / 8, std::max<size_t>(config.max_batch, 1));
+  return std::clamp<size_t>(wanted, 1, capacity);
+}
+
 }  // namespace
 
-Shard::Shard(size_t index, std::unique_ptr<ShardProcessor> processor, const ShardConfig& config)
+Shard::Shard(size_t index, std::unique_ptr<ShardProcessor> processor, const ShardConfig& config,
+             HostWake& host_wake)
     : index_(index),
       max_batch_(std::max<size_t>(config.max_batch, 1)),
+      host_wake_items_(HostWakeItems(config)),
       processor_(std::move(processor)),
       input_(config.queue_capacity),
       output_(config.queue_capacity),
-      pending_(std::max<size_t>(config.output_buffer, 1), &Shard::FlushOutput, this) {}
+      pending_(std::max<size_t>(config.output_buffer, 1), &Shard::FlushOutput, this),
+      host_wake_(host_wake) {}
 
 Shard::~Shard() {
   if (worker_.joinable()) {
@@ -52,6 +65,21 @@ ShardStats Shard::stats() const {
                     output_stalls_.load(std::memory_order_relaxed)};
 }
 
+bool Shard::HostWantsWake(size_t want) const {
+  const size_t out = output_.SizeApprox();
+  if (want == HostWake::kAnyOutput) return out > 0;
+  const size_t in = input_.SizeApprox();
+  // Enough output to be worth a wake-up, or all this worker will give until fed again.
+  if (out >= host_wake_items_ || (in == 0 && out > 0)) return true;
+  return want == index_ && input_.capacity() - in >= host_wake_items_;
+}
+
+void Shard::ReportProgress() {
+  // One RMW when the host is not parked (the busy case).
+  if (!host_wake_.signal.HasSleepers()) return;
+  if (HostWantsWake(host_wake_.want.load(std::memory_order_relaxed))) host_wake_.signal.WakeAll();
+}
+
 void Shard::FlushOutput(ShardOutput& out) { static_cast<Shard*>(out.owner_)->PushOutputs(out); }
 
 // Pushes every pending output, in order, waiting as long as the host leaves the queue full.
@@ -62,6 +90,7 @@ void Shard::PushOutputs(ShardOutput& out) {
     rest = rest.subspan(pushed);
     if (rest.empty()) break;
     output_stalls_.fetch_add(1, std::memory_order_relaxed);
+    ReportProgress();  // a full out-queue is what a parked host waits for
     room_signal_.Wait([&] { return output_.SizeApprox() < output_.capacity(); }, kSleepTimeout);
   }
   outputs_.fetch_add(out.count_, std::memory_order_relaxed);
@@ -93,12 +122,16 @@ void Shard::Run() {
     }
     idle_spins = 0;
     processor_->ProcessBatch(batch, pending_);
-    input_.Consume(batch.size());
+    // Outputs first: a host that sees the inputs gone also sees what they produced.
     PushOutputs(pending_);
+    input_.Consume(batch.size());
     inputs_.fetch_add(batch.size(), std::memory_order_relaxed);
     batches_.fetch_add(1, std::memory_order_relaxed);
+    ReportProgress();
   }
   finished_.store(true, std::memory_order_release);
+  // Unconditional: whether the host waits for *every* worker to finish is known only to it.
+  if (host_wake_.signal.HasSleepers()) host_wake_.signal.WakeAll();
 }
 
 }  // namespace relaycell

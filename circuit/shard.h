@@ -167,18 +167,27 @@ class ShardProcessor {
 class WakeSignal {
  public:
   void Notify() {
-    if (sleepers_.fetch_add(0, std::memory_order_seq_cst) == 0) return;
+    if (HasSleepers()) WakeAll();
+  }
+  // Notify in two halves, for a notifier that wakes only when the sleeper's condition holds:
+  // publish the work, call HasSleepers() (the RMW above), and only if it is true read what the
+  // sleeper published before sleeping (the RMW chain makes it visible) and call WakeAll().
+  bool HasSleepers() { return sleepers_.fetch_add(0, std::memory_order_seq_cst) != 0; }
+  void WakeAll() {
     std::lock_guard<std::mutex> lock(mutex_);
     condition_.notify_all();
   }
+  // Returns ready()'s last value: false when the timeout passed first.
   template <class Ready>
-  void Wait(Ready ready, std::chrono::microseconds timeout) {
+  bool Wait(Ready ready, std::chrono::microseconds timeout) {
     sleepers_.fetch_add(1, std::memory_order_seq_cst);
+    bool result;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      condition_.wait_for(lock, timeout, ready);
+      result = condition_.wait_for(lock, timeout, ready);
     }
     sleepers_.fetch_sub(1, std::memory_order_release);
+    return result;
   }
 
  private:
@@ -187,10 +196,28 @@ class WakeSignal {
   std::condition_variable condition_;
 };
 
+// Where the host thread parks when it can neither submit nor poll (ShardedEngine::
+// WaitForProgress), shared by the engine and its shards. Before sleeping the host publishes
+// what it waits for in `want`; a worker, after each batch, wakes it only if its own queues now
+// satisfy that (HostWantsWake), so a host parked on full queues is woken once per run of
+// host_wake_items cells, not once per batch: on a machine with as many workers as cores each
+// host wake-up preempts a worker.
+struct HostWake {
+  static constexpr size_t kAnyOutput = SIZE_MAX;     // nothing refused: any output will do
+  static constexpr size_t kDraining = SIZE_MAX - 1;  // Stop: outputs in runs, or a worker done
+  // Otherwise `want` is the index of the shard whose full in-queue refused the last Submit.
+  std::atomic<size_t> want{kAnyOutput};
+  WakeSignal signal;
+};
+
 struct ShardConfig {
   size_t queue_capacity = 1024;  // items per queue, each direction (rounded to a power of two)
   size_t max_batch = 64;         // inputs per ProcessBatch call
   size_t output_buffer = 64;     // outputs gathered before they are pushed to the host queue
+  // A host parked in WaitForProgress on full queues is woken when the queue that refused it has
+  // this much room, or an out-queue holds this many items (or a worker ran out of input).
+  // 0: queue_capacity / 8, at least max_batch. Larger: fewer host wake-ups, later outputs.
+  size_t host_wake_items = 0;
 };
 
 // Counters the worker publishes once per batch (relaxed: a snapshot for monitoring).
@@ -203,7 +230,9 @@ struct ShardStats {
 
 class Shard {
  public:
-  Shard(size_t index, std::unique_ptr<ShardProcessor> processor, const ShardConfig& config);
+  // `host_wake` is the engine's, shared by its shards; it outlives the shard's worker.
+  Shard(size_t index, std::unique_ptr<ShardProcessor> processor, const ShardConfig& config,
+        HostWake& host_wake);
   ~Shard();  // joins the worker if the engine did not (queued outputs are then discarded)
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
@@ -211,9 +240,11 @@ class Shard {
   void Start();
 
   // ---- host thread only ----
-  // Queues one item; false when the queue is full (back-pressure).
-  bool TrySubmit(const InCell& item) { return input_.TryPush(item); }
-  // Wakes the worker after a run of TrySubmit calls.
+  // Queues in place: up to `max` free slots, contiguous (empty when full); fill a prefix, then
+  // CommitInputs(n) makes it visible to the worker.
+  std::span<InCell> InputRoom(size_t max) { return input_.PeekWritable(max); }
+  void CommitInputs(size_t n) { input_.Commit(n); }
+  // Wakes the worker after a run of submissions.
   void NotifyWork() { work_signal_.Notify(); }
   // Hands every queued output to sink(std::span<const OutItem>) in order; returns how many.
   template <class Sink>
@@ -236,6 +267,11 @@ class Shard {
 
   size_t index() const { return index_; }
   size_t QueuedInputsApprox() const { return input_.SizeApprox(); }
+  // Whether this shard's queues satisfy what a host waiting with HostWake::want == `want` waits
+  // for. The worker asks it after each batch (to decide whether to wake the host), the host
+  // before sleeping: both see the same queues, so a false here is followed by the worker's
+  // next check, never by a silent change.
+  bool HostWantsWake(size_t want) const;
   ShardStats stats() const;
   // For inspection when the worker is not running (before Start, after Join).
   ShardProcessor& processor() { return *processor_; }
@@ -244,15 +280,18 @@ class Shard {
   void Run();
   static void FlushOutput(ShardOutput& out);
   void PushOutputs(ShardOutput& out);
+  void ReportProgress();  // worker: wake a parked host if it waits for what just happened
 
   const size_t index_;
   const size_t max_batch_;
+  const size_t host_wake_items_;
   const std::unique_ptr<ShardProcessor> processor_;
   SpscQueue<InCell> input_;
   SpscQueue<OutItem> output_;
   ShardOutput pending_;
   WakeSignal work_signal_;  // host -> worker: input queued or stop requested
   WakeSignal room_signal_;  // host -> worker: output queue drained
+  HostWake& host_wake_;     // worker -> host: progress (the engine's, shared by all shards)
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> finished_{false};
   std::atomic<uint64_t> inputs_{0}, outputs_{0}, batches_{0}, output_stalls_{0};

@@ -10,9 +10,9 @@ ShardedEngine::ShardedEngine(const EngineConfig& config,
   if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
   shards_.reserve(workers);
   for (size_t i = 0; i < workers; ++i) {
-    shards_.push_back(std::make_unique<Shard>(i, make_processor(i), config.shard));
+    shards_.push_back(std::make_unique<Shard>(i, make_processor(i), config.shard, host_wake_));
   }
-  touched_.assign(workers, 0);
+  runs_.resize(workers);
   // Start only once every shard exists: a failing factory leaves no thread behind.
   for (auto& shard : shards_) shard->Start();
 }
@@ -32,18 +32,51 @@ uint32_t ShardedEngine::PickCircIdForShard(uint32_t channel, size_t shard, uint3
 
 size_t ShardedEngine::Submit(std::span<const InCell> items) {
   if (stopped_) return 0;
+  refused_by_ = HostWake::kAnyOutput;
   size_t accepted = 0;
   for (const InCell& item : items) {
-    const size_t shard = ShardOf(CircuitKey{item.channel, item.cell.circ_id()});
-    if (!shards_[shard]->TrySubmit(item)) break;
-    touched_[shard] = 1;
+    const size_t s = ShardOf(CircuitKey{item.channel, item.cell.circ_id()});
+    InputRun& run = runs_[s];
+    if (run.used == run.room.size()) {  // this shard's run is full (or not opened yet)
+      if (run.used != 0) shards_[s]->CommitInputs(run.used), run.committed = true;
+      run.room = shards_[s]->InputRoom(items.size() - accepted);
+      run.used = 0;
+      if (run.room.empty()) {
+        refused_by_ = s;
+        break;
+      }
+    }
+    run.room[run.used++] = item;
     ++accepted;
   }
-  // One wake-up per shard per call, not per cell.
-  for (size_t i = 0; i < shards_.size(); ++i) {
-    if (touched_[i]) shards_[i]->NotifyWork(), touched_[i] = 0;
+  // Publish what is left of each run, and one wake-up per shard per call, not per cell.
+  for (size_t s = 0; s < shards_.size(); ++s) {
+    InputRun& run = runs_[s];
+    if (run.used != 0) shards_[s]->CommitInputs(run.used), run.committed = true;
+    if (run.committed) shards_[s]->NotifyWork();
+    run = InputRun{};
   }
   return accepted;
+}
+
+bool ShardedEngine::WaitForProgress(std::chrono::microseconds timeout) {
+  if (stopped_) return false;
+  return Park(refused_by_, timeout);
+}
+
+bool ShardedEngine::Park(size_t want, std::chrono::microseconds timeout) {
+  // Published before the signal's RMW: a worker that sees us asleep reads it after its own.
+  host_wake_.want.store(want, std::memory_order_relaxed);
+  return host_wake_.signal.Wait(
+      [&] {
+        bool all_finished = true;
+        for (const auto& shard : shards_) {
+          if (shard->HostWantsWake(want)) return true;
+          all_finished &= shard->Finished();
+        }
+        return want == HostWake::kDraining && all_finished;
+      },
+      timeout);
 }
 
 size_t ShardedEngine::QueuedInputsApprox() const {

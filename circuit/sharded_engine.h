@@ -14,10 +14,16 @@
 // keeps the rest and retries after Poll. A worker whose out-queue is full waits for the host.
 // Stop drains: every item accepted by Submit is processed and every output handed to the sink.
 //
-// Threads: Submit, Poll and Stop are called from one host thread (the queues are SPSC).
+// Waiting: a host that can neither submit (a queue refused) nor poll (nothing came out) parks
+// in WaitForProgress instead of spinning, so on a machine with no spare core it does not steal
+// the workers' time; workers wake it only once a run of work is ready (host_wake_items).
+//
+// Threads: Submit, Poll, WaitForProgress and Stop are called from one host thread (the queues
+// are SPSC).
 #ifndef RELAYCELL_CIRCUIT_SHARDED_ENGINE_H_
 #define RELAYCELL_CIRCUIT_SHARDED_ENGINE_H_
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -64,6 +70,14 @@ class ShardedEngine {
   // Returns 0 after Stop.
   size_t Submit(std::span<const InCell> items);
 
+  // Parks the host thread until waiting is over, or `timeout` passed (false). Waiting is over
+  // when some worker has produced output (if the last Submit accepted everything), or (if it
+  // refused an item) when the queue that refused has room for host_wake_items items, an
+  // out-queue holds that many, or a worker has run out of input with output to hand over.
+  // Meant for a host loop: Submit; Poll; if nothing was accepted and nothing polled, wait.
+  // Returns true at once if that already holds, false at once after Stop.
+  bool WaitForProgress(std::chrono::microseconds timeout);
+
   // Hands every output queued so far to sink(std::span<const OutItem>), shard by shard (order
   // across shards is arbitrary; within a circuit it is kept). Returns the number of items.
   template <class Sink>
@@ -85,7 +99,7 @@ class ShardedEngine {
       // Finished() is read before the last Poll, so outputs pushed before it are collected.
       const size_t polled = Poll(sink);
       if (all_finished) break;
-      if (polled == 0) std::this_thread::yield();
+      if (polled == 0) Park(HostWake::kDraining, kDrainWaitTimeout);
     }
     for (auto& shard : shards_) shard->Join();
   }
@@ -99,9 +113,21 @@ class ShardedEngine {
   ShardProcessor& processor(size_t shard) { return shards_[shard]->processor(); }
 
  private:
+  static constexpr std::chrono::microseconds kDrainWaitTimeout{1000};
+  // A shard's run of queue slots being filled by Submit (committed once per run, not per item).
+  struct InputRun {
+    std::span<InCell> room;
+    size_t used = 0;
+    bool committed = false;  // something was published: the worker needs a wake-up
+  };
+
+  bool Park(size_t want, std::chrono::microseconds timeout);
+
   const CircuitKeyHash route_hash_;  // its own seed: shard choice says nothing of table order
+  HostWake host_wake_;  // before shards_: workers use it until they are joined
   std::vector<std::unique_ptr<Shard>> shards_;
-  std::vector<uint8_t> touched_;  // per shard, during Submit: needs a wake-up
+  std::vector<InputRun> runs_;  // per shard, during Submit
+  size_t refused_by_ = HostWake::kAnyOutput;  // shard whose full queue refused the last Submit
   bool stopped_ = false;
 };
 

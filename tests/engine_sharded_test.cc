@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <random>
 #include <thread>
@@ -121,12 +122,20 @@ struct Collector {
   }
 };
 
-// Submits everything, resubmitting what back-pressure refused, polling meanwhile.
+// Long enough that a lost wake-up hangs the test (ctest's TIMEOUT fails it) instead of being
+// papered over by the timeout.
+constexpr std::chrono::microseconds kNoLostWakeUps = std::chrono::minutes(10);
+constexpr std::chrono::microseconds kShortWait = std::chrono::milliseconds(2);
+
+// Submits everything, resubmitting what back-pressure refused, polling meanwhile, and parking
+// when it can do neither (the host loop of docs/embedding.md).
 void SubmitAll(ShardedEngine& engine, std::span<const InCell> items, Collector& sink) {
   while (!items.empty()) {
     const size_t accepted = engine.Submit(items);
     items = items.subspan(accepted);
-    if (engine.Poll(sink) == 0 && accepted == 0) std::this_thread::yield();
+    if (engine.Poll(sink) == 0 && accepted == 0) {
+      ASSERT_TRUE(engine.WaitForProgress(kNoLostWakeUps));
+    }
   }
 }
 
@@ -338,6 +347,79 @@ TEST(ShardedEngine, DestructorWithoutStopJoinsCleanly) {
   auto engine = std::make_unique<ShardedEngine>(config, SequenceFactory(4));
   EXPECT_EQ(engine->Submit(items), 2u);
   engine.reset();  // must not hang or leak a thread (ASan/TSan runs check the latter)
+}
+
+
+TEST(ShardedEngine, WaitForProgressTimesOutWhenNothingHappens) {
+  EngineConfig config;
+  config.workers = 2;
+  ShardedEngine engine(config, SequenceFactory(4));
+  EXPECT_FALSE(engine.WaitForProgress(kShortWait));  // nothing submitted, nothing to come
+  Collector sink;
+  engine.Stop(sink);
+  EXPECT_FALSE(engine.WaitForProgress(kNoLostWakeUps));  // after Stop: at once
+}
+
+// The host submitted everything and waits for output; the worker is stalled, then released by
+// another thread while the host is (usually) parked.
+TEST(ShardedEngine, WaitForProgressReturnsWhenAWorkerProducesOutput) {
+  EngineConfig config;
+  config.workers = 1;
+  std::atomic<bool> gate{false};
+  ShardedEngine engine(config, [&](size_t) {
+    auto p = std::make_unique<SequenceProcessor>(4);
+    p->slow_first_batch_gate = &gate;
+    return p;
+  });
+  const std::vector<InCell> items = {MakeCell(1, 1, 0, 0, InKind::kOpen),
+                                     MakeCell(1, 1, kRelay, 0)};
+  ASSERT_EQ(engine.Submit(items), items.size());
+  Collector sink;
+  EXPECT_EQ(engine.Poll(sink), 0u);
+  EXPECT_FALSE(engine.WaitForProgress(kShortWait));  // the worker is held at its first cell
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    gate.store(true, std::memory_order_release);
+  });
+  EXPECT_TRUE(engine.WaitForProgress(kNoLostWakeUps));
+  release.join();
+  EXPECT_EQ(engine.Poll(sink), 1u);
+  EXPECT_EQ(sink.sends, 1u);
+  EXPECT_EQ(sink.reordered, 0u);
+  engine.Stop(sink);
+}
+
+// Refused by a full queue, the host is woken only once the queue has room for a run of
+// host_wake_items cells (or the worker ran dry): the next Submit then accepts at least that
+// many. The cells are for circuits nobody opened, so they produce no output to wake on.
+TEST(ShardedEngine, WaitForProgressAfterRefusalWaitsForARunOfRoom) {
+  EngineConfig config;
+  config.workers = 1;
+  config.shard = {.queue_capacity = 64, .max_batch = 4, .output_buffer = 4, .host_wake_items = 24};
+  ShardedEngine engine(config, SequenceFactory(4));
+  std::vector<InCell> items;
+  for (uint64_t n = 0; n < 4000; ++n) items.push_back(MakeCell(3, 7, kRelay, n));
+  std::span<const InCell> rest(items);
+  Collector sink;
+  int waits = 0;
+  bool waited = false;
+  while (!rest.empty()) {
+    const size_t accepted = engine.Submit(rest);
+    if (waited) {
+      EXPECT_GE(accepted, std::min<size_t>(24, rest.size()));  // room for a run
+    }
+    waited = false;
+    rest = rest.subspan(accepted);
+    if (accepted != 0) continue;
+    EXPECT_EQ(engine.Poll(sink), 0u);
+    ASSERT_TRUE(engine.WaitForProgress(kNoLostWakeUps));
+    waited = true;
+    ++waits;
+  }
+  engine.Stop(sink);
+  EXPECT_GT(waits, 0);  // the queue did refuse: the wait was exercised
+  EXPECT_EQ(Processor(engine, 0).unknown_circuit, items.size());
+  EXPECT_EQ(sink.sends, 0u);
 }
 
 }  // namespace

@@ -2,11 +2,11 @@
 // hops of a circuit. A request goes to hop 3, hop 3 answers, the client gets the answer; then
 // the client closes the circuit and the DESTROY walks out. Built and run by ctest
 // (example.engine_relay); see docs/embedding.md, "The batched engine".
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "circuit/client_engine.h"
@@ -19,13 +19,17 @@ using namespace relaycell;
 namespace {
 
 // Submits everything (back-pressure: retry what was refused), then waits for `outputs` items.
+// The host loop: submit, poll, and when neither did anything park until a worker has made
+// progress (the timeout is only a safety net).
 std::vector<OutItem> Exchange(ShardedEngine& engine, std::vector<InCell> items, size_t outputs) {
+  constexpr std::chrono::milliseconds kSafetyNet{100};
   std::vector<OutItem> out;
   auto sink = [&](std::span<const OutItem> run) { out.insert(out.end(), run.begin(), run.end()); };
   std::span<const InCell> rest(items);
-  while (!rest.empty()) rest = rest.subspan(engine.Submit(rest)), engine.Poll(sink);
-  while (out.size() < outputs) {
-    if (engine.Poll(sink) == 0) std::this_thread::yield();
+  while (!rest.empty() || out.size() < outputs) {
+    const size_t accepted = engine.Submit(rest);
+    rest = rest.subspan(accepted);
+    if (engine.Poll(sink) == 0 && accepted == 0) engine.WaitForProgress(kSafetyNet);
   }
   return out;
 }
@@ -52,10 +56,10 @@ int main() {
   for (int h = 0; h < 3; ++h) seeds[h].assign(32, uint8_t(0x10 * (h + 1)));  // from handshakes
   for (auto& s : seeds) views.emplace_back(s);
 
-  ShardedEngine relay({.workers = 2}, [](size_t) {
+  ShardedEngine relay({.workers = 2, .shard = {}}, [](size_t) {
     return std::make_unique<RelayEngine>(RelayEngineConfig{.max_circuits = 1000});
   });
-  ShardedEngine client({.workers = 1}, [](size_t) {
+  ShardedEngine client({.workers = 1, .shard = {}}, [](size_t) {
     return std::make_unique<ClientEngine>(ClientEngineConfig{.max_circuits = 1000});
   });
 
