@@ -1,6 +1,8 @@
 // Arbitrary batches over many circuits into a RelayEngine driven directly (one thread,
 // deterministic): opens, cells, originates and closes in any order, any bytes. The engine must
-// never crash, every output must be well formed, and its counters must account for every input.
+// never crash and every output must be well formed. The same batches go through a batched and
+// a one-at-a-time engine: their outputs and counters must be identical (the batched path
+// regroups cells across circuits, so this is the property that can break).
 //
 // Input: repeated records  kind u8 | circuit u8 | batch_break u8 | 16 bytes that seed the cell.
 #include <cstddef>
@@ -62,26 +64,45 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace relaycell;
   RelayEngineConfig config;
   config.max_circuits = kCircuits;
-  config.batched = size > 0 && (data[0] & 1);
-  RelayEngine engine(config);
-  DirectOutput sink;
+  config.batched = true;
+  RelayEngine batched(config);
+  config.batched = false;
+  RelayEngine single(config);
+  DirectOutput batched_sink, single_sink;
   InCell batch[64];
   size_t n = 0;
+  auto run = [&] {
+    batched.ProcessBatch(std::span<const InCell>(batch, n), batched_sink.output());
+    single.ProcessBatch(std::span<const InCell>(batch, n), single_sink.output());
+    n = 0;
+  };
   for (size_t at = 0; at + kRecord <= size; at += kRecord) {
     batch[n++] = MakeInput(data + at);
-    if (n == 64 || (data[at + 2] & 0x80)) {
-      engine.ProcessBatch(std::span<const InCell>(batch, n), sink.output());
-      n = 0;
-    }
+    if (n == 64 || (data[at + 2] & 0x80)) run();
   }
-  engine.ProcessBatch(std::span<const InCell>(batch, n), sink.output());
-  for (const OutItem& o : sink.items()) {
+  run();
+  const auto& outputs = batched_sink.items();
+  const auto& expected = single_sink.items();
+  if (outputs.size() != expected.size()) std::abort();
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const OutItem& o = outputs[i];
+    const OutItem& e = expected[i];
+    if (o.kind != e.kind || o.channel != e.channel || o.hop != e.hop || o.cell.bytes != e.cell.bytes) {
+      std::abort();  // the batched path must equal the one-at-a-time path
+    }
     if (o.kind == OutKind::kDestroy || o.kind == OutKind::kClosed) {
       if (!ParseCell(o.cell.span()).ok()) std::abort();  // a DESTROY we send is well formed
     } else if (o.cell.circ_id() == 0) {
       std::abort();
     }
   }
-  if (engine.open_circuits() > kCircuits) std::abort();
+  const RelayEngineCounters& a = batched.counters();
+  const RelayEngineCounters& b = single.counters();
+  if (a.forwarded != b.forwarded || a.delivered != b.delivered || a.ignored != b.ignored ||
+      a.unknown_circuit != b.unknown_circuit || a.destroyed != b.destroyed ||
+      a.opened != b.opened || a.open_failed != b.open_failed) {
+    std::abort();
+  }
+  if (batched.open_circuits() > kCircuits) std::abort();
   return 0;
 }
