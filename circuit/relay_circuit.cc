@@ -52,7 +52,12 @@ CellResult RelayCircuit::HandleForward(CellBytes cell) {
   return CompleteForward(cell, screen.early, recognized);
 }
 
-CellScreen RelayCircuit::ScreenForward(CellBytes cell) {
+CellScreen RelayCircuit::ScreenForward(CellBytes cell) { return Screen(cell, true); }
+CellScreen RelayCircuit::ScreenBackward(CellBytes cell) { return Screen(cell, false); }
+
+// The checks before the layer, both directions: the header, the circuit's id on that side, the
+// command (RELAY_EARLY only travels forward), then the rekey count.
+CellScreen RelayCircuit::Screen(CellBytes cell, bool from_client) {
   CellScreen screen;
   if (!open_) {
     screen.result.outcome = CellOutcome::kClosed;
@@ -65,12 +70,17 @@ CellScreen RelayCircuit::ScreenForward(CellBytes cell) {
     screen.result.outcome = CellOutcome::kIgnored;
     return screen;
   }
-  if (parsed.header.circ_id != client_side_id_) return Rejected(ProtocolError::kWrongCircId, cell);
+  const uint32_t side_id = from_client ? client_side_id_ : next_side_id_;  // 0: no such side
+  if (side_id == 0 || parsed.header.circ_id != side_id) {
+    return Rejected(ProtocolError::kWrongCircId, cell);
+  }
   if (command == CellCommand::kDestroy) {
     screen.result = Destroyed(parsed.header.destroy_reason);
     return screen;
   }
-  if (command != CellCommand::kRelay && command != CellCommand::kRelayEarly) {
+  const bool early = command == CellCommand::kRelayEarly;
+  if (early && !from_client) return Rejected(ProtocolError::kEarlyBackward, cell);
+  if (command != CellCommand::kRelay && !early) {
     return Rejected(ProtocolError::kUnexpectedCellCommand, cell);
   }
   // Every cell under this key counts, before we know what it is (protocol §7).
@@ -78,7 +88,7 @@ CellScreen RelayCircuit::ScreenForward(CellBytes cell) {
     return Rejected(ProtocolErrorFromRekey(e), cell);
   }
   screen.needs_layer = true;
-  screen.early = command == CellCommand::kRelayEarly;
+  screen.early = early;
   return screen;
 }
 
@@ -107,35 +117,6 @@ CellResult RelayCircuit::HandleBackward(CellBytes cell) {
   if (!screen.needs_layer) return screen.result;
   layer_->EncryptBackward(CellPayload(cell));
   return CompleteBackward(cell);
-}
-
-CellScreen RelayCircuit::ScreenBackward(CellBytes cell) {
-  CellScreen screen;
-  if (!open_) {
-    screen.result.outcome = CellOutcome::kClosed;
-    return screen;
-  }
-  const ParsedCell parsed = ParseCell(cell);
-  if (!parsed.ok()) return Rejected(parsed.error, cell);
-  const CellCommand command = parsed.header.command;
-  if (command == CellCommand::kPadding) {
-    screen.result.outcome = CellOutcome::kIgnored;
-    return screen;
-  }
-  if (next_side_id_ == 0 || parsed.header.circ_id != next_side_id_) {
-    return Rejected(ProtocolError::kWrongCircId, cell);
-  }
-  if (command == CellCommand::kDestroy) {
-    screen.result = Destroyed(parsed.header.destroy_reason);
-    return screen;
-  }
-  if (command == CellCommand::kRelayEarly) return Rejected(ProtocolError::kEarlyBackward, cell);
-  if (command != CellCommand::kRelay) return Rejected(ProtocolError::kUnexpectedCellCommand, cell);
-  if (const RekeyError e = rekey_.CountCell(); e != RekeyError::kNone) [[unlikely]] {
-    return Rejected(ProtocolErrorFromRekey(e), cell);
-  }
-  screen.needs_layer = true;
-  return screen;
 }
 
 CellResult RelayCircuit::CompleteBackward(CellBytes cell) {

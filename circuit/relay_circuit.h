@@ -120,6 +120,7 @@ class RelayCircuit {
 
  private:
   CellResult Fail(ProtocolError error, CellBytes cell);
+  CellScreen Screen(CellBytes cell, bool from_client);
   CellScreen Rejected(ProtocolError error, CellBytes cell);  // Fail, as a final screen
   void RecordError(ProtocolError error);
   CellResult Destroyed(DestroyReason received);
