@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "circuit/cell.h"
 #include "kernels/targets.h"
 #include "tools/bench.h"
 #include "tools/command.h"
@@ -99,6 +100,45 @@ void PrintTable(const std::vector<BenchResult>& results) {
   }
 }
 
+// The main job's table, when the engine group ran: one row per suite and operation, in the
+// units a relay operator compares (payload = the 509-byte cell body).
+void PrintEngineTable(const std::vector<BenchResult>& results, const BenchConfig& config) {
+  auto find = [&](const std::string& name) -> const BenchResult* {
+    for (const BenchResult& r : results) {
+      if (r.name == name) return &r;
+    }
+    return nullptr;
+  };
+  static constexpr const char* kOperations[] = {"peel", "originate", "deliver"};
+  static constexpr const char* kSuites[] = {"aez", "tor1"};
+  bool any = false;
+  for (const char* op : kOperations) {
+    for (const char* suite : kSuites) any |= find(std::string("engine.") + suite + "." + op) != nullptr;
+  }
+  if (!any) return;
+  std::printf("engine: %zu circuits, %d hops, ns per cell on one core (peel: middle relay, "
+              "cells not for it; originate/deliver: client, all hops)\n\n",
+              config.circuits, config.hops);
+  std::printf("%-6s %-10s %10s %10s %10s %10s\n", "suite", "operation", "ns/cell", "Mcells/s",
+              "Gbit/s", "aez/tor1");
+  std::printf("%s\n", std::string(61, '-').c_str());
+  for (const char* suite : kSuites) {
+    for (const char* op : kOperations) {
+      const BenchResult* r = find(std::string("engine.") + suite + "." + op);
+      if (r == nullptr || r->value <= 0) continue;
+      const BenchResult* aez = find(std::string("engine.aez.") + op);
+      const BenchResult* tor1 = find(std::string("engine.tor1.") + op);
+      char ratio[32] = "";
+      if (aez != nullptr && tor1 != nullptr && aez->value > 0) {
+        std::snprintf(ratio, sizeof ratio, "%.2fx", tor1->value / aez->value);
+      }
+      std::printf("%-6s %-10s %10.1f %10.2f %10.2f %10s\n", suite, op, r->value, 1e3 / r->value,
+                  kCellBodyBytes * 8.0 / r->value, std::string(suite) == "aez" ? ratio : "");
+    }
+  }
+  std::printf("\n");
+}
+
 void PrintJson(const std::vector<BenchResult>& results) {
   nlohmann::ordered_json doc;  // keys in the documented order: cpu, targets, results
   doc["cpu"] = CpuName();
@@ -178,6 +218,7 @@ int RunBench(Args args) {
   } else {
     std::printf("relaycell bench on %s (SIMD target %s)\n\n", CpuName().c_str(),
                 kernels::ChosenTargetName().c_str());
+    PrintEngineTable(results, config);
     PrintTable(results);
   }
   return kExitOk;
