@@ -61,6 +61,10 @@ class SequenceProcessor : public ShardProcessor {
         processed_[r.slot] = 0;
         continue;
       }
+      if (slow_first_batch_gate != nullptr && !gate_passed_) {  // stall on the first cell
+        while (!slow_first_batch_gate->load(std::memory_order_acquire)) std::this_thread::yield();
+        gate_passed_ = true;
+      }
       const CircuitSlot slot = table_.Find(key);
       if (slot == kNoCircuitSlot) {
         ++unknown_circuit;  // counted, as a relay counts cells for circuits it does not know
@@ -80,10 +84,6 @@ class SequenceProcessor : public ShardProcessor {
       item.cell = in.cell;
       uint8_t* seq = &item.cell.payload()[0];
       WriteU64(ReadU64(seq) ^ processed_[slot]++, seq);
-      if (slow_first_batch_gate != nullptr && !gate_passed_) {  // stall on the first cell
-        while (!slow_first_batch_gate->load(std::memory_order_acquire)) std::this_thread::yield();
-        gate_passed_ = true;
-      }
     }
   }
 
@@ -396,7 +396,14 @@ TEST(ShardedEngine, WaitForProgressAfterRefusalWaitsForARunOfRoom) {
   EngineConfig config;
   config.workers = 1;
   config.shard = {.queue_capacity = 64, .max_batch = 4, .output_buffer = 4, .host_wake_items = 24};
-  ShardedEngine engine(config, SequenceFactory(4));
+  // The worker is held at its first batch until the queue has refused the host once, so the
+  // refusal happens however fast the worker would drain the queue (sanitizers, a busy machine).
+  std::atomic<bool> gate{false};
+  ShardedEngine engine(config, [&](size_t) {
+    auto p = std::make_unique<SequenceProcessor>(4);
+    p->slow_first_batch_gate = &gate;
+    return p;
+  });
   std::vector<InCell> items;
   for (uint64_t n = 0; n < 4000; ++n) items.push_back(MakeCell(3, 7, kRelay, n));
   std::span<const InCell> rest(items);
@@ -411,6 +418,7 @@ TEST(ShardedEngine, WaitForProgressAfterRefusalWaitsForARunOfRoom) {
     waited = false;
     rest = rest.subspan(accepted);
     if (accepted != 0) continue;
+    gate.store(true, std::memory_order_release);
     EXPECT_EQ(engine.Poll(sink), 0u);
     ASSERT_TRUE(engine.WaitForProgress(kNoLostWakeUps));
     waited = true;
