@@ -34,6 +34,9 @@ void* KeyArena::Allocate() {
     const size_t bytes = slot_bytes_ * slots_per_slab_ + 64;
     void* region = sodium_malloc(bytes);
     if (region == nullptr) return nullptr;
+    // sodium_malloc locked the region if it could, but says nothing when the kernel refused.
+    // Locking locked pages again succeeds, so a failure here means the slab is not locked.
+    if (sodium_mlock(region, bytes) != 0) ++unlocked_slabs_;
     sodium_memzero(region, bytes);
     slabs_.push_back(region);
     auto base = reinterpret_cast<uintptr_t>(region);
@@ -65,6 +68,11 @@ size_t KeyArena::live_slots() const {
 size_t KeyArena::slab_count() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return slabs_.size();
+}
+
+size_t KeyArena::unlocked_slabs() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return unlocked_slabs_;
 }
 
 size_t KeyArena::reserved_bytes() const {

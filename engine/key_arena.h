@@ -4,6 +4,12 @@
 // per key does not scale to a relay's 100,000 circuits. KeyArena takes one sodium_malloc region
 // per slab of many equal-size slots: the slab is mlock()ed (never swapped), excluded from core
 // dumps, and guarded at both ends. Freed slots are wiped at once; slabs are wiped on release.
+//
+// Locking can be refused: an unprivileged process may lock only RLIMIT_MEMLOCK bytes (8 MiB by
+// default on Debian, about 5,900 aez relay circuits), and libsodium ignores a refused mlock.
+// The arena asks again and counts the slabs left unlocked (unlocked_slabs()): still guarded,
+// wiped and kept out of core dumps, but they may be swapped. A relay should raise the limit
+// (systemd: LimitMEMLOCK=) and watch that count.
 #ifndef RELAYCELL_ENGINE_KEY_ARENA_H_
 #define RELAYCELL_ENGINE_KEY_ARENA_H_
 
@@ -34,6 +40,8 @@ class KeyArena {
   size_t slab_count() const;
   // Bytes of locked memory held, for the bytes-per-circuit figure.
   size_t reserved_bytes() const;
+  // Slabs whose mlock the kernel refused (RLIMIT_MEMLOCK): they may be swapped out.
+  size_t unlocked_slabs() const;
 
  private:
   const size_t slot_bytes_;
@@ -42,6 +50,7 @@ class KeyArena {
   std::vector<void*> slabs_;
   std::vector<void*> free_slots_;
   size_t live_ = 0;
+  size_t unlocked_slabs_ = 0;
 };
 
 // Owns one object of type T constructed in a KeyArena slot; destroys and wipes it on reset.

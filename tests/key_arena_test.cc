@@ -1,8 +1,13 @@
 #include "engine/key_arena.h"
 
 #include <gtest/gtest.h>
+#include <linux/capability.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <set>
 #include <vector>
@@ -85,6 +90,30 @@ TEST(KeyArena, HundredThousandSlotsUseFewSlabs) {
   }
   EXPECT_EQ(arena.slab_count(), 98u);  // ceil(100000 / 1024)
   for (void* s : slots) arena.Release(s);
+}
+
+// An unprivileged relay may lock only RLIMIT_MEMLOCK bytes and libsodium ignores the refusal:
+// the arena must notice and count the slab as unlocked, and still hand out working slots. The
+// child process drops CAP_IPC_LOCK (root bypasses the limit) and lowers the limit below a slab.
+void AllocateUnderTinyMemlockLimit() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct caps[2]{};
+  if (syscall(SYS_capget, &header, caps) == 0) {
+    caps[0].effective &= ~(1u << CAP_IPC_LOCK);
+    (void)syscall(SYS_capset, &header, caps);
+  }
+  const rlimit tiny{16 * 1024, 16 * 1024};
+  if (setrlimit(RLIMIT_MEMLOCK, &tiny) != 0) std::_Exit(2);
+  KeyArena arena(704, 512);  // one slab: ~352 KiB, far over the limit
+  void* slot = arena.Allocate();
+  if (slot == nullptr) std::_Exit(3);
+  std::memset(slot, 0xab, 704);  // usable
+  arena.Release(slot);
+  std::_Exit(arena.unlocked_slabs() == 1 ? 0 : 4);
+}
+
+TEST(KeyArenaDeathTest, CountsSlabsTheKernelRefusedToLock) {
+  EXPECT_EXIT(AllocateUnderTinyMemlockLimit(), ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace

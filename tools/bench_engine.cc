@@ -423,12 +423,12 @@ void Run(const BenchConfig& config, std::vector<BenchResult>& results) {
     const double tables = double(engine->MemoryBytes()) / kCount;
     const double slots = 2.0 * double(AezCellDirection::Arena().slot_bytes());
     const double heap = 32 + 16;
-    char note[200];
+    char note[256];
     std::snprintf(note, sizeof note,
                   "summed: tables+circuit array %.0f B, 2 key slots %.0f B, heap %.0f B; "
-                  "RSS delta %.0f B; %zu open",
+                  "RSS delta %.0f B; %zu open; key slabs not locked: %zu",
                   tables, slots, heap, double(after - before) / double(kCount),
-                  engine->open_circuits());
+                  engine->open_circuits(), AezCellDirection::Arena().unlocked_slabs());
     add("engine.bytes_per_circuit", tables + slots + heap, "bytes", nullptr, 0, note);
     add("engine.circuit_setup", setup_ns, "ns", nullptr, 0, "aez relay hop: KDF, 2 key setups, table insert");
   }
