@@ -108,6 +108,7 @@ void RelayEngine::HandleOne(const InCell& in, ShardOutput& out) {
 }
 
 void RelayEngine::Open(const InCell& in) {
+  ++table_epoch_;  // lookups made before this may be stale
   RelayOpenParams params;
   const CircuitKey client_key{in.channel, in.cell.circ_id()};
   if (!DecodeRelayOpen(in.cell, params) || client_key.circ_id == 0 ||
@@ -245,6 +246,7 @@ void RelayEngine::Emit(CircuitSlot slot, bool from_client, const CellResult& res
 // the circuit: its keys are wiped by RelayCircuit, its table entries and slot reused.
 void RelayEngine::Close(CircuitSlot slot, DestroyReason to_client, DestroyReason to_next,
                         bool tell_client, bool tell_next, ShardOutput& out) {
+  ++table_epoch_;  // lookups made before this may be stale
   Entry& entry = circuits_[slot];
   RelayCircuit& circuit = entry.circuit;
   const uint32_t client_id = circuit.client_side_id();
@@ -292,7 +294,7 @@ void RelayEngine::ProcessBatched(std::span<const InCell> batch, ShardOutput& out
     if (!is_cell(i)) return;
     bool from_client = false;
     const CircuitSlot slot = Lookup(key_of(i), from_client);
-    ahead_[i % kAheadRing] = {slot, from_client};
+    ahead_[i % kAheadRing] = {slot, from_client, table_epoch_};
     if (slot == kNoCircuitSlot) return;
     const char* entry = reinterpret_cast<const char*>(&circuits_[slot]);
     for (size_t line = 0; line < sizeof(Entry); line += 64) __builtin_prefetch(entry + line);
@@ -315,8 +317,11 @@ void RelayEngine::ProcessBatched(std::span<const InCell> batch, ShardOutput& out
       HandleOne(in, out);
       continue;
     }
-    bool from_client = false;
-    CircuitSlot slot = Lookup({in.channel, in.cell.circ_id()}, from_client);
+    // The pipeline looked this cell up already; reuse it unless a table changed since.
+    const AheadSlot& ahead = ahead_[i % kAheadRing];
+    bool from_client = ahead.from_client;
+    CircuitSlot slot = ahead.slot;
+    if (ahead.epoch != table_epoch_) slot = Lookup({in.channel, in.cell.circ_id()}, from_client);
     // A circuit's next cell depends on its previous one (and on a rekey it may trigger).
     if (slot != kNoCircuitSlot &&
         (circuits_[slot].group == group_id_ || group_.size() == kGroupCells)) {

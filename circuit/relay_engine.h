@@ -114,6 +114,7 @@ class RelayEngine final : public ShardProcessor {
   struct AheadSlot {
     CircuitSlot slot = kNoCircuitSlot;
     bool from_client = false;
+    uint32_t epoch = 0;  // table_epoch_ when looked up
   };
   static constexpr size_t kAheadRing = 16;
   void HandleOne(const InCell& in, ShardOutput& out);
@@ -142,6 +143,7 @@ class RelayEngine final : public ShardProcessor {
   AezCellBatch aez_batch_;
   uint32_t group_id_ = 1;
   AheadSlot ahead_[kAheadRing];
+  uint32_t table_epoch_ = 1;  // bumped by every open and close: invalidates ahead_ lookups
 };
 
 }  // namespace relaycell
