@@ -13,10 +13,10 @@
 #include "circuit/client_engine.h"
 #include "circuit/relay_header.h"
 #include "engine/tor1_layer.h"
+#include "fuzz/engine_pair.h"
 
 namespace {
 
-constexpr size_t kRecord = 19;
 constexpr size_t kCircuits = 16;
 
 relaycell::InCell MakeInput(const uint8_t* r) {
@@ -81,28 +81,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ClientEngine batched(config);
   config.batched = false;
   ClientEngine single(config);
-  DirectOutput batched_sink, single_sink;
-  InCell batch[64];
-  size_t n = 0;
-  auto run = [&] {
-    batched.ProcessBatch(std::span<const InCell>(batch, n), batched_sink.output());
-    single.ProcessBatch(std::span<const InCell>(batch, n), single_sink.output());
-    n = 0;
-  };
-  for (size_t at = 0; at + kRecord <= size; at += kRecord) {
-    batch[n++] = MakeInput(data + at);
-    if (n == 64 || (data[at + 2] & 0x80)) run();
-  }
-  run();
-  const auto& outputs = batched_sink.items();
-  const auto& expected = single_sink.items();
-  if (outputs.size() != expected.size()) std::abort();
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    const OutItem& o = outputs[i];
-    const OutItem& e = expected[i];
-    if (o.kind != e.kind || o.channel != e.channel || o.hop != e.hop || o.cell.bytes != e.cell.bytes) {
-      std::abort();  // the batched path must equal the one-at-a-time path
-    }
+  for (const OutItem& o : fuzz::FeedBothAndCompare(batched, single, data, size, MakeInput)) {
     if (!ParseCell(o.cell.span()).ok() && o.kind != OutKind::kDeliver) std::abort();
   }
   const ClientEngineCounters& a = batched.counters();
