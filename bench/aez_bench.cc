@@ -9,6 +9,7 @@
 #include "engine/aez.h"
 #include "kernels/aes_rounds.h"
 #include "kernels/aez_core_rounds.h"
+#include "kernels/path_choice.h"
 
 namespace relaycell {
 namespace {
@@ -56,14 +57,16 @@ void BM_AezEncipherBatch509(benchmark::State& state) {
 }
 BENCHMARK(BM_AezEncipherBatch509)->Arg(16)->Arg(64);
 
-// The AEZ-core kernel alone on one 509-byte cell, per path: 0 = Highway, 1 = raw VAES-256.
+// The AEZ-core kernel alone on one 509-byte cell, per path: the argument indexes
+// kernels::RunnablePaths(kAezCore) (raw VAES paths first, then Highway targets, best first).
 void BM_AezCore509Path(benchmark::State& state) {
-  const bool vaes = state.range(0) == 1;
-  if (vaes && !kernels::Vaes256Available()) {
-    state.SkipWithError("no VAES on this CPU");
+  const auto paths = kernels::RunnablePaths(kernels::KernelFamily::kAezCore);
+  if (size_t(state.range(0)) >= paths.size()) {
+    state.SkipWithError("fewer paths on this CPU");
     return;
   }
-  const auto path = vaes ? kernels::AezCorePath::kVaes256 : kernels::AezCorePath::kHighway;
+  const kernels::KernelPath path = paths[size_t(state.range(0))];
+  state.SetLabel(path.Name());
   const auto key = MakeKey(1);
   const auto delta = RandomBytes(16, 2);
   auto buffer = RandomBytes(509, 3);
@@ -74,7 +77,7 @@ void BM_AezCore509Path(benchmark::State& state) {
   }
   state.SetBytesProcessed(int64_t(state.iterations()) * 509);
 }
-BENCHMARK(BM_AezCore509Path)->Arg(0)->Arg(1);
+BENCHMARK(BM_AezCore509Path)->DenseRange(0, 4);
 
 void BM_AezCellHash(benchmark::State& state) {
   const auto key = MakeKey(4);

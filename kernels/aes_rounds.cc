@@ -3,6 +3,8 @@
 #include "kernels/aes_rounds.h"
 
 #include "kernels/aes_rounds_vaes-inl.h"
+#include "kernels/calibration-inl.h"
+#include "kernels/path_choice.h"
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/aes_rounds.cc"
@@ -117,22 +119,7 @@ namespace relaycell::kernels {
 HWY_EXPORT(AesRoundsShared);
 HWY_EXPORT(AesRoundsKeyed);
 
-namespace {
-
-// VAES-256 wins only where Highway would otherwise split 256-bit rounds: its best target here
-// being AVX2. Decided once: SupportedTargets runs CPUID, which costs microseconds under a VM.
-bool AutoPicksVaes256() {
-  static const bool picks = [] {
-    if (!Vaes256Available()) return false;
-    const int64_t supported = hwy::SupportedTargets() & HWY_TARGETS;
-    return (supported & -supported) == HWY_AVX2;
-  }();
-  return picks;
-}
-
-}  // namespace
-
-bool AesRoundsWithPath(AesPath path, std::span<const uint8_t> in,
+bool AesRoundsWithPath(KernelPath path, std::span<const uint8_t> in,
                        std::span<const uint8_t> offsets, std::span<const uint8_t> round_keys,
                        std::span<uint8_t> out) {
   const size_t rounds = round_keys.size() / kAesBlockBytes;
@@ -143,20 +130,39 @@ bool AesRoundsWithPath(AesPath path, std::span<const uint8_t> in,
   }
   const uint8_t* offsets_or_null = offsets.empty() ? nullptr : offsets.data();
   const size_t blocks = in.size() / kAesBlockBytes;
-  const bool vaes = path == AesPath::kVaes256 || (path == AesPath::kAuto && AutoPicksVaes256());
-  if (vaes) {
-    if (!Vaes256Available()) return false;
-    AesRoundsVaes256(in.data(), offsets_or_null, blocks, round_keys.data(), rounds, out.data());
-    return true;
+  if (path.is_raw()) {
+    if (!RawKernelUsable(path.raw())) return false;
+    switch (path.raw()) {
+      case RawKernel::kVaes256:
+        AesRoundsVaes256(in.data(), offsets_or_null, blocks, round_keys.data(), rounds, out.data());
+        return true;
+      case RawKernel::kVaes512:
+        AesRoundsVaes512(in.data(), offsets_or_null, blocks, round_keys.data(), rounds, out.data());
+        return true;
+      default:
+        return false;
+    }
   }
-  HWY_DYNAMIC_DISPATCH(AesRoundsShared)(in.data(), offsets_or_null, blocks, round_keys.data(),
-                                        rounds, out.data());
+  const size_t index = HighwayTableIndex(path);
+  if (index == 0) return false;
+  HWY_DISPATCH_TABLE(AesRoundsShared)[index](in.data(), offsets_or_null, blocks,
+                                             round_keys.data(), rounds, out.data());
   return true;
 }
 
 bool AesRounds(std::span<const uint8_t> in, std::span<const uint8_t> offsets,
                std::span<const uint8_t> round_keys, std::span<uint8_t> out) {
-  return AesRoundsWithPath(AesPath::kAuto, in, offsets, round_keys, out);
+  return AesRoundsWithPath(ActivePath(KernelFamily::kAesRounds), in, offsets, round_keys, out);
+}
+
+double MeasureAesRounds(KernelPath path) {
+  // A 509-byte cell's worth of CTR-shaped work: 32 blocks, ten rounds, offsets XORed in.
+  constexpr size_t kBlocks = 32, kRounds = 10;
+  alignas(64) uint8_t in[kBlocks * 16], offsets[kBlocks * 16], keys[kRounds * 16],
+      out[kBlocks * 16];
+  for (size_t i = 0; i < sizeof in; ++i) in[i] = static_cast<uint8_t>(i * 7), offsets[i] = static_cast<uint8_t>(i);
+  for (size_t i = 0; i < sizeof keys; ++i) keys[i] = static_cast<uint8_t>(i * 13 + 1);
+  return BestRate(kBlocks * kRounds, [&] { AesRoundsWithPath(path, in, offsets, keys, out); });
 }
 
 bool AesRoundsPerBlockKeys(std::span<const uint8_t> in, std::span<const uint8_t> offsets,

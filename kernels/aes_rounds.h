@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <span>
 
+#include "kernels/kernel_path.h"
+
 namespace relaycell::kernels {
 
 inline constexpr size_t kAesBlockBytes = 16;
@@ -28,20 +30,13 @@ bool AesRoundsPerBlockKeys(std::span<const uint8_t> in, std::span<const uint8_t>
                            std::span<const uint8_t* const> round_keys, size_t rounds,
                            std::span<uint8_t> out);
 
-// Which implementation AesRounds uses. kAuto: the raw VAES-256 path when the CPU has VAES and
-// Highway's best target here is AVX2 (whose 256-bit AESRound is two 128-bit AESENC plus
-// shuffles), else Highway's dynamic dispatch. The explicit paths exist for tests and benches.
-enum class AesPath {
-  kAuto,
-  kHighway,  // HWY_DYNAMIC_DISPATCH over the compiled targets
-  kVaes256,  // raw _mm256_aesenc_epi128; only valid when Vaes256Available()
-};
-
-bool Vaes256Available();
-
-// AesRounds through a chosen path; false also when that path is not available on this CPU.
-bool AesRoundsWithPath(AesPath path, std::span<const uint8_t> in, std::span<const uint8_t> offsets,
-                       std::span<const uint8_t> round_keys, std::span<uint8_t> out);
+// AesRounds through a chosen path (kernels/kernel_path.h): a Highway target, or the raw VAES
+// kernels at 256 bits (Zen 3-class CPUs, where Highway 1.0.3 splits 256-bit rounds in two) and
+// 512 bits (AVX-512 CPUs: four blocks per instruction). False, and nothing written, also when
+// the path is not one this CPU can run for this family. AesRounds runs ActivePath(kAesRounds).
+bool AesRoundsWithPath(KernelPath path, std::span<const uint8_t> in,
+                       std::span<const uint8_t> offsets, std::span<const uint8_t> round_keys,
+                       std::span<uint8_t> out);
 
 // The portable reference: one AES round on one block, constant time (the S-box is computed,
 // not looked up). Tests compare every target against it; the SCALAR target uses it.

@@ -1,7 +1,6 @@
 // AES rounds with 256-bit VAES: two blocks per VAESENC. Highway 1.0.3 uses VAES only on its
 // AVX3_DL (AVX-512) target; on AVX2 it splits each 256-bit round into two AESENC and shuffles.
 // CPUs with VAES but no AVX-512 (Zen 3, Alder Lake) run this instead (see AesRoundsWithPath).
-#include <cpuid.h>
 #include <immintrin.h>
 #include <string.h>  // explicit_bzero
 
@@ -12,19 +11,6 @@ namespace relaycell::kernels {
 namespace {
 
 #define RELAYCELL_VAES_TARGET __attribute__((target("avx2,aes,vaes")))
-
-bool DetectVaesAvx2() {
-  unsigned eax, ebx, ecx, edx;
-  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
-  const bool aesni = (ecx >> 25) & 1, osxsave = (ecx >> 27) & 1, avx = (ecx >> 28) & 1;
-  if (!aesni || !osxsave || !avx) return false;
-  unsigned xcr0_lo, xcr0_hi;
-  __asm__("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
-  if ((xcr0_lo & 6) != 6) return false;  // the OS saves XMM and YMM state
-  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
-  const bool avx2 = (ebx >> 5) & 1, vaes = (ecx >> 9) & 1;
-  return avx2 && vaes;
-}
 
 template <size_t kVectors>
 RELAYCELL_VAES_TARGET inline void Rounds256(const uint8_t* in, const uint8_t* offsets,
@@ -46,11 +32,6 @@ RELAYCELL_VAES_TARGET inline void Rounds256(const uint8_t* in, const uint8_t* of
 }
 
 }  // namespace
-
-bool Vaes256Available() {
-  static const bool available = DetectVaesAvx2();
-  return available;
-}
 
 // Eight vectors (16 blocks) in flight cover the AESENC latency at two per cycle; smaller
 // batches finish with four, one, then a lone 128-bit block.

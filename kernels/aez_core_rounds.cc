@@ -16,6 +16,8 @@
 
 #include "kernels/aes_rounds.h"
 #include "kernels/aez_core_vaes-inl.h"
+#include "kernels/calibration-inl.h"
+#include "kernels/path_choice.h"
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/aez_core_rounds.cc"
@@ -329,17 +331,6 @@ void AezDoubleBlock(const uint8_t in[16], uint8_t out[16]) {
 
 namespace {
 
-// The raw VAES-256 kernel wins where Highway's best target here is AVX2 (which splits 256-bit
-// rounds). Decided once, like AesRounds' choice.
-bool AutoPicksVaes256() {
-  static const bool picks = [] {
-    if (!Vaes256Available()) return false;
-    const int64_t supported = hwy::SupportedTargets() & HWY_TARGETS;
-    return (supported & -supported) == HWY_AVX2;
-  }();
-  return picks;
-}
-
 bool JobsValid(std::span<const AezCoreJob> jobs) {
   for (const AezCoreJob& job : jobs) {
     if (job.bytes < 32 || job.key == nullptr || job.delta == nullptr || job.in == nullptr ||
@@ -350,19 +341,16 @@ bool JobsValid(std::span<const AezCoreJob> jobs) {
   return true;
 }
 
-}  // namespace
-
-void AezAes4XorSum(const AezKeyBlocks& key, const uint8_t* blocks, size_t n, uint8_t sum[16]) {
-  if (AutoPicksVaes256()) {
-    AezAes4XorSumVaes256(key, blocks, n, sum);
-    return;
-  }
+// The portable AezAes4XorSum: AES4 through the aes_rounds kernel of a Highway target, folded
+// in chunks.
+void Aes4XorSumHighway(KernelPath path, const AezKeyBlocks& key, const uint8_t* blocks, size_t n,
+                       uint8_t sum[16]) {
   constexpr size_t kChunk = 16;
   alignas(16) uint8_t out[kChunk * 16];
   for (size_t at = 0; at < n; at += kChunk) {
     const size_t count = std::min(kChunk, n - at);
-    AesRounds(std::span<const uint8_t>(blocks + 16 * at, 16 * count), {}, key.aes4_schedule(),
-              std::span<uint8_t>(out, 16 * count));
+    AesRoundsWithPath(path, std::span<const uint8_t>(blocks + 16 * at, 16 * count), {},
+                      key.aes4_schedule(), std::span<uint8_t>(out, 16 * count));
     for (size_t b = 0; b < count; ++b) {
       for (int k = 0; k < 16; ++k) sum[k] ^= out[16 * b + k];
     }
@@ -370,21 +358,45 @@ void AezAes4XorSum(const AezKeyBlocks& key, const uint8_t* blocks, size_t n, uin
   explicit_bzero(out, 16 * std::min(kChunk, n));  // AES4 outputs under the key
 }
 
-bool AezHashStrings(const AezKeyBlocks& key, size_t first_j,
-                    std::span<const std::span<const uint8_t>> strings, uint8_t sum[16]) {
-  return AezHashStringsWithPath(AezCorePath::kAuto, key, first_j, strings, sum);
+void Aes4XorSumOn(KernelPath path, const AezKeyBlocks& key, const uint8_t* blocks, size_t n,
+                  uint8_t sum[16]) {
+  if (path == KernelPath::Raw(RawKernel::kVaes512)) {
+    AezAes4XorSumVaes512(key, blocks, n, sum);
+  } else if (path == KernelPath::Raw(RawKernel::kVaes256)) {
+    AezAes4XorSumVaes256(key, blocks, n, sum);
+  } else {
+    Aes4XorSumHighway(path, key, blocks, n, sum);
+  }
 }
 
-bool AezHashStringsWithPath(AezCorePath path, const AezKeyBlocks& key, size_t first_j,
+}  // namespace
+
+void AezAes4XorSum(const AezKeyBlocks& key, const uint8_t* blocks, size_t n, uint8_t sum[16]) {
+  Aes4XorSumOn(ActivePath(KernelFamily::kAezHash), key, blocks, n, sum);
+}
+
+bool AezHashStrings(const AezKeyBlocks& key, size_t first_j,
+                    std::span<const std::span<const uint8_t>> strings, uint8_t sum[16]) {
+  return AezHashStringsWithPath(ActivePath(KernelFamily::kAezHash), key, first_j, strings, sum);
+}
+
+bool AezHashStringsWithPath(KernelPath path, const AezKeyBlocks& key, size_t first_j,
                             std::span<const std::span<const uint8_t>> strings, uint8_t sum[16]) {
   if (first_j > kAezJMultiples || strings.size() > kAezJMultiples - first_j) return false;
-  const bool vaes =
-      path == AezCorePath::kVaes256 || (path == AezCorePath::kAuto && AutoPicksVaes256());
-  if (vaes) {
-    if (!Vaes256Available()) return false;
-    AezHashStringsVaes256(key, first_j, strings, sum);
-    return true;
+  if (path.is_raw()) {
+    if (!RawKernelUsable(path.raw())) return false;
+    switch (path.raw()) {
+      case RawKernel::kVaes256:
+        AezHashStringsVaes256(key, first_j, strings, sum);
+        return true;
+      case RawKernel::kVaes512:
+        AezHashStringsVaes512(key, first_j, strings, sum);
+        return true;
+      default:
+        return false;
+    }
   }
+  if (HighwayTableIndex(path) == 0) return false;
   // Portable: whitened blocks collected, then AES4 and folded in chunks.
   constexpr size_t kChunk = 16;
   alignas(16) uint8_t blocks[kChunk][16];
@@ -394,7 +406,7 @@ bool AezHashStringsWithPath(AezCorePath path, const AezKeyBlocks& key, size_t fi
     for (int k = 0; k < 16; ++k) blocks[count][k] = block[k] ^ a[k] ^ b[k] ^ c[k];
     used = std::max(used, ++count);
     if (count == kChunk) {
-      AezAes4XorSum(key, &blocks[0][0], count, sum);
+      Aes4XorSumHighway(path, key, &blocks[0][0], count, sum);
       count = 0;
     }
   };
@@ -416,41 +428,82 @@ bool AezHashStringsWithPath(AezCorePath path, const AezKeyBlocks& key, size_t fi
       push(block, jj, key.i_powers[0], kZero);
     }
   }
-  if (count > 0) AezAes4XorSum(key, &blocks[0][0], count, sum);
+  if (count > 0) Aes4XorSumHighway(path, key, &blocks[0][0], count, sum);
   explicit_bzero(blocks, 16 * used);  // block ^ offset reveals the offset
   explicit_bzero(ipow, sizeof ipow);
   return true;
 }
 
-bool AezCoreRounds(const AezKeyBlocks& key, const uint8_t* delta, const uint8_t* in,
-                   uint8_t* out, size_t bytes, bool decipher) {
-  if (bytes < 32 || delta == nullptr || in == nullptr || out == nullptr) return false;
-  const AezCoreJob job{&key, delta, in, out, bytes};
-  if (AutoPicksVaes256()) {
-    AezCoreVaes256(&job, 1, decipher);
-  } else {
-    HWY_DYNAMIC_DISPATCH(CoreBatch)(&job, 1, decipher);
+bool AezCoreRoundsBatchWithPath(KernelPath path, std::span<const AezCoreJob> jobs,
+                                bool decipher) {
+  if (!JobsValid(jobs)) return false;
+  if (path.is_raw()) {
+    if (!RawKernelUsable(path.raw())) return false;
+    if (jobs.empty()) return true;  // the kernels read jobs[0] before their loops
+    switch (path.raw()) {
+      case RawKernel::kVaes256:
+        AezCoreVaes256(jobs.data(), jobs.size(), decipher);
+        return true;
+      case RawKernel::kVaes512:
+        AezCoreVaes512(jobs.data(), jobs.size(), decipher);
+        return true;
+      default:
+        return false;
+    }
   }
+  const size_t index = HighwayTableIndex(path);
+  if (index == 0) return false;
+  if (!jobs.empty()) HWY_DISPATCH_TABLE(CoreBatch)[index](jobs.data(), jobs.size(), decipher);
   return true;
 }
 
-bool AezCoreRoundsBatchWithPath(AezCorePath path, std::span<const AezCoreJob> jobs,
-                                bool decipher) {
-  if (!JobsValid(jobs)) return false;
-  if (jobs.empty()) return true;  // the kernels read jobs[0] before their loops
-  const bool vaes =
-      path == AezCorePath::kVaes256 || (path == AezCorePath::kAuto && AutoPicksVaes256());
-  if (vaes) {
-    if (!Vaes256Available()) return false;
-    AezCoreVaes256(jobs.data(), jobs.size(), decipher);
-  } else {
-    HWY_DYNAMIC_DISPATCH(CoreBatch)(jobs.data(), jobs.size(), decipher);
-  }
-  return true;
+bool AezCoreRounds(const AezKeyBlocks& key, const uint8_t* delta, const uint8_t* in,
+                   uint8_t* out, size_t bytes, bool decipher) {
+  const AezCoreJob job{&key, delta, in, out, bytes};
+  return AezCoreRoundsBatchWithPath(ActivePath(KernelFamily::kAezCore), {&job, 1}, decipher);
 }
 
 bool AezCoreRoundsBatch(std::span<const AezCoreJob> jobs, bool decipher) {
-  return AezCoreRoundsBatchWithPath(AezCorePath::kAuto, jobs, decipher);
+  return AezCoreRoundsBatchWithPath(ActivePath(KernelFamily::kAezCore), jobs, decipher);
+}
+
+namespace {
+
+// A key whose blocks are arbitrary but fixed: the timing does not depend on their values.
+AezKeyBlocks CalibrationKey() {
+  AezKeyBlocks key;
+  uint8_t* bytes = &key.table[0][0];
+  for (size_t i = 0; i < sizeof key; ++i) bytes[i] = static_cast<uint8_t>(i * 29 + 3);
+  return key;
+}
+
+}  // namespace
+
+double MeasureAezCore(KernelPath path) {
+  // What the engines run: one cell alone (the latency-bound case) and a batch of eight cells
+  // under eight keys, weighted equally.
+  constexpr size_t kCell = 509, kBatch = 8;
+  static const AezKeyBlocks keys[kBatch] = {CalibrationKey(), CalibrationKey(), CalibrationKey(),
+                                            CalibrationKey(), CalibrationKey(), CalibrationKey(),
+                                            CalibrationKey(), CalibrationKey()};
+  alignas(64) static uint8_t cells[kBatch][kCell];
+  alignas(16) const uint8_t delta[16] = {1, 2, 3};
+  AezCoreJob jobs[kBatch];
+  for (size_t m = 0; m < kBatch; ++m) jobs[m] = {&keys[m], delta, cells[m], cells[m], kCell};
+  const double single = BestRate(kCell, [&] { AezCoreRoundsBatchWithPath(path, {jobs, 1}, false); });
+  const double batch =
+      BestRate(kCell * kBatch, [&] { AezCoreRoundsBatchWithPath(path, jobs, false); });
+  return 2.0 / (1.0 / single + 1.0 / batch);  // harmonic mean: equal time weights
+}
+
+double MeasureAezHash(KernelPath path) {
+  // A relay cell's AEZ-hash strings: a 10-byte nonce, then AD of 32 and 16 bytes.
+  static const AezKeyBlocks key = CalibrationKey();
+  const uint8_t nonce[10] = {7}, a1[32] = {9}, a2[16] = {11};
+  const std::span<const uint8_t> strings[3] = {nonce, a1, a2};
+  uint8_t sum[16] = {};
+  return BestRate(sizeof nonce + sizeof a1 + sizeof a2,
+                  [&] { AezHashStringsWithPath(path, key, 4, strings, sum); });
 }
 
 }  // namespace relaycell::kernels

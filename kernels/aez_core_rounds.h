@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <span>
 
+#include "kernels/kernel_path.h"
+
 namespace relaycell::kernels {
 
 inline constexpr size_t kAezIPowers = 4;     // 2^k·I for k = 0..3 (messages up to 768 bytes)
@@ -62,15 +64,6 @@ struct AezCoreJob {
   size_t bytes;
 };
 
-// Which AEZ-core implementation runs. kAuto: the raw VAES-256 kernel when the CPU has VAES
-// and Highway's best target here is AVX2 (the same rule as AesRounds), else Highway's
-// dynamic dispatch. The explicit paths exist for tests and benches.
-enum class AezCorePath {
-  kAuto,
-  kHighway,
-  kVaes256,  // only valid when Vaes256Available() (kernels/aes_rounds.h)
-};
-
 // AEZ-core encipher (decipher = false) or decipher of one message. False (nothing written)
 // if bytes < 32.
 bool AezCoreRounds(const AezKeyBlocks& key, const uint8_t* delta, const uint8_t* in,
@@ -80,12 +73,14 @@ bool AezCoreRounds(const AezKeyBlocks& key, const uint8_t* delta, const uint8_t*
 // (nothing written) if any job has bytes < 32 or a null pointer.
 bool AezCoreRoundsBatch(std::span<const AezCoreJob> jobs, bool decipher);
 
-// The batch through a chosen path; false also when that path is not available on this CPU.
-bool AezCoreRoundsBatchWithPath(AezCorePath path, std::span<const AezCoreJob> jobs,
+// The batch through a chosen path (kernels/kernel_path.h: a Highway target, or raw VAES at 256
+// or 512 bits); false also when this CPU cannot run that path. The calls without a path run
+// ActivePath(KernelFamily::kAezCore).
+bool AezCoreRoundsBatchWithPath(KernelPath path, std::span<const AezCoreJob> jobs,
                                 bool decipher);
 
 // sum ^= AES4(blocks[0]) ^ AES4(blocks[1]) ^ ... (n blocks of 16 bytes, offsets already
-// XORed in): AEZ-hash's and the fragment's shape, in one call. VAES-256 where kAuto picks it.
+// XORed in): AEZ-hash's and the fragment's shape, in one call, on ActivePath(kAezHash).
 void AezAes4XorSum(const AezKeyBlocks& key, const uint8_t* blocks, size_t n, uint8_t sum[16]);
 
 // AEZ-hash's string terms in one call: for strings[s] at hash index j = first_j + s, sum ^=
@@ -94,7 +89,8 @@ void AezAes4XorSum(const AezKeyBlocks& key, const uint8_t* blocks, size_t n, uin
 // first_j + count <= kAezJMultiples.
 bool AezHashStrings(const AezKeyBlocks& key, size_t first_j,
                     std::span<const std::span<const uint8_t>> strings, uint8_t sum[16]);
-bool AezHashStringsWithPath(AezCorePath path, const AezKeyBlocks& key, size_t first_j,
+// Through a chosen path of the aez_hash family; false also when this CPU cannot run it.
+bool AezHashStringsWithPath(KernelPath path, const AezKeyBlocks& key, size_t first_j,
                             std::span<const std::span<const uint8_t>> strings, uint8_t sum[16]);
 
 // GF(2^128) doubling of a big-endian block, constant time.

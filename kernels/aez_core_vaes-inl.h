@@ -1,4 +1,4 @@
-// Private to kernels/aez_core_*.cc: the raw VAES-256 AEZ-core (kernels/aez_core_vaes.cc).
+// Private to kernels/aez_core_*.cc: the raw VAES AEZ-core kernels (kernels/aez_core_vaes*.cc).
 // Not a per-target header: it has a normal guard.
 #ifndef RELAYCELL_KERNELS_AEZ_CORE_VAES_INL_H_
 #define RELAYCELL_KERNELS_AEZ_CORE_VAES_INL_H_
@@ -10,7 +10,7 @@
 namespace relaycell::kernels {
 
 // Same contract as the Highway CoreBatch (jobs already validated: bytes >= 32, no null
-// pointer); only call when Vaes256Available().
+// pointer); only call when RawKernelUsable(RawKernel::kVaes256).
 void AezCoreVaes256(const AezCoreJob* jobs, size_t n, bool decipher);
 
 // AezAes4XorSum's VAES-256 body.
@@ -19,6 +19,14 @@ void AezAes4XorSumVaes256(const AezKeyBlocks& key, const uint8_t* blocks, size_t
 
 // AezHashStrings' VAES-256 body (arguments already checked).
 void AezHashStringsVaes256(const AezKeyBlocks& key, size_t first_j,
+                           std::span<const std::span<const uint8_t>> strings, uint8_t sum[16]);
+
+// The same three with 512-bit VAES (kernels/aez_core_vaes512.cc): four blocks per VAESENC.
+// Only call when RawKernelUsable(RawKernel::kVaes512).
+void AezCoreVaes512(const AezCoreJob* jobs, size_t n, bool decipher);
+void AezAes4XorSumVaes512(const AezKeyBlocks& key, const uint8_t* blocks, size_t n,
+                          uint8_t sum[16]);
+void AezHashStringsVaes512(const AezKeyBlocks& key, size_t first_j,
                            std::span<const std::span<const uint8_t>> strings, uint8_t sum[16]);
 
 }  // namespace relaycell::kernels

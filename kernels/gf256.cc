@@ -8,7 +8,9 @@
 
 #include <cstring>
 
+#include "kernels/calibration-inl.h"
 #include "kernels/gf256_tables-inl.h"
+#include "kernels/path_choice.h"
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/gf256.cc"
@@ -194,21 +196,9 @@ uint8_t GfInverse(uint8_t a) {
 
 namespace {
 
-bool UseGfni(GfPath path, bool& ok) {
-  ok = true;
-  switch (path) {
-    case GfPath::kHighway: return false;
-    case GfPath::kGfni:
-      ok = GfniAvailable();
-      return ok;
-    case GfPath::kAuto:
-    default: return GfniAvailable();
-  }
-}
-
 // The matrix product, cut into groups of outputs (held in registers) and chunks of inputs
 // (whose tables fit on the stack); chunks after the first accumulate into the outputs.
-void MatrixHighway(const uint8_t* coefficients, size_t k, size_t m, const uint8_t* const* in,
+void MatrixHighway(size_t index, const uint8_t* coefficients, size_t k, size_t m, const uint8_t* const* in,
                    uint8_t* const* out, size_t length, bool accumulate) {
   GfNibbleTables tables;
   for (size_t r0 = 0; r0 < m; r0 += kGfMaxGroupOutputs) {
@@ -216,7 +206,7 @@ void MatrixHighway(const uint8_t* coefficients, size_t k, size_t m, const uint8_
     for (size_t j0 = 0; j0 < k; j0 += kGfMaxGroupInputs) {
       const size_t inputs = std::min(kGfMaxGroupInputs, k - j0);
       tables.Build(coefficients, k, r0, outputs, j0, inputs);
-      HWY_DYNAMIC_DISPATCH(GfGroup)(tables, inputs, outputs, in + j0, out + r0, length,
+      HWY_DISPATCH_TABLE(GfGroup)[index](tables, inputs, outputs, in + j0, out + r0, length,
                                     accumulate || j0 > 0);
     }
   }
@@ -224,10 +214,15 @@ void MatrixHighway(const uint8_t* coefficients, size_t k, size_t m, const uint8_
 }
 
 bool Matrix(const uint8_t* coefficients, size_t k, size_t m, const uint8_t* const* in,
-            uint8_t* const* out, size_t length, bool accumulate, GfPath path) {
-  bool ok = true;
-  const bool gfni = UseGfni(path, ok);
-  if (!ok) return false;
+            uint8_t* const* out, size_t length, bool accumulate, KernelPath path) {
+  if (path.empty()) path = ActivePath(KernelFamily::kGf256);
+  const bool raw = path.is_raw();
+  if (raw && !(RawKernelUsable(path.raw()) && (path.raw() == RawKernel::kGfni256 ||
+                                               path.raw() == RawKernel::kGfni512))) {
+    return false;
+  }
+  const size_t index = raw ? 0 : HighwayTableIndex(path);
+  if (!raw && index == 0) return false;
   if (m == 0 || length == 0) return true;
   if (k == 0) {
     if (!accumulate) {
@@ -235,10 +230,12 @@ bool Matrix(const uint8_t* coefficients, size_t k, size_t m, const uint8_t* cons
     }
     return true;
   }
-  if (gfni) {
+  if (raw && path.raw() == RawKernel::kGfni512) {
+    GfniMatrix512(coefficients, k, m, in, out, length, accumulate);
+  } else if (raw) {
     GfniMatrix(coefficients, k, m, in, out, length, accumulate);
   } else {
-    MatrixHighway(coefficients, k, m, in, out, length, accumulate);
+    MatrixHighway(index, coefficients, k, m, in, out, length, accumulate);
   }
   return true;
 }
@@ -246,7 +243,7 @@ bool Matrix(const uint8_t* coefficients, size_t k, size_t m, const uint8_t* cons
 }  // namespace
 
 bool GfMulAccumulate(uint8_t c, std::span<const uint8_t> in, std::span<uint8_t> inout,
-                     GfPath path) {
+                     KernelPath path) {
   if (in.size() != inout.size()) return false;
   const uint8_t* in_row = in.data();
   uint8_t* out_row = inout.data();
@@ -255,7 +252,7 @@ bool GfMulAccumulate(uint8_t c, std::span<const uint8_t> in, std::span<uint8_t> 
 
 bool GfMatrixMultiply(std::span<const uint8_t> coefficients, size_t k, size_t m,
                       std::span<const uint8_t* const> in_rows, std::span<uint8_t* const> out_rows,
-                      size_t length, GfPath path) {
+                      size_t length, KernelPath path) {
   if (k != 0 && m > SIZE_MAX / k) return false;
   if (coefficients.size() != k * m || in_rows.size() != k || out_rows.size() != m) return false;
   for (const uint8_t* row : in_rows) {
@@ -269,7 +266,7 @@ bool GfMatrixMultiply(std::span<const uint8_t> coefficients, size_t k, size_t m,
 }
 
 bool GfDotProduct(std::span<const uint8_t> coefficients, std::span<const uint8_t* const> in_rows,
-                  std::span<uint8_t> out, GfPath path) {
+                  std::span<uint8_t> out, KernelPath path) {
   if (coefficients.size() != in_rows.size()) return false;
   for (const uint8_t* row : in_rows) {
     if (row == nullptr && !out.empty()) return false;
@@ -277,6 +274,18 @@ bool GfDotProduct(std::span<const uint8_t> coefficients, std::span<const uint8_t
   uint8_t* out_row = out.data();
   return Matrix(coefficients.data(), in_rows.size(), 1, in_rows.data(), &out_row, out.size(),
                 /*accumulate=*/false, path);
+}
+
+double MeasureGf256(KernelPath path) {
+  // Shamir split's and ISA-L's shape: k = 3 inputs to m = 5 outputs, 4 KiB rows.
+  constexpr size_t kK = 3, kM = 5, kLength = 4096;
+  alignas(64) static uint8_t in[kK][kLength], out[kM][kLength];
+  const uint8_t coefficients[kK * kM] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  const uint8_t* in_rows[kK] = {in[0], in[1], in[2]};
+  uint8_t* out_rows[kM] = {out[0], out[1], out[2], out[3], out[4]};
+  return BestRate(kK * kLength, [&] {
+    GfMatrixMultiply(coefficients, kK, kM, in_rows, out_rows, kLength, path);
+  });
 }
 
 }  // namespace relaycell::kernels

@@ -11,15 +11,13 @@
 #include <cstdint>
 #include <span>
 
+#include "kernels/kernel_path.h"
+
 namespace relaycell::kernels {
 
-enum class GfPath {
-  kAuto,     // GFNI when the CPU has it, else Highway
-  kHighway,  // the Highway split-nibble path (dynamic dispatch over targets)
-  kGfni,     // raw GFNI intrinsics; only valid when GfniAvailable()
-};
-
-bool GfniAvailable();
+// Every vector function takes a path (kernels/kernel_path.h): a Highway target (split-nibble
+// PSHUFB products) or raw GFNI at 256 or 512 bits. The default, an empty path, runs
+// ActivePath(KernelFamily::kGf256). A path this CPU cannot run: false, nothing written.
 
 // Scalar, constant-time multiply and inverse (inverse of 0 is 0).
 uint8_t GfMul(uint8_t a, uint8_t b);
@@ -27,7 +25,7 @@ uint8_t GfInverse(uint8_t a);
 
 // inout[i] ^= c * in[i] for every i. Sizes equal (false otherwise).
 bool GfMulAccumulate(uint8_t c, std::span<const uint8_t> in, std::span<uint8_t> inout,
-                     GfPath path = GfPath::kAuto);
+                     KernelPath path = {});
 
 // Matrix times vectors, the shape of ISA-L's ec_encode_data: for r in [0, m):
 //   out_rows[r][i] = XOR over j in [0, k) of coefficients[r * k + j] * in_rows[j][i],
@@ -35,11 +33,11 @@ bool GfMulAccumulate(uint8_t c, std::span<const uint8_t> in, std::span<uint8_t> 
 // out_rows m pointers, each to `length` bytes. Output rows are overwritten, not accumulated.
 bool GfMatrixMultiply(std::span<const uint8_t> coefficients, size_t k, size_t m,
                       std::span<const uint8_t* const> in_rows, std::span<uint8_t* const> out_rows,
-                      size_t length, GfPath path = GfPath::kAuto);
+                      size_t length, KernelPath path = {});
 
 // Dot product, k rows to one (Lagrange combine): out[i] = XOR_j coefficients[j] * in_rows[j][i].
 bool GfDotProduct(std::span<const uint8_t> coefficients, std::span<const uint8_t* const> in_rows,
-                  std::span<uint8_t> out, GfPath path = GfPath::kAuto);
+                  std::span<uint8_t> out, KernelPath path = {});
 
 }  // namespace relaycell::kernels
 

@@ -1,8 +1,7 @@
 // GF(2^8) kernels on GFNI: GF2P8MULB multiplies bytes modulo 0x11B directly, one instruction per
 // coefficient and vector. Highway 1.0.3 has no GFNI op, so this is raw intrinsics behind a CPUID
-// check (GfniAvailable); the functions carry their own target attribute so the rest of the
+// check (RawKernelUsable); the functions carry their own target attribute so the rest of the
 // build stays baseline x86-64.
-#include <cpuid.h>
 #include <immintrin.h>
 
 #include <cstring>
@@ -14,19 +13,6 @@ namespace relaycell::kernels {
 namespace {
 
 #define RELAYCELL_GFNI_TARGET __attribute__((target("avx2,gfni")))
-
-bool DetectGfniAvx2() {
-  unsigned eax, ebx, ecx, edx;
-  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
-  const bool osxsave = (ecx >> 27) & 1, avx = (ecx >> 28) & 1;
-  if (!osxsave || !avx) return false;
-  unsigned xcr0_lo, xcr0_hi;
-  __asm__("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
-  if ((xcr0_lo & 6) != 6) return false;  // the OS saves XMM and YMM state
-  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
-  const bool avx2 = (ebx >> 5) & 1, gfni = (ecx >> 8) & 1;
-  return avx2 && gfni;
-}
 
 // kOutputs accumulators across the inputs of one 32-byte column; coefficient (j, r) is
 // broadcast in coeff[j * kOutputs + r].
@@ -114,11 +100,6 @@ RELAYCELL_GFNI_TARGET void Group(const __m256i* coeff, size_t inputs, size_t out
 }
 
 }  // namespace
-
-bool GfniAvailable() {
-  static const bool available = DetectGfniAvx2();
-  return available;
-}
 
 RELAYCELL_GFNI_TARGET void GfniMatrix(const uint8_t* coefficients, size_t k, size_t m,
                                       const uint8_t* const* in, uint8_t* const* out,

@@ -73,6 +73,10 @@ class GfNibbleTables {
 // overwritten, or XORed into when `accumulate`.
 void GfniMatrix(const uint8_t* coefficients, size_t k, size_t m, const uint8_t* const* in,
                 uint8_t* const* out, size_t length, bool accumulate);
+// The same at 512 bits (kernels/gf256_gfni512.cc); only call when
+// RawKernelUsable(RawKernel::kGfni512).
+void GfniMatrix512(const uint8_t* coefficients, size_t k, size_t m, const uint8_t* const* in,
+                   uint8_t* const* out, size_t length, bool accumulate);
 
 }  // namespace relaycell::kernels
 

@@ -4,6 +4,9 @@
 // caches with non-temporal stores.
 #include "kernels/otp_xor.h"
 
+#include "kernels/calibration-inl.h"
+#include "kernels/path_choice.h"
+
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/otp_xor.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
@@ -103,15 +106,28 @@ namespace relaycell::kernels {
 
 HWY_EXPORT(XorJobs);
 
-bool OtpXor(std::span<const uint8_t> in, std::span<const uint8_t> pad, std::span<uint8_t> out) {
-  if (pad.size() != in.size() || out.size() != in.size()) return false;
-  const XorJob job{in.data(), pad.data(), out.data(), in.size()};
-  HWY_DYNAMIC_DISPATCH(XorJobs)(&job, 1);
+bool OtpXorBatchWithPath(KernelPath path, std::span<const XorJob> jobs) {
+  const size_t index = HighwayTableIndex(path);
+  if (index == 0) return false;
+  HWY_DISPATCH_TABLE(XorJobs)[index](jobs.data(), jobs.size());
   return true;
 }
 
+bool OtpXor(std::span<const uint8_t> in, std::span<const uint8_t> pad, std::span<uint8_t> out) {
+  if (pad.size() != in.size() || out.size() != in.size()) return false;
+  const XorJob job{in.data(), pad.data(), out.data(), in.size()};
+  return OtpXorBatchWithPath(ActivePath(KernelFamily::kOtpXor), {&job, 1});
+}
+
 void OtpXorBatch(std::span<const XorJob> jobs) {
-  HWY_DYNAMIC_DISPATCH(XorJobs)(jobs.data(), jobs.size());
+  OtpXorBatchWithPath(ActivePath(KernelFamily::kOtpXor), jobs);
+}
+
+double MeasureOtpXor(KernelPath path) {
+  constexpr size_t kBytes = 4096;  // a DSKE pad chunk, in L1
+  alignas(64) static uint8_t in[kBytes], pad[kBytes], out[kBytes];
+  const XorJob job{in, pad, out, kBytes};
+  return BestRate(kBytes, [&] { OtpXorBatchWithPath(path, {&job, 1}); });
 }
 
 }  // namespace relaycell::kernels

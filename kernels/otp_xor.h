@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <span>
 
+#include "kernels/kernel_path.h"
+
 namespace relaycell::kernels {
 
 // out = in ^ pad over `length` bytes. out may equal in (in place); other overlaps are not allowed.
@@ -21,6 +23,10 @@ bool OtpXor(std::span<const uint8_t> in, std::span<const uint8_t> pad, std::span
 
 // Runs every job; jobs are independent.
 void OtpXorBatch(std::span<const XorJob> jobs);
+
+// Through a chosen path (a Highway target: AVX3 is 512 bits wide); false, nothing written,
+// when this CPU cannot run it. The calls above run ActivePath(KernelFamily::kOtpXor).
+bool OtpXorBatchWithPath(KernelPath path, std::span<const XorJob> jobs);
 
 }  // namespace relaycell::kernels
 

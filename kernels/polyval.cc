@@ -12,11 +12,13 @@
 // powers are built as a tree (H^2; H^3, H^4; H^5..H^8: three dependent multiplications, not
 // seven), since under a fresh key per message (the WC MAC) they are a large part of the work.
 //
-// On x86 CPUs with VPCLMULQDQ the AVX2 and AVX-512 targets hand over to the raw 256-bit path in
-// kernels/polyval_vpclmul.cc (two blocks per multiply, batches in lockstep); the SSE4 target
-// always runs the Highway code below, so per-target tests cover both.
+// On x86 CPUs with VPCLMULQDQ the raw paths in kernels/polyval_vpclmul*.cc (two or four blocks
+// per multiply, batches in lockstep) stand beside these targets; the calibration
+// (kernels/path_choice.h) picks among them all.
 #include "kernels/polyval.h"
 #include "kernels/polyval_vpclmul-inl.h"
+#include "kernels/calibration-inl.h"
+#include "kernels/path_choice.h"
 
 #include <string.h>  // explicit_bzero
 
@@ -188,12 +190,6 @@ void PolyvalOne(const uint8_t* h, const uint8_t* message, size_t length, uint8_t
 #endif  // HWY_TARGET == HWY_SCALAR
 
 void PolyvalJobs(const PolyvalJob* jobs, size_t count) {
-#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-  if (Vpclmul256Available()) {
-    PolyvalJobsVpclmul256(jobs, count);
-    return;
-  }
-#endif
   for (size_t i = 0; i < count; ++i) {
     PolyvalOne(jobs[i].h, jobs[i].message, jobs[i].length, jobs[i].out);
   }
@@ -208,14 +204,47 @@ namespace relaycell::kernels {
 
 HWY_EXPORT(PolyvalJobs);
 
+bool PolyvalBatchWithPath(KernelPath path, std::span<const PolyvalJob> jobs) {
+  if (path.is_raw()) {
+    if (!RawKernelUsable(path.raw())) return false;
+    switch (path.raw()) {
+      case RawKernel::kVpclmul256:
+        PolyvalJobsVpclmul256(jobs.data(), jobs.size());
+        return true;
+      case RawKernel::kVpclmul512:
+        PolyvalJobsVpclmul512(jobs.data(), jobs.size());
+        return true;
+      default:
+        return false;
+    }
+  }
+  const size_t index = HighwayTableIndex(path);
+  if (index == 0) return false;
+  HWY_DISPATCH_TABLE(PolyvalJobs)[index](jobs.data(), jobs.size());
+  return true;
+}
+
 void Polyval(std::span<const uint8_t, 16> h, std::span<const uint8_t> message,
              std::span<uint8_t, 16> out) {
   const PolyvalJob job{h.data(), message.data(), message.size(), out.data()};
-  HWY_DYNAMIC_DISPATCH(PolyvalJobs)(&job, 1);
+  PolyvalBatchWithPath(ActivePath(KernelFamily::kPolyval), {&job, 1});
 }
 
 void PolyvalBatch(std::span<const PolyvalJob> jobs) {
-  HWY_DYNAMIC_DISPATCH(PolyvalJobs)(jobs.data(), jobs.size());
+  PolyvalBatchWithPath(ActivePath(KernelFamily::kPolyval), jobs);
+}
+
+double MeasurePolyval(KernelPath path) {
+  // The Wegman-Carter MAC's shape: 512-byte messages, each under its own key, four at a time.
+  constexpr size_t kBytes = 512, kJobs = 4;
+  alignas(64) static uint8_t messages[kJobs][kBytes];
+  uint8_t keys[kJobs][16], outs[kJobs][16];
+  PolyvalJob jobs[kJobs];
+  for (size_t j = 0; j < kJobs; ++j) {
+    for (size_t b = 0; b < 16; ++b) keys[j][b] = static_cast<uint8_t>(j * 16 + b + 1);
+    jobs[j] = {keys[j], messages[j], kBytes, outs[j]};
+  }
+  return BestRate(kBytes * kJobs, [&] { PolyvalBatchWithPath(path, jobs); });
 }
 
 }  // namespace relaycell::kernels

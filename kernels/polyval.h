@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <span>
 
+#include "kernels/kernel_path.h"
+
 namespace relaycell::kernels {
 
 inline constexpr size_t kPolyvalBytes = 16;
@@ -24,6 +26,11 @@ struct PolyvalJob {
   uint8_t* out;            // 16 bytes
 };
 void PolyvalBatch(std::span<const PolyvalJob> jobs);
+
+// The batch through a chosen path (a Highway target, or raw VPCLMULQDQ at 256 or 512 bits);
+// false, nothing done, when this CPU cannot run it. The calls above run
+// ActivePath(KernelFamily::kPolyval).
+bool PolyvalBatchWithPath(KernelPath path, std::span<const PolyvalJob> jobs);
 
 }  // namespace relaycell::kernels
 

@@ -9,11 +9,12 @@
 
 namespace relaycell::kernels {
 
-// AVX2 + PCLMULQDQ + VPCLMULQDQ, with the OS saving YMM state.
-bool Vpclmul256Available();
-
-// Same contract as PolyvalBatch; only call when Vpclmul256Available().
+// Same contract as PolyvalBatch; only call when RawKernelUsable(RawKernel::kVpclmul256).
 void PolyvalJobsVpclmul256(const PolyvalJob* jobs, size_t count);
+
+// The same at 512 bits (kernels/polyval_vpclmul512.cc); only call when
+// RawKernelUsable(RawKernel::kVpclmul512).
+void PolyvalJobsVpclmul512(const PolyvalJob* jobs, size_t count);
 
 }  // namespace relaycell::kernels
 

@@ -8,7 +8,6 @@
 // powers of H (three dependent multiplications, built as a tree), then one dependent chain of
 // (fold in state, multiply, reduce) per eight blocks. Batches run up to kLockstep jobs in
 // lockstep so those chains of different messages overlap in the out-of-order window.
-#include <cpuid.h>
 #include <immintrin.h>
 #include <string.h>  // explicit_bzero
 
@@ -28,19 +27,6 @@ namespace {
 constexpr uint64_t kFold = 0xC200000000000000ULL;
 constexpr size_t kAggregate = 8;  // blocks per reduction
 constexpr size_t kLockstep = 4;   // jobs in flight in PolyvalJobsVpclmul256
-
-bool DetectVpclmulAvx2() {
-  unsigned eax, ebx, ecx, edx;
-  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
-  const bool pclmul = (ecx >> 1) & 1, osxsave = (ecx >> 27) & 1, avx = (ecx >> 28) & 1;
-  if (!pclmul || !osxsave || !avx) return false;
-  unsigned xcr0_lo, xcr0_hi;
-  __asm__("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
-  if ((xcr0_lo & 6) != 6) return false;  // the OS saves XMM and YMM state
-  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
-  const bool avx2 = (ebx >> 5) & 1, vpclmul = (ecx >> 10) & 1;
-  return avx2 && vpclmul;
-}
 
 // A 256-bit product as three parts: lo = a0·b0, mid = a0·b1 ^ a1·b0, hi = a1·b1.
 struct Wide128 {
@@ -222,11 +208,6 @@ RELAYCELL_VPCLMUL_TARGET void Group(const PolyvalJob* jobs) {
 }
 
 }  // namespace
-
-bool Vpclmul256Available() {
-  static const bool available = DetectVpclmulAvx2();
-  return available;
-}
 
 void PolyvalJobsVpclmul256(const PolyvalJob* jobs, size_t count) {
   size_t at = 0;

@@ -11,6 +11,11 @@ std::vector<std::string> SupportedTargetNames() {
   return names;
 }
 
+int64_t BestHighwayTarget() {
+  const auto targets = hwy::SupportedAndGeneratedTargets();
+  return targets.empty() ? HWY_STATIC_TARGET : targets.front();
+}
+
 std::string ChosenTargetName() {
   const auto targets = hwy::SupportedAndGeneratedTargets();
   return targets.empty() ? std::string("none") : std::string(hwy::TargetName(targets.front()));

@@ -2,6 +2,7 @@
 #ifndef RELAYCELL_KERNELS_TARGETS_H_
 #define RELAYCELL_KERNELS_TARGETS_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -9,7 +10,8 @@ namespace relaycell::kernels {
 
 // Names of the compiled targets this CPU supports, best first (e.g. "AVX3_DL", "AVX2").
 std::vector<std::string> SupportedTargetNames();
-// The target dynamic dispatch picks here.
+// The best compiled target this CPU supports (what HWY_DYNAMIC_DISPATCH would pick), and its name.
+int64_t BestHighwayTarget();
 std::string ChosenTargetName();
 
 }  // namespace relaycell::kernels

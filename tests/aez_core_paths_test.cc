@@ -1,119 +1,180 @@
-// The two AEZ-core implementations must agree byte for byte: the raw VAES-256 kernel that this
-// CPU runs by default, and the Highway kernel that runs everywhere else. Without this test the
-// Highway path would go untested on VAES machines.
+// Every AEZ-core and AEZ-hash path this CPU can run (raw VAES at 256 and 512 bits, every
+// Highway target) must agree byte for byte with the others and with the known answers. The
+// calibration picks one path per machine; without this test the others would go untested.
 #include <cstdint>
+#include <fstream>
 #include <memory>
 #include <random>
 #include <span>
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "engine/aez.h"
-#include "kernels/aes_rounds.h"
+#include "engine/aez_reference.h"
 #include "kernels/aez_core_rounds.h"
+#include "tests/aez_test_util.h"
+#include "tests/kernel_test_util.h"
 
 namespace relaycell {
 namespace {
 
+using aez_test::RandomBytes;
+using aez_test::TestKey;
 using kernels::AezCoreJob;
-using kernels::AezCorePath;
+using kernels::ForEachPath;
+using kernels::KernelFamily;
+using kernels::KernelPath;
+using kernels::RawKernel;
 
-std::vector<uint8_t> RandomBytes(std::mt19937_64& rng, size_t n) {
-  std::vector<uint8_t> out(n);
-  for (auto& b : out) b = uint8_t(rng());
-  return out;
-}
+// The path others are held against: Highway's SSE4 target (AES-NI one block at a time), which
+// shares no code with the wide paths.
+KernelPath Baseline() { return KernelPath::Highway(HWY_SSE4); }
 
-std::unique_ptr<AezKey> RandomKey(std::mt19937_64& rng) {
-  const auto raw = RandomBytes(rng, kAezKeyBytes);
-  return std::make_unique<AezKey>(std::span<const uint8_t, kAezKeyBytes>(raw.data(), kAezKeyBytes));
-}
-
-class AezCorePaths : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (!kernels::Vaes256Available()) GTEST_SKIP() << "no VAES on this CPU: one path only";
-  }
-};
-
-TEST_F(AezCorePaths, EveryLengthAgreesBothDirections) {
+TEST(AezCorePaths, EveryLengthAgreesBothDirections) {
   std::mt19937_64 rng(261);
-  for (int k = 0; k < 2; ++k) {
-    const auto key = RandomKey(rng);
+  TestKey key(rng);
+  ForEachPath(KernelFamily::kAezCore, [&](KernelPath path) {
     for (size_t length = 32; length <= 1100; ++length) {
       const auto delta = RandomBytes(rng, 16);
       const auto message = RandomBytes(rng, length);
       for (bool decipher : {false, true}) {
-        std::vector<uint8_t> highway(length), vaes(length);
-        const AezCoreJob h{&key->blocks(), delta.data(), message.data(), highway.data(), length};
-        const AezCoreJob v{&key->blocks(), delta.data(), message.data(), vaes.data(), length};
-        ASSERT_TRUE(kernels::AezCoreRoundsBatchWithPath(AezCorePath::kHighway, {&h, 1}, decipher));
-        ASSERT_TRUE(kernels::AezCoreRoundsBatchWithPath(AezCorePath::kVaes256, {&v, 1}, decipher));
-        ASSERT_EQ(highway, vaes) << "length " << length << (decipher ? " decipher" : " encipher");
+        std::vector<uint8_t> want(length), got(length), inplace = message;
+        const AezCoreJob w{&key.key.blocks(), delta.data(), message.data(), want.data(), length};
+        const AezCoreJob g{&key.key.blocks(), delta.data(), message.data(), got.data(), length};
+        const AezCoreJob i{&key.key.blocks(), delta.data(), inplace.data(), inplace.data(), length};
+        ASSERT_TRUE(kernels::AezCoreRoundsBatchWithPath(Baseline(), {&w, 1}, decipher));
+        ASSERT_TRUE(kernels::AezCoreRoundsBatchWithPath(path, {&g, 1}, decipher));
+        ASSERT_TRUE(kernels::AezCoreRoundsBatchWithPath(path, {&i, 1}, decipher));
+        ASSERT_EQ(got, want) << "length " << length << (decipher ? " decipher" : " encipher");
+        ASSERT_EQ(inplace, want) << "in place, length " << length;
       }
     }
-  }
+  });
 }
 
-TEST_F(AezCorePaths, MixedBatchesAgreeInPlace) {
+TEST(AezCorePaths, MixedBatchesAgreeInPlace) {
   std::mt19937_64 rng(262);
-  std::vector<std::unique_ptr<AezKey>> keys;
-  for (int k = 0; k < 5; ++k) keys.push_back(RandomKey(rng));
-  for (int round = 0; round < 40; ++round) {
-    const size_t count = 1 + rng() % 21;
-    std::vector<std::vector<uint8_t>> deltas, highway, vaes;
-    for (size_t m = 0; m < count; ++m) {
-      deltas.push_back(RandomBytes(rng, 16));
-      highway.push_back(RandomBytes(rng, rng() % 3 == 0 ? 509 : 32 + rng() % 1000));
-      vaes.push_back(highway.back());
+  std::vector<std::unique_ptr<TestKey>> keys;
+  for (int k = 0; k < 5; ++k) keys.push_back(std::make_unique<TestKey>(rng));
+  ForEachPath(KernelFamily::kAezCore, [&](KernelPath path) {
+    for (int round = 0; round < 40; ++round) {
+      const size_t count = 1 + rng() % 21;
+      std::vector<std::vector<uint8_t>> deltas, want, got;
+      for (size_t m = 0; m < count; ++m) {
+        deltas.push_back(RandomBytes(rng, 16));
+        want.push_back(RandomBytes(rng, rng() % 3 == 0 ? 509 : 32 + rng() % 1000));
+        got.push_back(want.back());
+      }
+      std::vector<AezCoreJob> w_jobs, g_jobs;
+      for (size_t m = 0; m < count; ++m) {
+        const auto* key = &keys[m % keys.size()]->key.blocks();
+        w_jobs.push_back({key, deltas[m].data(), want[m].data(), want[m].data(), want[m].size()});
+        g_jobs.push_back({key, deltas[m].data(), got[m].data(), got[m].data(), got[m].size()});
+      }
+      const bool decipher = round % 2 == 1;
+      ASSERT_TRUE(kernels::AezCoreRoundsBatchWithPath(Baseline(), w_jobs, decipher));
+      ASSERT_TRUE(kernels::AezCoreRoundsBatchWithPath(path, g_jobs, decipher));
+      for (size_t m = 0; m < count; ++m) ASSERT_EQ(got[m], want[m]) << "round " << round << " job " << m;
     }
-    std::vector<AezCoreJob> h_jobs, v_jobs;
-    for (size_t m = 0; m < count; ++m) {
-      const auto* key = &keys[m % keys.size()]->blocks();
-      h_jobs.push_back({key, deltas[m].data(), highway[m].data(), highway[m].data(), highway[m].size()});
-      v_jobs.push_back({key, deltas[m].data(), vaes[m].data(), vaes[m].data(), vaes[m].size()});
+  });
+}
+
+TEST(AezCorePaths, HashStringsAgree) {
+  std::mt19937_64 rng(263);
+  ForEachPath(KernelFamily::kAezHash, [&](KernelPath path) {
+    for (int round = 0; round < 300; ++round) {
+      TestKey key(rng);
+      const size_t count = 1 + rng() % 4;
+      std::vector<std::vector<uint8_t>> strings;
+      for (size_t s = 0; s < count; ++s) strings.push_back(RandomBytes(rng, rng() % 200));
+      std::vector<std::span<const uint8_t>> views(strings.begin(), strings.end());
+      uint8_t want[16] = {}, got[16] = {};
+      ASSERT_TRUE(kernels::AezHashStringsWithPath(Baseline(), key.key.blocks(), 4, views, want));
+      ASSERT_TRUE(kernels::AezHashStringsWithPath(path, key.key.blocks(), 4, views, got));
+      ASSERT_EQ(std::vector<uint8_t>(want, want + 16), std::vector<uint8_t>(got, got + 16));
     }
-    const bool decipher = round % 2 == 1;
-    ASSERT_TRUE(kernels::AezCoreRoundsBatchWithPath(AezCorePath::kHighway, h_jobs, decipher));
-    ASSERT_TRUE(kernels::AezCoreRoundsBatchWithPath(AezCorePath::kVaes256, v_jobs, decipher));
-    for (size_t m = 0; m < count; ++m) ASSERT_EQ(highway[m], vaes[m]) << "round " << round << " job " << m;
+  });
+}
+
+// The whole cipher through the engine's entry points, on each core path and each hash path,
+// against the scalar reference and the published vectors.
+TEST(AezEveryPath, EncipherMatchesReferenceEveryLength) {
+  std::mt19937_64 rng(264);
+  TestKey key(rng);
+  for (KernelFamily family : {KernelFamily::kAezCore, KernelFamily::kAezHash}) {
+    ForEachPath(family, [&](KernelPath) {
+      for (size_t n = 0; n <= 600; n += 1 + n / 64) {
+        const auto delta = RandomBytes(rng, 16);
+        const auto x = RandomBytes(rng, n);
+        std::vector<uint8_t> c(n);
+        ASSERT_TRUE(AezEncipher(key.key, std::span<const uint8_t, 16>(delta.data(), 16), x, c));
+        ASSERT_EQ(c, aez_reference::Encipher(key.raw(), delta.data(), x)) << "n = " << n;
+      }
+    });
   }
 }
 
-TEST_F(AezCorePaths, HashStringsAgree) {
-  std::mt19937_64 rng(263);
-  for (int round = 0; round < 500; ++round) {
-    const auto key = RandomKey(rng);
-    const size_t count = 1 + rng() % 4;
-    std::vector<std::vector<uint8_t>> strings;
-    for (size_t s = 0; s < count; ++s) strings.push_back(RandomBytes(rng, rng() % 80));
-    std::vector<std::span<const uint8_t>> views(strings.begin(), strings.end());
-    uint8_t highway[16] = {}, vaes[16] = {};
-    ASSERT_TRUE(kernels::AezHashStringsWithPath(AezCorePath::kHighway, key->blocks(), 4, views, highway));
-    ASSERT_TRUE(kernels::AezHashStringsWithPath(AezCorePath::kVaes256, key->blocks(), 4, views, vaes));
-    ASSERT_EQ(std::vector<uint8_t>(highway, highway + 16), std::vector<uint8_t>(vaes, vaes + 16));
+TEST(AezEveryPath, PublishedEncryptVectors) {
+  std::ifstream in(std::string(RELAYCELL_VECTORS) + "/aez/encrypt.json");
+  ASSERT_TRUE(in) << "missing tests/vectors/aez/encrypt.json";
+  const auto doc = nlohmann::json::parse(in);
+  auto hex = [](const std::string& s) { return kernels::Hex(s); };
+  for (KernelFamily family : {KernelFamily::kAezCore, KernelFamily::kAezHash}) {
+    ForEachPath(family, [&](KernelPath) {
+      size_t checked = 0;
+      for (const auto& e : doc) {
+        const auto k = hex(e["k"]);
+        uint8_t extracted[48];
+        AezExtract(k, extracted);
+        AezKey key;
+        key.Init(std::span<const uint8_t, 48>(extracted, 48));
+        const auto nonce = hex(e["nonce"]), m = hex(e["m"]), want = hex(e["c"]);
+        std::vector<std::vector<uint8_t>> ad;
+        for (const auto& a : e["data"]) ad.push_back(hex(a));
+        const std::vector<std::span<const uint8_t>> spans(ad.begin(), ad.end());
+        const size_t tau = e["tau"];
+        std::vector<uint8_t> c(m.size() + tau);
+        ASSERT_TRUE(AezEncrypt(key, nonce, spans, tau, m, c));
+        ASSERT_EQ(c, want) << "|m| = " << m.size() << " tau = " << tau;
+        ++checked;
+      }
+      EXPECT_GE(checked, 500u);
+    });
   }
 }
 
 // Found by fuzz_aez_roundtrip: a batch whose messages are all short (AEZ-tiny) hands the core
 // an empty job list, which must do nothing on every path (not read jobs[0]).
 TEST(AezCoreEmptyBatch, DoesNothingOnEveryPath) {
-  EXPECT_TRUE(kernels::AezCoreRoundsBatchWithPath(AezCorePath::kHighway, {}, false));
+  ForEachPath(KernelFamily::kAezCore, [](KernelPath path) {
+    EXPECT_TRUE(kernels::AezCoreRoundsBatchWithPath(path, {}, false));
+  });
   EXPECT_TRUE(kernels::AezCoreRoundsBatch({}, true));
-  if (kernels::Vaes256Available()) {
-    EXPECT_TRUE(kernels::AezCoreRoundsBatchWithPath(AezCorePath::kVaes256, {}, false));
-  }
   AezEncipherBatch({});
   AezDecipherBatch({});
 }
 
-TEST(AezCorePathsAvailability, VaesPathRefusedWhenAbsent) {
-  if (kernels::Vaes256Available()) GTEST_SKIP() << "this CPU has VAES";
+TEST(AezCorePathsAvailability, PathsThisCpuCannotRunAreRefused) {
+  const auto absent = kernels::UnrunnableRawPaths({RawKernel::kVaes256, RawKernel::kVaes512});
+  if (absent.empty()) GTEST_SKIP() << "this CPU runs every VAES path";
   uint8_t buffer[64] = {}, delta[16] = {};
   AezKey key;
   const AezCoreJob job{&key.blocks(), delta, buffer, buffer, sizeof buffer};
-  EXPECT_FALSE(kernels::AezCoreRoundsBatchWithPath(AezCorePath::kVaes256, {&job, 1}, false));
+  for (KernelPath path : absent) {
+    EXPECT_FALSE(kernels::AezCoreRoundsBatchWithPath(path, {&job, 1}, false)) << path.Name();
+    uint8_t sum[16] = {};
+    EXPECT_FALSE(kernels::AezHashStringsWithPath(path, key.blocks(), 4, {}, sum)) << path.Name();
+  }
+}
+
+TEST(AezCorePathsAvailability, PathsOfOtherFamiliesAreRefused) {
+  uint8_t buffer[64] = {}, delta[16] = {};
+  AezKey key;
+  const AezCoreJob job{&key.blocks(), delta, buffer, buffer, sizeof buffer};
+  EXPECT_FALSE(kernels::AezCoreRoundsBatchWithPath(KernelPath::Raw(RawKernel::kGfni512), {&job, 1}, false));
+  EXPECT_FALSE(kernels::AezCoreRoundsBatchWithPath(KernelPath(), {&job, 1}, false));
 }
 
 }  // namespace

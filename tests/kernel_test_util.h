@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 
 #include "hwy/targets.h"
+#include "kernels/kernel_path.h"
+#include "kernels/path_choice.h"
 
 namespace relaycell::kernels {
 
@@ -24,6 +26,30 @@ void ForEachTarget(Body body) {
   }
   hwy::SetSupportedTargetsForTest(0);
   hwy::GetChosenTarget().DeInit();
+}
+
+// Runs body(path) once per path of `family` this CPU can run (raw kernels and every Highway
+// target), with the family's automatic entry points forced to that path on this thread, so
+// the calibration's choice does not hide a bug on another path.
+template <class Body>
+void ForEachPath(KernelFamily family, Body body) {
+  const std::vector<KernelPath> paths = RunnablePaths(family);
+  ASSERT_FALSE(paths.empty());
+  for (KernelPath path : paths) {
+    ScopedPathOverride force(family, path);
+    SCOPED_TRACE(std::string(FamilyName(family)) + " path " + path.Name());
+    body(path);
+  }
+}
+
+// The raw kernels of a family this CPU cannot run: their tests skip, and these paths must be
+// refused (nothing written) rather than crash.
+inline std::vector<KernelPath> UnrunnableRawPaths(std::initializer_list<RawKernel> raws) {
+  std::vector<KernelPath> out;
+  for (RawKernel raw : raws) {
+    if (!RawKernelUsable(raw)) out.push_back(KernelPath::Raw(raw));
+  }
+  return out;
 }
 
 inline std::vector<uint8_t> Hex(const std::string& hex) {

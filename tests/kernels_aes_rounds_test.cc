@@ -77,7 +77,9 @@ void CheckFips197() {
             Hex("8ea2b7ca516745bfeafc49904b496089"));  // C.3
 }
 
-TEST(AesRounds, Fips197AppendixCEveryTarget) { ForEachTarget(CheckFips197); }
+TEST(AesRounds, Fips197AppendixCEveryPath) {
+  ForEachPath(KernelFamily::kAesRounds, [](KernelPath) { CheckFips197(); });
+}
 
 std::vector<uint8_t> RandomBytes(std::mt19937_64& rng, size_t n) {
   std::vector<uint8_t> v(n);
@@ -100,7 +102,7 @@ std::vector<uint8_t> Reference(const std::vector<uint8_t>& in, const uint8_t* of
 constexpr size_t kBlocks[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 28, 31, 32, 33, 64, 100};
 constexpr size_t kRounds[] = {0, 1, 4, 10, 16};
 
-void CheckShared(AesPath path) {
+void CheckShared(KernelPath path) {
   std::mt19937_64 rng(8);
   for (size_t blocks : kBlocks) {
     for (size_t rounds : kRounds) {
@@ -143,20 +145,28 @@ void CheckPerBlockKeys() {
   }
 }
 
-TEST(AesRounds, SharedKeysMatchReferenceEveryTarget) {
-  ForEachTarget([] { CheckShared(AesPath::kHighway); });
+TEST(AesRounds, SharedKeysMatchReferenceEveryPath) {
+  ForEachPath(KernelFamily::kAesRounds, [](KernelPath path) { CheckShared(path); });
 }
-TEST(AesRounds, AutoPathMatchesReferenceEveryTarget) {
-  ForEachTarget([] { CheckShared(AesPath::kAuto); });
+TEST(AesRounds, AutoPathMatchesReference) { CheckShared(ActivePath(KernelFamily::kAesRounds)); }
+TEST(AesRounds, WideVaesPathsRunWhereTheCpuHasThem) {
+  for (RawKernel raw : {RawKernel::kVaes256, RawKernel::kVaes512}) {
+    EXPECT_EQ(PathRunnable(KernelFamily::kAesRounds, KernelPath::Raw(raw)), RawKernelUsable(raw));
+  }
 }
-TEST(AesRounds, Vaes256PathMatchesReference) {
-  if (!Vaes256Available()) GTEST_SKIP() << "this CPU has no VAES (+AVX2)";
-  CheckShared(AesPath::kVaes256);
+TEST(AesRounds, PathsThisCpuCannotRunAreRefused) {
+  const auto absent = UnrunnableRawPaths({RawKernel::kVaes256, RawKernel::kVaes512});
+  if (absent.empty()) GTEST_SKIP() << "this CPU runs every VAES path";
+  for (KernelPath path : absent) {
+    std::vector<uint8_t> in(32), out(32, 7), keys(16);
+    EXPECT_FALSE(AesRoundsWithPath(path, in, {}, keys, out)) << path.Name();
+    EXPECT_EQ(out, std::vector<uint8_t>(32, 7));
+  }
 }
-TEST(AesRounds, Vaes256RefusedWhenAbsent) {
-  if (Vaes256Available()) GTEST_SKIP() << "this CPU has VAES";
+TEST(AesRounds, PathsOfOtherFamiliesAreRefused) {
   std::vector<uint8_t> in(32), out(32, 7), keys(16);
-  EXPECT_FALSE(AesRoundsWithPath(AesPath::kVaes256, in, {}, keys, out));
+  EXPECT_FALSE(AesRoundsWithPath(KernelPath::Raw(RawKernel::kGfni256), in, {}, keys, out));
+  EXPECT_FALSE(AesRoundsWithPath(KernelPath(), in, {}, keys, out));
   EXPECT_EQ(out, std::vector<uint8_t>(32, 7));
 }
 TEST(AesRounds, PerBlockKeysMatchReferenceEveryTarget) { ForEachTarget(CheckPerBlockKeys); }

@@ -48,7 +48,7 @@ TEST(Gf256, ScalarMatchesReferenceOnAllPairs) {
   }
 }
 
-void CheckMulAccumulate(GfPath path) {
+void CheckMulAccumulate(KernelPath path) {
   std::mt19937_64 rng(1);
   for (size_t length : kLengths) {
     for (size_t misalign : {0, 1, 3}) {
@@ -71,7 +71,7 @@ void CheckMulAccumulate(GfPath path) {
   }
 }
 
-void CheckMatrix(GfPath path) {
+void CheckMatrix(KernelPath path) {
   std::mt19937_64 rng(2);
   const std::pair<size_t, size_t> shapes[] = {{1, 1}, {3, 5}, {4, 2}, {2, 6}, {7, 9}, {40, 3}, {5, 13}};
   for (auto [k, m] : shapes) {
@@ -108,41 +108,39 @@ void CheckMatrix(GfPath path) {
   }
 }
 
-TEST(Gf256, MulAccumulateEveryTarget) {
-  ForEachTarget([] { CheckMulAccumulate(GfPath::kHighway); });
+TEST(Gf256, MulAccumulateEveryPath) {
+  ForEachPath(KernelFamily::kGf256, [](KernelPath path) { CheckMulAccumulate(path); });
 }
 
-TEST(Gf256, MatrixAndDotEveryTarget) {
-  ForEachTarget([] { CheckMatrix(GfPath::kHighway); });
-}
-
-TEST(Gf256, GfniPathMatchesReference) {
-  if (!GfniAvailable()) GTEST_SKIP() << "this CPU has no GFNI (+AVX2): GFNI path not testable here";
-  CheckMulAccumulate(GfPath::kGfni);
-  CheckMatrix(GfPath::kGfni);
+TEST(Gf256, MatrixAndDotEveryPath) {
+  ForEachPath(KernelFamily::kGf256, [](KernelPath path) { CheckMatrix(path); });
 }
 
 TEST(Gf256, AutoPathMatchesReference) {
-  CheckMulAccumulate(GfPath::kAuto);
-  CheckMatrix(GfPath::kAuto);
+  CheckMulAccumulate(KernelPath());
+  CheckMatrix(KernelPath());
 }
 
-TEST(Gf256, GfniRefusedWhenAbsent) {
-  if (GfniAvailable()) GTEST_SKIP() << "this CPU has GFNI";
+TEST(Gf256, GfniPathsRunWhereTheCpuHasThem) {
+  for (RawKernel raw : {RawKernel::kGfni256, RawKernel::kGfni512}) {
+    EXPECT_EQ(PathRunnable(KernelFamily::kGf256, KernelPath::Raw(raw)), RawKernelUsable(raw));
+  }
+}
+
+TEST(Gf256, PathsThisCpuCannotRunAreRefused) {
+  const auto absent = UnrunnableRawPaths({RawKernel::kGfni256, RawKernel::kGfni512});
+  if (absent.empty()) GTEST_SKIP() << "this CPU runs every GFNI path";
+  for (KernelPath path : absent) {
+    std::vector<uint8_t> in(32, 1), out(32, 7);
+    EXPECT_FALSE(GfMulAccumulate(3, in, out, path)) << path.Name();
+    EXPECT_EQ(out, std::vector<uint8_t>(32, 7));
+  }
+}
+
+TEST(Gf256, PathsOfOtherFamiliesAreRefused) {
   std::vector<uint8_t> in(32, 1), out(32, 7);
-  EXPECT_FALSE(GfMulAccumulate(3, in, out, GfPath::kGfni));
+  EXPECT_FALSE(GfMulAccumulate(3, in, out, KernelPath::Raw(RawKernel::kVaes256)));
   EXPECT_EQ(out, std::vector<uint8_t>(32, 7));
-}
-
-TEST(Gf256, RejectsMismatchedSizes) {
-  std::vector<uint8_t> a(16), b(17);
-  EXPECT_FALSE(GfMulAccumulate(3, a, b));
-  const uint8_t* rows[2] = {a.data(), a.data()};
-  uint8_t* outs[1] = {b.data()};
-  const uint8_t coefficients[3] = {1, 2, 3};
-  EXPECT_FALSE(GfMatrixMultiply(coefficients, 2, 1, rows, outs, 16));  // 3 != 2 * 1
-  EXPECT_FALSE(GfMatrixMultiply(std::span(coefficients, 2), 2, 1, std::span(rows, 1), outs, 16));
-  EXPECT_FALSE(GfDotProduct(coefficients, rows, b));  // 3 coefficients, 2 rows
 }
 
 }  // namespace

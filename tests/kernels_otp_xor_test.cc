@@ -63,8 +63,18 @@ void CheckBatch() {
   }
 }
 
-TEST(OtpXor, MatchesByteLoopEveryTarget) { ForEachTarget(CheckXor); }
-TEST(OtpXor, BatchEveryTarget) { ForEachTarget(CheckBatch); }
+TEST(OtpXor, MatchesByteLoopEveryPath) {
+  ForEachPath(KernelFamily::kOtpXor, [](KernelPath) { CheckXor(); });
+}
+TEST(OtpXor, BatchEveryPath) {
+  ForEachPath(KernelFamily::kOtpXor, [](KernelPath) { CheckBatch(); });
+}
+TEST(OtpXor, RawPathsAreRefused) {
+  std::vector<uint8_t> in(64, 1), pad(64, 2), out(64, 7);
+  const XorJob job{in.data(), pad.data(), out.data(), in.size()};
+  EXPECT_FALSE(OtpXorBatchWithPath(KernelPath::Raw(RawKernel::kVaes512), {&job, 1}));
+  EXPECT_EQ(out, std::vector<uint8_t>(64, 7));
+}
 
 TEST(OtpXor, XorTwiceRestores) {
   std::mt19937_64 rng(7);

@@ -76,7 +76,9 @@ void CheckRfc8452() {
   EXPECT_EQ(ReferencePolyval(h.data(), message.data(), message.size()), expected);
 }
 
-TEST(Polyval, Rfc8452AppendixAEveryTarget) { ForEachTarget(CheckRfc8452); }
+TEST(Polyval, Rfc8452AppendixAEveryPath) {
+  ForEachPath(KernelFamily::kPolyval, [](KernelPath) { CheckRfc8452(); });
+}
 
 TEST(Polyval, EmptyMessageIsZero) {
   const uint8_t h[16] = {1, 2, 3};
@@ -104,7 +106,9 @@ void CheckRandom() {
   }
 }
 
-TEST(Polyval, RandomEveryTarget) { ForEachTarget(CheckRandom); }
+TEST(Polyval, RandomEveryPath) {
+  ForEachPath(KernelFamily::kPolyval, [](KernelPath) { CheckRandom(); });
+}
 
 void CheckBatch() {
   std::mt19937_64 rng(4);
@@ -125,7 +129,25 @@ void CheckBatch() {
   }
 }
 
-TEST(Polyval, BatchWithDifferentKeysEveryTarget) { ForEachTarget(CheckBatch); }
+TEST(Polyval, BatchWithDifferentKeysEveryPath) {
+  ForEachPath(KernelFamily::kPolyval, [](KernelPath) { CheckBatch(); });
+}
+
+TEST(Polyval, VpclmulPathsRunWhereTheCpuHasThem) {
+  for (RawKernel raw : {RawKernel::kVpclmul256, RawKernel::kVpclmul512}) {
+    EXPECT_EQ(PathRunnable(KernelFamily::kPolyval, KernelPath::Raw(raw)), RawKernelUsable(raw));
+  }
+}
+
+TEST(Polyval, PathsThisCpuCannotRunAreRefused) {
+  const auto absent = UnrunnableRawPaths({RawKernel::kVpclmul256, RawKernel::kVpclmul512});
+  if (absent.empty()) GTEST_SKIP() << "this CPU runs every VPCLMULQDQ path";
+  const uint8_t h[16] = {1};
+  uint8_t out[16] = {7};
+  const PolyvalJob job{h, h, 16, out};
+  for (KernelPath path : absent) EXPECT_FALSE(PolyvalBatchWithPath(path, {&job, 1})) << path.Name();
+  EXPECT_EQ(out[0], 7);
+}
 
 }  // namespace
 }  // namespace relaycell::kernels

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "circuit/cell.h"
+#include "kernels/path_choice.h"
 #include "kernels/targets.h"
 #include "tools/bench.h"
 #include "tools/command.h"
@@ -216,8 +217,14 @@ int RunBench(Args args) {
   if (json) {
     PrintJson(results);
   } else {
-    std::printf("relaycell bench on %s (SIMD target %s)\n\n", CpuName().c_str(),
+    std::printf("relaycell bench on %s (Highway target %s; kernel paths:", CpuName().c_str(),
                 kernels::ChosenTargetName().c_str());
+    for (size_t i = 0; i < kernels::kKernelFamilies; ++i) {
+      const auto family = static_cast<kernels::KernelFamily>(i);
+      std::printf(" %s=%s", std::string(kernels::FamilyName(family)).c_str(),
+                  kernels::ActivePath(family).Name().c_str());
+    }
+    std::printf(")\n\n");
     PrintEngineTable(results, config);
     PrintTable(results);
   }

@@ -4,6 +4,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kernels/path_choice.h"
 #include "tools/command.h"
 
 namespace relaycell::tools {
@@ -58,6 +59,12 @@ int main(int argc, char** argv) {
   if (name == "help" || name == "--help" || name == "-h") {
     PrintOverview(stdout);
     return kExitOk;
+  }
+  // A forced kernel path that is unknown or that this CPU cannot run is refused before any
+  // command runs, rather than silently calibrated away.
+  if (const std::string error = relaycell::kernels::ForcedPathError(); !error.empty()) {
+    std::fprintf(stderr, "relaycell: %s\n", error.c_str());
+    return kExitUsage;
   }
   std::vector<std::string_view> args(argv + 2, argv + argc);
   for (const Command& command : Commands()) {
