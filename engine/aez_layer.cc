@@ -57,9 +57,8 @@ void AezCellDirection::Prepare(bool is_early, std::span<uint8_t, kAezDeltaBytes>
 
 void AezCellDirection::Finish(std::span<const uint8_t, kAezPrevBytes> plaintext_head,
                               std::span<const uint8_t, kAezPrevBytes> ciphertext_head) {
-  for (size_t i = 0; i < kAezPrevBytes; ++i) prev_[i] = plaintext_head[i] ^ ciphertext_head[i];
   chain_cipher_.Step(chain_);
-  ++cell_number_;
+  AdvancePrev(plaintext_head, ciphertext_head);
 }
 
 void AezCellDirection::FinishMany(std::span<AezCellDirection* const> directions,
@@ -84,23 +83,33 @@ void AezCellDirection::FinishMany(std::span<AezCellDirection* const> directions,
   }
 }
 
+// One cell alone. The next chain value depends only on this one, so it is stepped as soon as
+// Δ has read it: its 15 serial AES rounds then run beside AEZ-core instead of after it.
 void AezCellDirection::Encipher(CellBody body, bool is_early) {
   alignas(16) uint8_t delta[kAezDeltaBytes];
   Prepare(is_early, delta);
+  chain_cipher_.Step(chain_);
   uint8_t plaintext_head[kAezPrevBytes];
   std::memcpy(plaintext_head, body.data(), kAezPrevBytes);
   AezEncipher(key_, delta, body, body);
-  Finish(plaintext_head, body.first<kAezPrevBytes>());
+  AdvancePrev(plaintext_head, body.first<kAezPrevBytes>());
   sodium_memzero(plaintext_head, sizeof plaintext_head);
 }
 
 void AezCellDirection::Decipher(CellBody body, bool is_early) {
   alignas(16) uint8_t delta[kAezDeltaBytes];
   Prepare(is_early, delta);
+  chain_cipher_.Step(chain_);
   uint8_t ciphertext_head[kAezPrevBytes];
   std::memcpy(ciphertext_head, body.data(), kAezPrevBytes);
   AezDecipher(key_, delta, body, body);
-  Finish(body.first<kAezPrevBytes>(), ciphertext_head);
+  AdvancePrev(body.first<kAezPrevBytes>(), ciphertext_head);
+}
+
+void AezCellDirection::AdvancePrev(std::span<const uint8_t, kAezPrevBytes> plaintext_head,
+                                   std::span<const uint8_t, kAezPrevBytes> ciphertext_head) {
+  for (size_t i = 0; i < kAezPrevBytes; ++i) prev_[i] = plaintext_head[i] ^ ciphertext_head[i];
+  ++cell_number_;
 }
 
 namespace {

@@ -85,6 +85,10 @@ class AezCellDirection {
   static KeyArena& Arena();
 
  private:
+  // prev = the cell's heads XORed; cell_number += 1 (the chain is stepped by the caller).
+  void AdvancePrev(std::span<const uint8_t, kAezPrevBytes> plaintext_head,
+                   std::span<const uint8_t, kAezPrevBytes> ciphertext_head);
+
   AezKey key_;
   Aes256Chain chain_cipher_;
   uint8_t chain_[kChainBytes];
