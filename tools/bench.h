@@ -73,6 +73,10 @@ double NsPerOp(Body&& body, double min_time_s) {
   return best;
 }
 
+// Block-rounds per ns of the AES-round kernel on AEZ's shape (28 blocks x 4 rounds, chained
+// calls): the `kernels.aes_rounds` figure, which `aez.floor` divides by.
+double AesRoundsBlockRoundsPerNs(double min_time_s);
+
 // TSC ticks per nanosecond (the "cycles" of cycles-per-byte figures).
 double TscTicksPerNs();
 

@@ -30,11 +30,13 @@ constexpr size_t kGfRowBytes = 64 * 1024;
 constexpr size_t kPolyvalBytes = 512;
 
 
-void BenchAesRounds(const BenchConfig& config, std::vector<BenchResult>& results) {
+}  // namespace
+
+double AesRoundsBlockRoundsPerNs(double min_time_s) {
   auto in = RandomBytes(16 * kAesBlocks, 1), offsets = RandomBytes(16 * kAesBlocks, 2);
   auto keys = RandomBytes(16 * kAesRounds, 3);
   std::vector<uint8_t> out(in.size());
-  const double ours_ns = NsPerOp(
+  const double ns = NsPerOp(
       [&](size_t n) {
         for (size_t i = 0; i < n; ++i) {
           kernels::AesRounds(in, offsets, keys, out);
@@ -42,7 +44,17 @@ void BenchAesRounds(const BenchConfig& config, std::vector<BenchResult>& results
         }
         DoNotOptimize(out[0]);
       },
-      config.min_time_s);
+      min_time_s);
+  return double(kAesBlocks * kAesRounds) / ns;
+}
+
+namespace {
+
+void BenchAesRounds(const BenchConfig& config, std::vector<BenchResult>& results) {
+  auto in = RandomBytes(16 * kAesBlocks, 1), offsets = RandomBytes(16 * kAesBlocks, 2);
+  auto keys = RandomBytes(16 * kAesRounds, 3);
+  std::vector<uint8_t> out(in.size());
+  const double ours = AesRoundsBlockRoundsPerNs(config.min_time_s);
 
   // Highway's best target alone, to show what a raw VAES path (when picked) is worth.
   const kernels::KernelPath highway = kernels::KernelPath::Highway(kernels::BestHighwayTarget());
@@ -58,7 +70,6 @@ void BenchAesRounds(const BenchConfig& config, std::vector<BenchResult>& results
 
   const double ctr_ns = IpsecMbAes128CtrNs(kCtrBytes, config.min_time_s);
 
-  const double ours = double(kAesBlocks * kAesRounds) / ours_ns;
   const double ctr = double(32 * 10) / ctr_ns;
   char note[160];
   std::snprintf(note, sizeof note, "28 blocks x 4 rounds, shared keys, offsets; path %s; %s alone %.2f",
