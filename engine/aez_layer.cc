@@ -23,6 +23,7 @@ AezCellDirection::AezCellDirection(bool is_forward,
 AezCellDirection::~AezCellDirection() {
   sodium_memzero(chain_, sizeof chain_);
   sodium_memzero(prev_, sizeof prev_);
+  sodium_memzero(next_delta_, sizeof next_delta_);
   // key_ and chain_cipher_ wipe themselves.
 }
 
@@ -33,6 +34,7 @@ void AezCellDirection::InstallKeys(std::span<const uint8_t, kKdfAezKeyBytes> aez
   key_.Init(aez_key);
   chain_cipher_.Init(chain_key);
   std::memcpy(chain_, chain.data(), sizeof chain_);
+  ComputeDelta(false, next_delta_);  // under the new key
 }
 
 KdfError AezCellDirection::DeriveRekeyMaterial(std::span<const uint8_t> rekey_data,
@@ -47,6 +49,14 @@ KdfError AezCellDirection::DeriveRekeyMaterial(std::span<const uint8_t> rekey_da
 }
 
 void AezCellDirection::Prepare(bool is_early, std::span<uint8_t, kAezDeltaBytes> delta) const {
+  if (is_early) [[unlikely]] {  // at most eight per circuit
+    ComputeDelta(true, delta);
+  } else {
+    std::memcpy(delta.data(), next_delta_, kAezDeltaBytes);
+  }
+}
+
+void AezCellDirection::ComputeDelta(bool is_early, std::span<uint8_t, kAezDeltaBytes> delta) const {
   uint8_t nonce[kAezNonceBytes];
   for (int i = 0; i < 8; ++i) nonce[i] = uint8_t(cell_number_ >> (56 - 8 * i));
   nonce[8] = is_forward_ ? 1 : 0;
@@ -80,6 +90,10 @@ void AezCellDirection::FinishMany(std::span<AezCellDirection* const> directions,
     }
     Aes256Chain::StepMany(std::span<const Aes256Chain* const>(ciphers, n),
                           std::span<uint8_t* const>(chains, n));
+    for (size_t i = 0; i < n; ++i) {
+      AezCellDirection& d = *directions[at + i];
+      d.ComputeDelta(false, d.next_delta_);
+    }
   }
 }
 
@@ -110,6 +124,7 @@ void AezCellDirection::AdvancePrev(std::span<const uint8_t, kAezPrevBytes> plain
                                    std::span<const uint8_t, kAezPrevBytes> ciphertext_head) {
   for (size_t i = 0; i < kAezPrevBytes; ++i) prev_[i] = plaintext_head[i] ^ ciphertext_head[i];
   ++cell_number_;
+  ComputeDelta(false, next_delta_);
 }
 
 namespace {

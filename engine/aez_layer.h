@@ -85,15 +85,22 @@ class AezCellDirection {
   static KeyArena& Arena();
 
  private:
-  // prev = the cell's heads XORed; cell_number += 1 (the chain is stepped by the caller).
+  // prev = the cell's heads XORed; cell_number += 1 (the chain is stepped by the caller);
+  // then the next cell's Δ.
   void AdvancePrev(std::span<const uint8_t, kAezPrevBytes> plaintext_head,
                    std::span<const uint8_t, kAezPrevBytes> ciphertext_head);
+  // Δ of the cell with this cell_number, prev and chain, RELAY (not RELAY_EARLY) or not.
+  void ComputeDelta(bool is_early, std::span<uint8_t, kAezDeltaBytes> delta) const;
 
   AezKey key_;
   Aes256Chain chain_cipher_;
   uint8_t chain_[kChainBytes];
   uint8_t prev_[kAezPrevBytes]{};
   uint64_t cell_number_ = 0;
+  // The next cell's Δ if it is a plain RELAY cell (prop 261 §4.2: Δ depends only on the state
+  // left by the cell before), computed as soon as that state is known so that its AES work is
+  // off the next cell's path: a client's layers, and a relay's next cell, no longer wait for it.
+  alignas(16) uint8_t next_delta_[kAezDeltaBytes];
   const bool is_forward_;
 };
 
