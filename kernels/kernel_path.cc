@@ -83,20 +83,27 @@ bool RawKernelUsable(RawKernel raw) {
   return false;
 }
 
-size_t HighwayTableIndex(KernelPath path) {
-  static const int64_t supported = [] {
+namespace detail {
+
+// Idempotent: racing callers write the same values.
+void FillHighwayTableIndex() {
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    const int bit = __builtin_ctzll(static_cast<uint64_t>(target));
     int64_t mask = 0;
-    for (int64_t t : hwy::SupportedAndGeneratedTargets()) mask |= t;
-    return mask;
-  }();
-  const int64_t target = path.highway_target();
-  if ((target & supported) == 0) return 0;
-  if (target == HWY_SCALAR || target == HWY_EMU128) {
-    return hwy::Num0BitsBelowLS1Bit_Nonzero64(HWY_CHOSEN_TARGET_MASK_SCALAR);
+    if (target == HWY_SCALAR || target == HWY_EMU128) {
+      mask = HWY_CHOSEN_TARGET_MASK_SCALAR;
+    } else if ((target & HWY_TARGETS) != 0) {
+      mask = HWY_CHOSEN_TARGET_SHIFT(target);
+    }
+    if (mask != 0) {
+      highway_table_index[bit].store(
+          static_cast<uint8_t>(hwy::Num0BitsBelowLS1Bit_Nonzero64(static_cast<uint64_t>(mask))),
+          std::memory_order_relaxed);
+    }
   }
-  if ((target & HWY_TARGETS) == 0) return 0;
-  const int64_t mask = HWY_CHOSEN_TARGET_SHIFT(target);
-  return mask == 0 ? 0 : hwy::Num0BitsBelowLS1Bit_Nonzero64(static_cast<uint64_t>(mask));
+  highway_table_index_filled.store(true, std::memory_order_release);
 }
+
+}  // namespace detail
 
 }  // namespace relaycell::kernels

@@ -8,6 +8,8 @@
 #ifndef RELAYCELL_KERNELS_KERNEL_PATH_H_
 #define RELAYCELL_KERNELS_KERNEL_PATH_H_
 
+#include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -62,10 +64,25 @@ class KernelPath {
 // Whether this CPU and OS can run a raw kernel.
 bool RawKernelUsable(RawKernel raw);
 
+namespace detail {
+// Per target bit: its dispatch-table index if compiled and supported here, else 0. Zero until
+// FillHighwayTableIndex (CPUID once) has run: constant-initialised, so a kernel called from
+// another file's static initialiser still finds it right.
+inline std::array<std::atomic<uint8_t>, 64> highway_table_index{};
+inline std::atomic<bool> highway_table_index_filled{false};
+void FillHighwayTableIndex();
+}  // namespace detail
+
 // Index of a Highway path in a dispatch table (HWY_DISPATCH_TABLE(F)[index]), or 0 (the
 // table's self-initialising entry, never called with it) when the path is not a Highway target
-// that was compiled and that this CPU supports. Cheap: the supported set is read once.
-size_t HighwayTableIndex(KernelPath path);
+// that was compiled and that this CPU supports. One load: it sits on every kernel call.
+inline size_t HighwayTableIndex(KernelPath path) {
+  if (!path.is_highway()) return 0;
+  if (!detail::highway_table_index_filled.load(std::memory_order_acquire)) [[unlikely]] {
+    detail::FillHighwayTableIndex();
+  }
+  return detail::highway_table_index[path.code() - 1].load(std::memory_order_relaxed);
+}
 
 }  // namespace relaycell::kernels
 
