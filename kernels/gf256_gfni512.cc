@@ -12,15 +12,7 @@
 // in registers. Rows larger than L1 are bound by L2 instead: see kPrefetchBytes and
 // AlignedStart.
 //
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "kernels/x86_intrinsics-inl.h"
 
 #include <cstring>
 

@@ -14,17 +14,7 @@
 //   by a window of the table [H^8 .. H^1, 0 x 8] that starts at H^count, so block i meets
 //   H^(count - i) and absent blocks meet zero: no copy of the message and one reduction.
 //
-// GCC 12's AVX-512 headers seed extracts, shuffles and zero-extends with a self-initialised
-// "undefined" vector and then warn about it (GCC bug 105593, fixed in 13).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "kernels/x86_intrinsics-inl.h"
 #include <string.h>  // explicit_bzero
 
 #include <algorithm>
