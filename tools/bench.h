@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -73,9 +74,50 @@ double NsPerOp(Body&& body, double min_time_s) {
   return best;
 }
 
-// Block-rounds per ns of the AES-round kernel on AEZ's shape (28 blocks x 4 rounds, chained
-// calls): the `kernels.aes_rounds` figure, which `aez.floor` divides by.
-double AesRoundsBlockRoundsPerNs(double min_time_s);
+// Several bodies measured in alternation (five rounds, each running every body once for about
+// min_time_s / 5, the best round kept per body), so that a change of clock or a noisy
+// neighbour during the run moves ours and the baseline alike and their ratio stays put.
+inline std::vector<double> NsPerOpInterleaved(const std::vector<std::function<void(size_t)>>& bodies,
+                                              double min_time_s) {
+  using Clock = std::chrono::steady_clock;
+  constexpr int kRounds = 5;
+  const double trial_s = min_time_s / kRounds;
+  std::vector<size_t> iterations(bodies.size(), 1);
+  std::vector<double> best(bodies.size(), 1e300);
+  for (size_t b = 0; b < bodies.size(); ++b) {  // size each body's trial
+    for (;;) {
+      const auto start = Clock::now();
+      bodies[b](iterations[b]);
+      const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+      if (seconds >= trial_s || iterations[b] > (size_t{1} << 40)) break;
+      const double grow = seconds > 0 ? trial_s / seconds * 1.2 : 10.0;
+      iterations[b] = size_t(double(iterations[b]) * std::min(std::max(grow, 1.5), 100.0)) + 1;
+    }
+  }
+  for (int round = 0; round < kRounds; ++round) {
+    for (size_t b = 0; b < bodies.size(); ++b) {
+      const auto start = Clock::now();
+      bodies[b](iterations[b]);
+      const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+      best[b] = std::min(best[b], seconds * 1e9 / double(iterations[b]));
+    }
+  }
+  return best;
+}
+
+// The `kernels.aes_rounds` workload, which `aez.floor` divides by: Run(n) makes n chained
+// calls of the AES-round kernel on AEZ's shape (28 blocks x 4 rounds, each call's input
+// depending on the last one's output).
+class AesRoundsWorkload {
+ public:
+  static constexpr size_t kBlocks = 28, kRounds = 4;
+  static constexpr double kBlockRounds = double(kBlocks * kRounds);
+  AesRoundsWorkload();
+  void Run(size_t n);
+
+ private:
+  std::vector<uint8_t> in_, offsets_, keys_, out_;
+};
 
 // TSC ticks per nanosecond (the "cycles" of cycles-per-byte figures).
 double TscTicksPerNs();

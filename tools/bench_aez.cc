@@ -22,18 +22,19 @@ std::unique_ptr<AezKey> MakeKey(uint64_t seed) {
   return std::make_unique<AezKey>(std::span<const uint8_t, kAezKeyBytes>(raw.data(), kAezKeyBytes));
 }
 
-double EncipherNs(const AezKey& key, size_t bytes, double min_time_s) {
-  const auto delta = RandomBytes(16, 11);
-  auto buffer = RandomBytes(bytes, 12);
-  return NsPerOp(
-      [&](size_t n) {
-        for (size_t i = 0; i < n; ++i) {
-          AezEncipher(key, std::span<const uint8_t, 16>(delta.data(), 16), buffer, buffer);
-        }
-        DoNotOptimize(buffer[0]);
-      },
-      min_time_s);
-}
+// Run(n) enciphers one message n times in place (each call reads the last one's output).
+struct EncipherWorkload {
+  const AezKey& key;
+  std::vector<uint8_t> delta, buffer;
+  EncipherWorkload(const AezKey& k, size_t bytes)
+      : key(k), delta(RandomBytes(16, 11)), buffer(RandomBytes(bytes, 12)) {}
+  void Run(size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      AezEncipher(key, std::span<const uint8_t, 16>(delta.data(), 16), buffer, buffer);
+    }
+    DoNotOptimize(buffer[0]);
+  }
+};
 
 // AES block-rounds of AEZ-core on `bytes` (>= 32), as kernels/aez_core_*.cc issue them: five
 // AES4 per 32-byte pair (two in pass 1, three in pass 2); for each fragment block an AES4 in,
@@ -51,21 +52,8 @@ std::string FloorNote(double ns, double floor_ns) {
 }
 
 void BenchAez(const BenchConfig& config, std::vector<BenchResult>& results) {
-  const double ctr_ns = IpsecMbAes128CtrNs(kCellBytes, config.min_time_s);
-  const double ctr_long_ns = IpsecMbAes128CtrNs(kLongBytes, config.min_time_s);
-  // The floor: AEZ-core's block-rounds at the AES-round kernel's own rate, what AEZ would cost
-  // if nothing but the AES units mattered.
-  const double rounds_per_ns = AesRoundsBlockRoundsPerNs(config.min_time_s);
-  const double floor_ns = double(AezCoreBlockRounds(kCellBytes)) / rounds_per_ns;
-  const double floor_long_ns = double(AezCoreBlockRounds(kLongBytes)) / rounds_per_ns;
   const auto key = MakeKey(1);
-
-  const double cell_ns = EncipherNs(*key, kCellBytes, config.min_time_s);
-  char note[160];
-  std::snprintf(note, sizeof note, "AES-128-CTR 509 B = %.1f ns; %s", ctr_ns,
-                FloorNote(cell_ns, floor_ns).c_str());
-  results.push_back({"aez.encipher_509", cell_ns, "ns", {{"ipsec_mb.aes128_ctr_509", ctr_ns / cell_ns}}, note});
-
+  EncipherWorkload cell(*key, kCellBytes), long_message(*key, kLongBytes);
   std::vector<std::unique_ptr<AezKey>> keys;
   std::vector<std::vector<uint8_t>> cells, deltas;
   std::vector<AezBatchJob> jobs;
@@ -77,23 +65,37 @@ void BenchAez(const BenchConfig& config, std::vector<BenchResult>& results) {
   for (size_t i = 0; i < kBatch; ++i) {
     jobs.push_back({keys[i].get(), deltas[i].data(), cells[i].data(), cells[i].data(), kCellBytes});
   }
-  const double batch_ns = NsPerOp(
-                              [&](size_t n) {
-                                for (size_t i = 0; i < n; ++i) AezEncipherBatch(jobs);
-                                DoNotOptimize(cells[0][0]);
-                              },
-                              config.min_time_s) /
-                          double(kBatch);
+  IpsecMbAes128Ctr ctr(kCellBytes), ctr_long(kLongBytes);
+  AesRoundsWorkload rounds;
+  // Ours and the baselines in alternation, so the ratios survive this machine's noise.
+  const std::vector<double> ns = NsPerOpInterleaved(
+      {[&](size_t n) { cell.Run(n); },
+       [&](size_t n) {
+         for (size_t i = 0; i < n; ++i) AezEncipherBatch(jobs);
+         DoNotOptimize(cells[0][0]);
+       },
+       [&](size_t n) { long_message.Run(n); }, [&](size_t n) { ctr.Run(n); },
+       [&](size_t n) { ctr_long.Run(n); }, [&](size_t n) { rounds.Run(n); }},
+      config.min_time_s * 4);
+  const double cell_ns = ns[0], batch_ns = ns[1] / double(kBatch), long_ns = ns[2];
+  const double ctr_ns = ns[3], ctr_long_ns = ns[4];
+  // The floor: AEZ-core's block-rounds at the AES-round kernel's own rate, what AEZ would cost
+  // if nothing but the AES units mattered.
+  const double rounds_per_ns = AesRoundsWorkload::kBlockRounds / ns[5];
+  const double floor_ns = double(AezCoreBlockRounds(kCellBytes)) / rounds_per_ns;
+  const double floor_long_ns = double(AezCoreBlockRounds(kLongBytes)) / rounds_per_ns;
+
+  char note[160];
+  std::snprintf(note, sizeof note, "AES-128-CTR 509 B = %.1f ns; %s", ctr_ns,
+                FloorNote(cell_ns, floor_ns).c_str());
+  results.push_back({"aez.encipher_509", cell_ns, "ns", {{"ipsec_mb.aes128_ctr_509", ctr_ns / cell_ns}}, note});
   results.push_back({"aez.encipher_509_batch", batch_ns, "ns",
                      {{"ipsec_mb.aes128_ctr_509", ctr_ns / batch_ns}},
                      "per message, 16 messages under 16 keys; " + FloorNote(batch_ns, floor_ns)});
-
-  const double long_ns = EncipherNs(*key, kLongBytes, config.min_time_s);
   std::snprintf(note, sizeof note, "AES-128-CTR 4096 B = %.1f ns; %s", ctr_long_ns,
                 FloorNote(long_ns, floor_long_ns).c_str());
   results.push_back({"aez.encipher_4096", long_ns * TscTicksPerNs() / double(kLongBytes), "cpb",
                      {{"ipsec_mb.aes128_ctr_4096", ctr_long_ns / long_ns}}, note});
-
   std::snprintf(note, sizeof note, "%zu AEZ-core block-rounds of a 509-byte cell at %.2f block-rounds/ns",
                 AezCoreBlockRounds(kCellBytes), rounds_per_ns);
   results.push_back({"aez.floor", floor_ns, "ns", {}, note});

@@ -23,36 +23,47 @@ std::vector<uint8_t> RandomBytes(size_t n, uint64_t seed) {
   return v;
 }
 
-double IpsecMbAes128CtrNs(size_t bytes, double min_time_s) {
-  std::unique_ptr<IMB_MGR, MgrDeleter> mgr(alloc_mb_mgr(0));
-  init_mb_mgr_auto(mgr.get(), nullptr);
+struct IpsecMbAes128Ctr::State {
+  std::unique_ptr<IMB_MGR, MgrDeleter> mgr{alloc_mb_mgr(0)};
   alignas(16) uint8_t enc[11 * 16], dec[11 * 16];
-  const auto key = RandomBytes(16, 4), iv = RandomBytes(16, 5);
-  IMB_AES_KEYEXP_128(mgr.get(), key.data(), enc, dec);
-  auto buffer = RandomBytes(bytes, 6);
-  return NsPerOp(
-      [&](size_t n) {
-        for (size_t i = 0; i < n; ++i) {
-          IMB_JOB* job = IMB_GET_NEXT_JOB(mgr.get());
-          job->cipher_mode = IMB_CIPHER_CNTR;
-          job->cipher_direction = IMB_DIR_ENCRYPT;
-          job->chain_order = IMB_ORDER_CIPHER_HASH;
-          job->hash_alg = IMB_AUTH_NULL;
-          job->enc_keys = enc;
-          job->dec_keys = dec;
-          job->key_len_in_bytes = IMB_KEY_128_BYTES;
-          job->src = buffer.data();
-          job->dst = buffer.data();
-          job->cipher_start_src_offset_in_bytes = 0;
-          job->msg_len_to_cipher_in_bytes = bytes;
-          job->iv = iv.data();
-          job->iv_len_in_bytes = 16;
-          job = IMB_SUBMIT_JOB(mgr.get());
-          while (job == nullptr) job = IMB_FLUSH_JOB(mgr.get());  // one message at a time
-        }
-        DoNotOptimize(buffer[0]);
-      },
-      min_time_s);
+  std::vector<uint8_t> iv = RandomBytes(16, 5), buffer;
+};
+
+IpsecMbAes128Ctr::IpsecMbAes128Ctr(size_t bytes) : state_(std::make_unique<State>()) {
+  init_mb_mgr_auto(state_->mgr.get(), nullptr);
+  const auto key = RandomBytes(16, 4);
+  IMB_AES_KEYEXP_128(state_->mgr.get(), key.data(), state_->enc, state_->dec);
+  state_->buffer = RandomBytes(bytes, 6);
+}
+
+IpsecMbAes128Ctr::~IpsecMbAes128Ctr() = default;
+
+void IpsecMbAes128Ctr::Run(size_t n) {
+  State& s = *state_;
+  for (size_t i = 0; i < n; ++i) {
+    IMB_JOB* job = IMB_GET_NEXT_JOB(s.mgr.get());
+    job->cipher_mode = IMB_CIPHER_CNTR;
+    job->cipher_direction = IMB_DIR_ENCRYPT;
+    job->chain_order = IMB_ORDER_CIPHER_HASH;
+    job->hash_alg = IMB_AUTH_NULL;
+    job->enc_keys = s.enc;
+    job->dec_keys = s.dec;
+    job->key_len_in_bytes = IMB_KEY_128_BYTES;
+    job->src = s.buffer.data();
+    job->dst = s.buffer.data();
+    job->cipher_start_src_offset_in_bytes = 0;
+    job->msg_len_to_cipher_in_bytes = s.buffer.size();
+    job->iv = s.iv.data();
+    job->iv_len_in_bytes = 16;
+    job = IMB_SUBMIT_JOB(s.mgr.get());
+    while (job == nullptr) job = IMB_FLUSH_JOB(s.mgr.get());  // one message at a time
+  }
+  DoNotOptimize(s.buffer[0]);
+}
+
+double IpsecMbAes128CtrNs(size_t bytes, double min_time_s) {
+  IpsecMbAes128Ctr ctr(bytes);
+  return NsPerOp([&](size_t n) { ctr.Run(n); }, min_time_s);
 }
 
 }  // namespace relaycell::tools

@@ -33,20 +33,18 @@ constexpr size_t kPolyvalBytes = 512;
 
 }  // namespace
 
-double AesRoundsBlockRoundsPerNs(double min_time_s) {
-  auto in = RandomBytes(16 * kAesBlocks, 1), offsets = RandomBytes(16 * kAesBlocks, 2);
-  auto keys = RandomBytes(16 * kAesRounds, 3);
-  std::vector<uint8_t> out(in.size());
-  const double ns = NsPerOp(
-      [&](size_t n) {
-        for (size_t i = 0; i < n; ++i) {
-          kernels::AesRounds(in, offsets, keys, out);
-          in[0] = out[1];  // each pass depends on the last, like chained AEZ calls
-        }
-        DoNotOptimize(out[0]);
-      },
-      min_time_s);
-  return double(kAesBlocks * kAesRounds) / ns;
+AesRoundsWorkload::AesRoundsWorkload()
+    : in_(RandomBytes(16 * kBlocks, 1)),
+      offsets_(RandomBytes(16 * kBlocks, 2)),
+      keys_(RandomBytes(16 * kRounds, 3)),
+      out_(16 * kBlocks) {}
+
+void AesRoundsWorkload::Run(size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    kernels::AesRounds(in_, offsets_, keys_, out_);
+    in_[0] = out_[1];  // each pass depends on the last, like chained AEZ calls
+  }
+  DoNotOptimize(out_[0]);
 }
 
 namespace {
@@ -55,22 +53,21 @@ void BenchAesRounds(const BenchConfig& config, std::vector<BenchResult>& results
   auto in = RandomBytes(16 * kAesBlocks, 1), offsets = RandomBytes(16 * kAesBlocks, 2);
   auto keys = RandomBytes(16 * kAesRounds, 3);
   std::vector<uint8_t> out(in.size());
-  const double ours = AesRoundsBlockRoundsPerNs(config.min_time_s);
-
-  // Highway's best target alone, to show what a raw VAES path (when picked) is worth.
+  AesRoundsWorkload workload;
+  IpsecMbAes128Ctr ctr_509(kCtrBytes);
   const kernels::KernelPath highway = kernels::KernelPath::Highway(kernels::BestHighwayTarget());
-  const double highway_ns = NsPerOp(
-      [&](size_t n) {
-        for (size_t i = 0; i < n; ++i) {
-          kernels::AesRoundsWithPath(highway, in, offsets, keys, out);
-          in[0] = out[1];
-        }
-        DoNotOptimize(out[0]);
-      },
-      config.min_time_s);
-
-  const double ctr_ns = IpsecMbAes128CtrNs(kCtrBytes, config.min_time_s);
-
+  const std::vector<double> ns = NsPerOpInterleaved(
+      {[&](size_t n) { workload.Run(n); }, [&](size_t n) { ctr_509.Run(n); },
+       [&](size_t n) {
+         for (size_t i = 0; i < n; ++i) {
+           kernels::AesRoundsWithPath(highway, in, offsets, keys, out);
+           in[0] = out[1];
+         }
+         DoNotOptimize(out[0]);
+       }},
+      config.min_time_s * 3);
+  const double ours = AesRoundsWorkload::kBlockRounds / ns[0];
+  const double ctr_ns = ns[1], highway_ns = ns[2];
   const double ctr = double(32 * 10) / ctr_ns;
   char note[160];
   std::snprintf(note, sizeof note, "28 blocks x 4 rounds, shared keys, offsets; path %s; %s alone %.2f",
