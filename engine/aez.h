@@ -33,6 +33,14 @@ void AezHash(const AezKey& key, size_t tau_bytes, std::span<const uint8_t> nonce
 void AezHashTauBits(const AezKey& key, uint64_t tau_bits, std::span<const uint8_t> nonce,
                     AezAdVector ad, std::span<uint8_t, kAezDeltaBytes> delta);
 
+// AEZ-hash of a relay cell's tweak vector (tau = 0; a 10-byte nonce; AD strings of 32 and 16
+// bytes: protocol §4's N, prev, chain): exactly AezHash(key, 0, nonce, {a1, a2}, delta), as four
+// whitened blocks through one AES4 call (one 512-bit vector where the CPU has VAES-512).
+inline constexpr size_t kAezCellNonceBytes = 10;
+void AezCellHash(const AezKey& key, std::span<const uint8_t, kAezCellNonceBytes> nonce,
+                 std::span<const uint8_t, 32> a1, std::span<const uint8_t, 16> a2,
+                 std::span<uint8_t, kAezDeltaBytes> delta);
+
 // AEZ-prf(K, Δ, |out|).
 void AezPrf(const AezKey& key, std::span<const uint8_t, kAezDeltaBytes> delta,
             std::span<uint8_t> out);

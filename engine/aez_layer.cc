@@ -57,12 +57,11 @@ void AezCellDirection::Prepare(bool is_early, std::span<uint8_t, kAezDeltaBytes>
 }
 
 void AezCellDirection::ComputeDelta(bool is_early, std::span<uint8_t, kAezDeltaBytes> delta) const {
-  uint8_t nonce[kAezNonceBytes];
+  uint8_t nonce[kAezCellNonceBytes];
   for (int i = 0; i < 8; ++i) nonce[i] = uint8_t(cell_number_ >> (56 - 8 * i));
   nonce[8] = is_forward_ ? 1 : 0;
   nonce[9] = is_early ? 1 : 0;
-  const std::span<const uint8_t> ad[2] = {prev_, chain_};
-  AezHash(key_, /*tau_bytes=*/0, nonce, ad, delta);
+  AezCellHash(key_, nonce, prev_, chain_, delta);
 }
 
 void AezCellDirection::Finish(std::span<const uint8_t, kAezPrevBytes> plaintext_head,

@@ -24,7 +24,6 @@
 
 namespace relaycell {
 
-inline constexpr size_t kAezNonceBytes = 10;
 inline constexpr size_t kAezPrevBytes = 32;
 
 // The recognition test after removing one aez layer (prop 261): zero_1 u32 == 0,

@@ -11,6 +11,7 @@
 #include "engine/aez.h"
 #include "engine/aez_reference.h"
 #include "engine/key_arena.h"
+#include "kernels/path_choice.h"
 #include "tests/aez_test_util.h"
 
 namespace relaycell {
@@ -117,6 +118,28 @@ TEST(AezRoundTrip, CellHashMatchesReference) {
   AezHash(key.key, 0, nonce, ad, fast);
   aez_reference::Hash(key.raw(), 0, strings, slow);
   EXPECT_EQ(0, std::memcmp(fast, slow, 16));
+}
+
+// The cell layer's fixed-shape hash must be AEZ-hash itself, on every AEZ-hash path.
+TEST(AezRoundTrip, CellHashShapeMatchesGeneralHashAndReference) {
+  std::mt19937_64 rng(61);
+  for (kernels::KernelPath path : kernels::RunnablePaths(kernels::KernelFamily::kAezHash)) {
+    kernels::ScopedPathOverride force(kernels::KernelFamily::kAezHash, path);
+    for (int trial = 0; trial < 50; ++trial) {
+      TestKey key(rng);
+      const auto nonce = RandomBytes(rng, 10), a1 = RandomBytes(rng, 32), a2 = RandomBytes(rng, 16);
+      const std::span<const uint8_t> ad[] = {a1, a2};
+      const std::span<const uint8_t> strings[] = {nonce, a1, a2};
+      uint8_t cell[16], general[16], reference[16];
+      AezCellHash(key.key, std::span<const uint8_t, 10>(nonce.data(), 10),
+                  std::span<const uint8_t, 32>(a1.data(), 32), std::span<const uint8_t, 16>(a2.data(), 16),
+                  cell);
+      AezHash(key.key, 0, nonce, ad, general);
+      aez_reference::Hash(key.raw(), 0, strings, reference);
+      ASSERT_EQ(0, std::memcmp(cell, general, 16)) << path.Name();
+      ASSERT_EQ(0, std::memcmp(cell, reference, 16)) << path.Name();
+    }
+  }
 }
 
 TEST(AezBatch, MatchesSingleAndReferenceOnMixedBatches) {
