@@ -77,45 +77,42 @@ std::array<uint8_t, kCellBodyBytes> SamplePayload(const CellSuite& suite) {
   return payload;
 }
 
-double PeelNs(const CellSuite& suite, double min_time_s) {
-  BenchPath path(suite);
-  if (!path.ok) return 0;
+// Run(n): n unrecognized cells through the first relay. The cell keeps its peeled bytes, so
+// each round is a fresh unrecognized cell.
+struct PeelWorkload {
+  BenchPath path;
   Cell cell{};
-  for (size_t i = 0; i < cell.size(); ++i) cell[i] = uint8_t(i * 7 + 3);
-  WriteCellHeader(kBaseId, CellCommand::kRelay, cell);
-  RelayCircuit& relay = path.relays[0];
   size_t not_forwarded = 0;
-  const double ns = NsPerOp(
-      [&](size_t n) {
-        for (size_t i = 0; i < n; ++i) {
-          // The cell keeps its peeled bytes: each round is a fresh unrecognized cell.
-          WriteCellHeader(kBaseId, CellCommand::kRelay, cell);
-          const CellResult r = relay.HandleForward(cell);
-          not_forwarded += r.outcome != CellOutcome::kForward;
-        }
-        ClobberMemory();
-      },
-      min_time_s);
-  return not_forwarded == 0 ? ns : 0;  // never report a figure for a broken path
-}
+  explicit PeelWorkload(const CellSuite& suite) : path(suite) {
+    for (size_t i = 0; i < cell.size(); ++i) cell[i] = uint8_t(i * 7 + 3);
+  }
+  void Run(size_t n) {
+    RelayCircuit& relay = path.relays[0];
+    for (size_t i = 0; i < n; ++i) {
+      WriteCellHeader(kBaseId, CellCommand::kRelay, cell);
+      not_forwarded += relay.HandleForward(cell).outcome != CellOutcome::kForward;
+    }
+    ClobberMemory();
+  }
+  bool ok() const { return path.ok && not_forwarded == 0; }  // never report a broken path
+};
 
-double OriginateNs(const CellSuite& suite, double min_time_s) {
-  BenchPath path(suite);
-  if (!path.ok) return 0;
-  const auto payload = SamplePayload(suite);
+// Run(n): the client builds n cells for hop 3 of 3.
+struct OriginateWorkload {
+  BenchPath path;
+  std::array<uint8_t, kCellBodyBytes> payload;
   Cell cell{};
   size_t refused = 0;
-  const double ns = NsPerOp(
-      [&](size_t n) {
-        for (size_t i = 0; i < n; ++i) {
-          refused += path.client.OriginatePayload(kHops, payload, false, cell) != OriginateError::kOk;
-          DoNotOptimize(cell);
-        }
-        ClobberMemory();
-      },
-      min_time_s);
-  return refused == 0 ? ns : 0;
-}
+  explicit OriginateWorkload(const CellSuite& suite) : path(suite), payload(SamplePayload(suite)) {}
+  void Run(size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      refused += path.client.OriginatePayload(kHops, payload, false, cell) != OriginateError::kOk;
+      DoNotOptimize(cell[0]);
+    }
+    ClobberMemory();
+  }
+  bool ok() const { return path.ok && refused == 0; }
+};
 
 // Deliver needs real cells from hop 3: make a batch (untimed), then time the client on it.
 double DeliverNs(const CellSuite& suite, double min_time_s, bool quick) {
@@ -144,8 +141,15 @@ double DeliverNs(const CellSuite& suite, double min_time_s, bool quick) {
 
 void RunCellsBench(const BenchConfig& config, std::vector<BenchResult>& results) {
   const double t = config.min_time_s;
-  const double aez_peel = PeelNs(AezCellSuite(), t), tor1_peel = PeelNs(Tor1CellSuite(), t);
-  const double aez_orig = OriginateNs(AezCellSuite(), t), tor1_orig = OriginateNs(Tor1CellSuite(), t);
+  // aez and tor1 in alternation, so the ratios survive this machine's noise.
+  PeelWorkload aez_peeler(AezCellSuite()), tor1_peeler(Tor1CellSuite());
+  OriginateWorkload aez_client(AezCellSuite()), tor1_client(Tor1CellSuite());
+  const std::vector<double> ns = NsPerOpInterleaved(
+      {[&](size_t n) { aez_peeler.Run(n); }, [&](size_t n) { tor1_peeler.Run(n); },
+       [&](size_t n) { aez_client.Run(n); }, [&](size_t n) { tor1_client.Run(n); }},
+      t * 4);
+  const double aez_peel = aez_peeler.ok() ? ns[0] : 0, tor1_peel = tor1_peeler.ok() ? ns[1] : 0;
+  const double aez_orig = aez_client.ok() ? ns[2] : 0, tor1_orig = tor1_client.ok() ? ns[3] : 0;
   const double aez_del = DeliverNs(AezCellSuite(), t, config.quick);
   const double tor1_del = DeliverNs(Tor1CellSuite(), t, config.quick);
   auto ratio = [](double base, double ours) { return ours > 0 ? base / ours : 0.0; };
