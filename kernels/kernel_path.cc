@@ -70,7 +70,9 @@ std::optional<KernelPath> KernelPath::Parse(std::string_view name) {
   return std::nullopt;
 }
 
-bool RawKernelUsable(RawKernel raw) {
+namespace {
+
+bool DetectRawKernel(RawKernel raw) {
   const CpuFeatures& cpu = Cpu();
   switch (raw) {
     case RawKernel::kVaes256: return cpu.Avx2Usable() && cpu.aesni && cpu.vaes;
@@ -82,6 +84,21 @@ bool RawKernelUsable(RawKernel raw) {
   }
   return false;
 }
+
+}  // namespace
+
+namespace detail {
+
+uint32_t FillRawKernelMask() {
+  uint32_t mask = 1;
+  for (const RawName& r : kRawNames) {
+    if (DetectRawKernel(r.raw)) mask |= uint32_t{1} << static_cast<unsigned>(r.raw);
+  }
+  raw_kernel_mask.store(mask, std::memory_order_release);
+  return mask;
+}
+
+}  // namespace detail
 
 namespace detail {
 

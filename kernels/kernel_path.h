@@ -61,8 +61,18 @@ class KernelPath {
   uint16_t code_ = 0;
 };
 
-// Whether this CPU and OS can run a raw kernel.
-bool RawKernelUsable(RawKernel raw);
+namespace detail {
+// Bit r set: raw kernel r runs here; bit 0: the mask has been filled. Constant-initialised.
+inline std::atomic<uint32_t> raw_kernel_mask{0};
+uint32_t FillRawKernelMask();
+}  // namespace detail
+
+// Whether this CPU and OS can run a raw kernel. One load: it sits on every kernel call.
+inline bool RawKernelUsable(RawKernel raw) {
+  uint32_t mask = detail::raw_kernel_mask.load(std::memory_order_acquire);
+  if (mask == 0) [[unlikely]] mask = detail::FillRawKernelMask();
+  return (mask >> static_cast<unsigned>(raw)) & 1;
+}
 
 namespace detail {
 // Per target bit: its dispatch-table index if compiled and supported here, else 0. Zero until
