@@ -1,7 +1,7 @@
 // AES rounds with 512-bit VAES: four blocks per VAESENC (AVX-512 CPUs). The AES units take one
 // zmm VAESENC per cycle at a latency of three, so four vectors in flight keep them busy; eight
 // (32 blocks) also hide the loads and stores. What is left after the 32-block loop goes in one
-// pass of up to four zmm, a ymm and an xmm, all interleaved.
+// pass of up to seven zmm, a ymm and an xmm, all interleaved.
 //
 // Each round's key is broadcast from `round_keys` as the round starts (a load, no shuffle):
 // unlike the 256-bit kernel's table of broadcast keys, nothing key-derived goes to the stack,
@@ -104,21 +104,18 @@ RELAYCELL_VAES512_TARGET void AesRoundsVaes512(const uint8_t* in, const uint8_t*
   for (; b + 32 <= blocks; b += 32) Rounds512<8>(in + 16 * b, at(offsets), keys, rounds, out + 16 * b);
   const size_t rest = blocks - b;
   const bool pair = (rest & 2) != 0, single = (rest & 1) != 0;
+  // All of the rest in one pass (up to seven zmm, a ymm and an xmm interleaved round by
+  // round): AEZ's 28-block call is seven zmm in flight, not four and then three, which left
+  // the unit waiting on the second batch's latency (measured: 12% faster on 28 x 4 rounds).
   switch (rest / 4) {  // no lambda: it would not carry the target attribute
     case 7:
-      Rest512<4>(in + 16 * b, at(offsets), keys, rounds, false, false, out + 16 * b);
-      b += 16;
-      Rest512<3>(in + 16 * b, at(offsets), keys, rounds, pair, single, out + 16 * b);
+      Rest512<7>(in + 16 * b, at(offsets), keys, rounds, pair, single, out + 16 * b);
       break;
     case 6:
-      Rest512<4>(in + 16 * b, at(offsets), keys, rounds, false, false, out + 16 * b);
-      b += 16;
-      Rest512<2>(in + 16 * b, at(offsets), keys, rounds, pair, single, out + 16 * b);
+      Rest512<6>(in + 16 * b, at(offsets), keys, rounds, pair, single, out + 16 * b);
       break;
     case 5:
-      Rest512<4>(in + 16 * b, at(offsets), keys, rounds, false, false, out + 16 * b);
-      b += 16;
-      Rest512<1>(in + 16 * b, at(offsets), keys, rounds, pair, single, out + 16 * b);
+      Rest512<5>(in + 16 * b, at(offsets), keys, rounds, pair, single, out + 16 * b);
       break;
     case 4:
       Rest512<4>(in + 16 * b, at(offsets), keys, rounds, pair, single, out + 16 * b);
