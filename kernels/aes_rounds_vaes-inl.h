@@ -8,7 +8,7 @@
 
 namespace relaycell::kernels {
 
-// Same contract as AesRoundsShared; only call when Vaes256Available().
+// Same contract as AesRoundsShared; only call when RawKernelUsable(RawKernel::kVaes256).
 void AesRoundsVaes256(const uint8_t* in, const uint8_t* offsets, size_t blocks,
                       const uint8_t* round_keys, size_t rounds, uint8_t* out);
 

@@ -1,6 +1,6 @@
 // AEZ-core with raw 256-bit VAES: two blocks per VAESENC. Highway 1.0.3 has VAES only on its
 // AVX3_DL target; CPUs with VAES but no AVX-512 (Zen 3, Alder Lake) run this instead of the
-// Highway kernel (AezCorePath::kAuto picks it, kernels/aez_core_rounds.cc).
+// Highway kernel where the calibration finds it faster (kernels/path_choice.h).
 //
 // Layout: a 256-bit vector holds the same block of two neighbouring pairs i, i+1 (i odd), so
 // the offsets of E^{j,i} and E^{j,i+1} are one vector: (J ^ 2^ceil(i/8)·I) broadcast, XORed

@@ -69,8 +69,8 @@ class GfNibbleTables {
   alignas(64) uint8_t table_[kGfMaxGroupInputs][kGfMaxGroupOutputs][2][16];
 };
 
-// The GFNI path (kernels/gf256_gfni.cc). Only call when GfniAvailable(). Output rows are
-// overwritten, or XORed into when `accumulate`.
+// The GFNI path (kernels/gf256_gfni.cc). Only call when RawKernelUsable(RawKernel::kGfni256).
+// Output rows are overwritten, or XORed into when `accumulate`.
 void GfniMatrix(const uint8_t* coefficients, size_t k, size_t m, const uint8_t* const* in,
                 uint8_t* const* out, size_t length, bool accumulate);
 // The same at 512 bits (kernels/gf256_gfni512.cc); only call when
