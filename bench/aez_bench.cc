@@ -6,7 +6,7 @@
 #include <random>
 #include <vector>
 
-#include "engine/aez.h"
+#include "engine/aez/aez.h"
 #include "kernels/aes_rounds.h"
 #include "kernels/aez_core_rounds.h"
 #include "kernels/path_choice.h"

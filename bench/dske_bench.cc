@@ -6,8 +6,8 @@
 #include <array>
 #include <vector>
 
-#include "engine/sss.h"
-#include "engine/wc_mac.h"
+#include "engine/dske/sss.h"
+#include "engine/dske/wc_mac.h"
 
 namespace {
 

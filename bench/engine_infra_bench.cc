@@ -5,7 +5,7 @@
 //
 // Figures to read: BM_CircuitTableFind vs BM_AbslFlatHashMapFind (ns per lookup at 100,000
 // circuits, and their bytes_per_entry counters); BM_SpscHandOff (cells/s between two threads);
-// BM_ShardedEngine/workers:1 vs /workers:2 (cells/s; their ratio is the infrastructure's share of
+// BM_ShardedPipeline/workers:1 vs /workers:2 (cells/s; their ratio is the infrastructure's share of
 // engine.scaling — the real figure waits for the real circuits).
 #include <benchmark/benchmark.h>
 
@@ -17,9 +17,9 @@
 #include <thread>
 #include <vector>
 
-#include "circuit/circuit_table.h"
-#include "circuit/sharded_engine.h"
-#include "circuit/spsc_queue.h"
+#include "circuit/pipeline/circuit_table.h"
+#include "circuit/pipeline/sharded_pipeline.h"
+#include "circuit/pipeline/spsc_queue.h"
 
 namespace relaycell {
 namespace {
@@ -144,7 +144,7 @@ class StandInProcessor : public ShardProcessor {
   int work_rounds_;
 };
 
-void BM_ShardedEngine(benchmark::State& state) {
+void BM_ShardedPipeline(benchmark::State& state) {
   constexpr size_t kCircuits = 10000;
   constexpr int kWorkRounds = 40;  // 40 dependent multiply-adds: ~50 ns per cell on Zen 3
   const std::vector<CircuitKey> keys = RandomKeys(kCircuits, 3);
@@ -152,7 +152,7 @@ void BM_ShardedEngine(benchmark::State& state) {
   config.workers = size_t(state.range(0));
   config.shard.queue_capacity = 1024;
   config.shard.max_batch = 64;
-  ShardedEngine engine(config, [&](size_t) {
+  ShardedPipeline engine(config, [&](size_t) {
     return std::make_unique<StandInProcessor>(keys, kWorkRounds);  // every shard knows all
   });
   std::vector<InCell> cells(4096);
@@ -176,7 +176,7 @@ void BM_ShardedEngine(benchmark::State& state) {
   state.SetItemsProcessed(int64_t(state.iterations()) * int64_t(cells.size()));
   if (outputs != uint64_t(state.iterations()) * cells.size()) state.SkipWithError("lost cells");
 }
-BENCHMARK(BM_ShardedEngine)->ArgName("workers")->Arg(1)->Arg(2)->UseRealTime()
+BENCHMARK(BM_ShardedPipeline)->ArgName("workers")->Arg(1)->Arg(2)->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 
 }  // namespace

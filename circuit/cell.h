@@ -10,7 +10,7 @@
 #include <span>
 
 #include "circuit/protocol_error.h"
-#include "engine/cell_suite.h"
+#include "engine/suite/cell_suite.h"
 
 namespace relaycell {
 

@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "engine/aez_layer.h"
+#include "engine/suite/aez_layer.h"
 
 namespace relaycell {
 namespace {

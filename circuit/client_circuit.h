@@ -24,12 +24,12 @@
 #include "circuit/cell_result.h"
 #include "circuit/protocol_error.h"
 #include "circuit/relay_header.h"
-#include "engine/cell_suite.h"
-#include "engine/kdf.h"
-#include "engine/key_arena.h"
-#include "engine/rekey_config.h"
-#include "engine/rekey_limits.h"
-#include "engine/rekey_state.h"
+#include "engine/suite/cell_suite.h"
+#include "engine/common/kdf.h"
+#include "engine/common/key_arena.h"
+#include "engine/rekey/rekey_config.h"
+#include "engine/rekey/rekey_limits.h"
+#include "engine/rekey/rekey_state.h"
 
 namespace relaycell {
 

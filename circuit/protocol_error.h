@@ -8,7 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "engine/rekey_error.h"
+#include "engine/rekey/rekey_error.h"
 
 namespace relaycell {
 

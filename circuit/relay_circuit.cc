@@ -4,9 +4,9 @@
 
 #include <cstring>
 
-#include "engine/aez_layer.h"
-#include "engine/kdf.h"
-#include "engine/rekey_message.h"
+#include "engine/suite/aez_layer.h"
+#include "engine/common/kdf.h"
+#include "engine/rekey/rekey_message.h"
 
 namespace relaycell {
 

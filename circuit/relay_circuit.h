@@ -26,11 +26,11 @@
 #include "circuit/cell_result.h"
 #include "circuit/protocol_error.h"
 #include "circuit/relay_header.h"
-#include "engine/aez_layer.h"
-#include "engine/cell_suite.h"
-#include "engine/rekey_config.h"
-#include "engine/rekey_enforcer.h"
-#include "engine/rekey_state.h"
+#include "engine/suite/aez_layer.h"
+#include "engine/suite/cell_suite.h"
+#include "engine/rekey/rekey_config.h"
+#include "engine/rekey/rekey_enforcer.h"
+#include "engine/rekey/rekey_state.h"
 
 namespace relaycell {
 
@@ -65,7 +65,7 @@ class RelayCircuit {
   CellResult HandleBackward(CellBytes cell);
 
   // The same in halves, for engines that run the layers of many circuits' cells at once
-  // (RelayEngine with AezCellBatch). Screen checks the cell and counts it against the rekey
+  // (RelayPipeline with AezCellBatch). Screen checks the cell and counts it against the rekey
   // deadline; if it says needs_layer, the caller removes (forward) or adds (backward) this
   // hop's layer to the body, then calls Complete once, before any other call on this circuit.
   // HandleForward is exactly ScreenForward, layer()->DecryptForward, CompleteForward.

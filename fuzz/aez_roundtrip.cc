@@ -11,8 +11,8 @@
 #include <span>
 #include <vector>
 
-#include "engine/aez.h"
-#include "engine/aez_reference.h"
+#include "engine/aez/aez.h"
+#include "engine/aez/aez_reference.h"
 
 namespace {
 

@@ -9,8 +9,8 @@
 
 #include "circuit/client_circuit.h"
 #include "circuit/relay_circuit.h"
-#include "engine/cell_suite.h"
-#include "engine/tor1_layer.h"
+#include "engine/suite/cell_suite.h"
+#include "engine/suite/tor1_layer.h"
 
 namespace {
 

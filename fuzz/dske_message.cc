@@ -19,9 +19,9 @@
 #include <memory>
 #include <string>
 
-#include "circuit/dske_hub.h"
-#include "circuit/dske_message.h"
-#include "engine/psrd.h"
+#include "circuit/dske/dske_hub.h"
+#include "circuit/dske/dske_message.h"
+#include "engine/dske/psrd.h"
 
 namespace {
 

@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <span>
 
-#include "engine/rekey_message.h"
-#include "engine/rekey_state.h"
+#include "engine/rekey/rekey_message.h"
+#include "engine/rekey/rekey_state.h"
 
 namespace {
 

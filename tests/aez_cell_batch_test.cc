@@ -1,6 +1,6 @@
 // AezCellBatch against the one-cell-at-a-time AezCellDirection: the same cells through both must
 // leave the same bodies and the same direction state (checked by the cells that follow).
-#include "engine/aez_cell_batch.h"
+#include "engine/suite/aez_cell_batch.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <random>
 #include <vector>
 
-#include "engine/aes256_chain.h"
+#include "engine/suite/aes256_chain.h"
 
 namespace relaycell {
 namespace {

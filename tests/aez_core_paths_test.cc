@@ -11,8 +11,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "engine/aez.h"
-#include "engine/aez_reference.h"
+#include "engine/aez/aez.h"
+#include "engine/aez/aez_reference.h"
 #include "kernels/aez_core_rounds.h"
 #include "tests/aez_test_util.h"
 #include "tests/kernel_test_util.h"

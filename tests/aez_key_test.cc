@@ -6,8 +6,8 @@
 #include <cstring>
 #include <random>
 
-#include "engine/aez.h"
-#include "engine/aez_internal.h"
+#include "engine/aez/aez.h"
+#include "engine/aez/aez_internal.h"
 
 namespace relaycell {
 namespace {

@@ -7,8 +7,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "engine/aez.h"
-#include "engine/aez_reference.h"
+#include "engine/aez/aez.h"
+#include "engine/aez/aez_reference.h"
 
 namespace relaycell {
 namespace {

@@ -8,9 +8,9 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/aez.h"
-#include "engine/aez_reference.h"
-#include "engine/key_arena.h"
+#include "engine/aez/aez.h"
+#include "engine/aez/aez_reference.h"
+#include "engine/common/key_arena.h"
 #include "kernels/path_choice.h"
 #include "tests/aez_test_util.h"
 

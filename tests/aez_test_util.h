@@ -6,7 +6,7 @@
 #include <random>
 #include <vector>
 
-#include "engine/aez.h"
+#include "engine/aez/aez.h"
 
 namespace relaycell::aez_test {
 

@@ -7,8 +7,8 @@
 
 #include "circuit/cell.h"
 #include "circuit/relay_header.h"
-#include "engine/aes256_chain.h"
-#include "engine/aez_layer.h"
+#include "engine/suite/aes256_chain.h"
+#include "engine/suite/aez_layer.h"
 
 namespace relaycell {
 namespace {

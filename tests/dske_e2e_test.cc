@@ -20,11 +20,11 @@
 #include <string>
 #include <vector>
 
-#include "circuit/dske_client.h"
-#include "circuit/dske_hub.h"
-#include "circuit/dske_message.h"
-#include "engine/amd_check.h"
-#include "engine/psrd.h"
+#include "circuit/dske/dske_client.h"
+#include "circuit/dske/dske_hub.h"
+#include "circuit/dske/dske_message.h"
+#include "engine/dske/amd_check.h"
+#include "engine/dske/psrd.h"
 
 namespace relaycell::dske {
 namespace {

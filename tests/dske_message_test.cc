@@ -1,6 +1,6 @@
 // The DSKE wire format (strict parsing, bounds) and a whole key exchange A -> 3 hubs -> B over
 // the message layer (no circuits yet: the bytes a DSKE relay cell would carry).
-#include "circuit/dske_message.h"
+#include "circuit/dske/dske_message.h"
 
 #include <gtest/gtest.h>
 #include <sodium.h>
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/amd_check.h"
+#include "engine/dske/amd_check.h"
 
 namespace relaycell::dske {
 namespace {

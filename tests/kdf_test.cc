@@ -1,5 +1,5 @@
 // SHAKE256 against FIPS 202 values, and the hop / rekey KDF layouts of protocol §3.
-#include "engine/kdf.h"
+#include "engine/common/kdf.h"
 
 #include <cstdio>
 #include <fstream>

@@ -1,4 +1,4 @@
-#include "engine/key_arena.h"
+#include "engine/common/key_arena.h"
 
 #include <gtest/gtest.h>
 #include <linux/capability.h>

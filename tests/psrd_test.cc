@@ -1,5 +1,5 @@
 // PSRD pools: durable watermarks, replay and exhaustion, wiped pads, burnt ranges.
-#include "engine/psrd.h"
+#include "engine/dske/psrd.h"
 
 #include <gtest/gtest.h>
 #include <sodium.h>
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/psrd_link.h"
+#include "engine/dske/psrd_link.h"
 
 namespace relaycell::psrd {
 namespace {

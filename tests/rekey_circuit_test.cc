@@ -12,9 +12,9 @@
 #include "circuit/protocol_error.h"
 #include "circuit/relay_circuit.h"
 #include "circuit/relay_header.h"
-#include "engine/cell_suite.h"
-#include "engine/rekey_config.h"
-#include "engine/rekey_limits.h"
+#include "engine/suite/cell_suite.h"
+#include "engine/rekey/rekey_config.h"
+#include "engine/rekey/rekey_limits.h"
 #include "tests/circuit_test_util.h"
 
 namespace relaycell {

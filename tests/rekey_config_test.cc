@@ -1,11 +1,11 @@
-#include "engine/rekey_config.h"
+#include "engine/rekey/rekey_config.h"
 
 #include <gtest/gtest.h>
 
 #include <set>
 #include <string>
 
-#include "engine/rekey_limits.h"
+#include "engine/rekey/rekey_limits.h"
 
 namespace relaycell {
 namespace {

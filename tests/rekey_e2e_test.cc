@@ -16,8 +16,8 @@
 
 #include "circuit/client_circuit.h"
 #include "circuit/relay_circuit.h"
-#include "engine/cell_suite.h"
-#include "engine/rekey_config.h"
+#include "engine/suite/cell_suite.h"
+#include "engine/rekey/rekey_config.h"
 #include "tests/circuit_test_util.h"
 
 #if defined(__SANITIZE_ADDRESS__)

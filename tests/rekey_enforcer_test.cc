@@ -1,12 +1,12 @@
-#include "engine/rekey_enforcer.h"
+#include "engine/rekey/rekey_enforcer.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <limits>
 
-#include "engine/rekey_config.h"
-#include "engine/rekey_error.h"
+#include "engine/rekey/rekey_config.h"
+#include "engine/rekey/rekey_error.h"
 
 namespace relaycell {
 namespace {

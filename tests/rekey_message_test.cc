@@ -1,4 +1,4 @@
-#include "engine/rekey_message.h"
+#include "engine/rekey/rekey_message.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/rekey_error.h"
+#include "engine/rekey/rekey_error.h"
 
 namespace relaycell {
 namespace {

@@ -1,4 +1,4 @@
-#include "engine/rekey_schedule.h"
+#include "engine/rekey/rekey_schedule.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <set>
 
-#include "engine/rekey_config.h"
+#include "engine/rekey/rekey_config.h"
 
 namespace relaycell {
 namespace {

@@ -1,4 +1,4 @@
-#include "engine/rekey_state.h"
+#include "engine/rekey/rekey_state.h"
 
 #include <gtest/gtest.h>
 
@@ -7,8 +7,8 @@
 #include <deque>
 #include <vector>
 
-#include "engine/kdf.h"
-#include "engine/rekey_message.h"
+#include "engine/common/kdf.h"
+#include "engine/rekey/rekey_message.h"
 
 namespace relaycell {
 namespace {

@@ -1,7 +1,7 @@
 // The Shamir coefficient stream is plain AES-256-CTR: its output must equal OpenSSL's
 // EVP_aes_256_ctr keystream (an independent implementation) for the same key and counter block
 // (big-endian nonce || 8 zero bytes), whole blocks and partial ones alike.
-#include "engine/sss_coefficient_stream.h"
+#include "engine/dske/sss_coefficient_stream.h"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>

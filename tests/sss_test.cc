@@ -1,6 +1,6 @@
 // Shamir over GF(2^8) and the AMD check value: known answers, every subset, secrecy below the
 // threshold (statistically), tamper detection and the subset search.
-#include "engine/sss.h"
+#include "engine/dske/sss.h"
 
 #include <gtest/gtest.h>
 #include <sodium.h>
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/amd_check.h"
+#include "engine/dske/amd_check.h"
 
 namespace relaycell {
 namespace {

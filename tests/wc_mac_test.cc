@@ -1,6 +1,6 @@
 // The Wegman–Carter MAC: a partial known answer anchored in RFC 8452, honest tags accepted,
 // every single-bit change rejected, lengths bound.
-#include "engine/wc_mac.h"
+#include "engine/dske/wc_mac.h"
 
 #include <gtest/gtest.h>
 #include <sodium.h>

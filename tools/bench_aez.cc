@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/aez.h"
+#include "engine/aez/aez.h"
 #include "tools/bench.h"
 #include "tools/bench_baselines.h"
 

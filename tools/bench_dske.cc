@@ -22,13 +22,13 @@ extern "C" {
 #include <libgfshare.h>
 }
 
-#include "circuit/dske_client.h"
-#include "circuit/dske_hub.h"
-#include "circuit/dske_message.h"
-#include "engine/psrd.h"
-#include "engine/sss.h"
-#include "engine/sss_coefficient_stream.h"
-#include "engine/wc_mac.h"
+#include "circuit/dske/dske_client.h"
+#include "circuit/dske/dske_hub.h"
+#include "circuit/dske/dske_message.h"
+#include "engine/dske/psrd.h"
+#include "engine/dske/sss.h"
+#include "engine/dske/sss_coefficient_stream.h"
+#include "engine/dske/wc_mac.h"
 #include "kernels/gf256.h"
 #include "tools/bench.h"
 

@@ -1,12 +1,12 @@
 // `relaycell bench engine` (the main job of `relaycell bench`): the batched engines on many
 // circuits, aez against tor1 in one run.
-//   engine.<suite>.peel       RelayEngine: forward cells at a middle relay (unrecognized: passed
+//   engine.<suite>.peel       RelayPipeline: forward cells at a middle relay (unrecognized: passed
 //                             on), `circuits` circuits drawn at random (`cells` draws), the
 //                             cells hot in cache as from an in-queue, one core, batches of 64
-//   engine.<suite>.originate  ClientEngine: a cell to hop `hops` of `hops` (all layers)
-//   engine.<suite>.deliver    ClientEngine: a cell from hop `hops` back (all layers off)
-//   engine.scaling            ShardedEngine throughput, 2 workers ÷ 1 (host thread included)
-//   engine.batch_gain         RelayEngine batched ÷ one-at-a-time on the same cells
+//   engine.<suite>.originate  ClientPipeline: a cell to hop `hops` of `hops` (all layers)
+//   engine.<suite>.deliver    ClientPipeline: a cell from hop `hops` back (all layers off)
+//   engine.scaling            ShardedPipeline throughput, 2 workers ÷ 1 (host thread included)
+//   engine.batch_gain         RelayPipeline batched ÷ one-at-a-time on the same cells
 //   engine.bytes_per_circuit  summed sizes per aez relay circuit at 100,000 circuits (RSS
 //                             delta in the note)
 //   engine.circuit_setup      one kOpen: KDF, key setup both directions, table inserts
@@ -25,12 +25,12 @@
 
 #include <unordered_set>
 
-#include "circuit/client_engine.h"
-#include "circuit/relay_engine.h"
+#include "circuit/pipeline/client_pipeline.h"
+#include "circuit/pipeline/relay_pipeline.h"
 #include "circuit/relay_header.h"
-#include "circuit/sharded_engine.h"
-#include "engine/aez_layer.h"
-#include "engine/tor1_layer.h"
+#include "circuit/pipeline/sharded_pipeline.h"
+#include "engine/suite/aez_layer.h"
+#include "engine/suite/tor1_layer.h"
 #include "tools/bench.h"
 
 namespace relaycell::tools {
@@ -61,7 +61,7 @@ std::string Rate(double ns_per_cell) {
 
 // Middle-relay circuits: client side (kClientChannel, 1 + i), next side (kNextChannel, ...).
 std::vector<InCell> RelayOpens(CellSuiteKind suite, size_t circuits,
-                               const ShardedEngine* engine = nullptr) {
+                               const ShardedPipeline* engine = nullptr) {
   std::vector<InCell> opens(circuits);
   std::unordered_set<uint32_t> used;  // next-side ids must be distinct on the channel
   for (size_t i = 0; i < circuits; ++i) {
@@ -95,11 +95,11 @@ std::vector<InCell> PeelCells(size_t circuits, size_t count, uint64_t seed) {
   return cells;
 }
 
-std::unique_ptr<RelayEngine> MakeRelay(CellSuiteKind suite, size_t circuits, bool batched) {
-  RelayEngineConfig config;
+std::unique_ptr<RelayPipeline> MakeRelay(CellSuiteKind suite, size_t circuits, bool batched) {
+  RelayPipelineConfig config;
   config.max_circuits = circuits;
   config.batched = batched;
-  auto engine = std::make_unique<RelayEngine>(config);
+  auto engine = std::make_unique<RelayPipeline>(config);
   DirectOutput sink(false);
   const auto opens = RelayOpens(suite, circuits);
   for (size_t at = 0; at < opens.size(); at += kBatch) {
@@ -115,7 +115,7 @@ std::unique_ptr<RelayEngine> MakeRelay(CellSuiteKind suite, size_t circuits, boo
 // `circuit_ids`, drawn over all circuits) into them, so every circuit's key state is visited
 // in random order while the input bytes stay in cache.
 constexpr size_t kPeelPool = 1024;
-double PeelNs(RelayEngine& engine, std::span<const uint32_t> circuit_ids, double min_time_s) {
+double PeelNs(RelayPipeline& engine, std::span<const uint32_t> circuit_ids, double min_time_s) {
   auto pool = PeelCells(1, kPeelPool, 5);
   DirectOutput sink(false);
   size_t next_id = 0, at = 0;
@@ -145,7 +145,7 @@ std::vector<uint32_t> RandomCircuitIds(size_t circuits, size_t count, uint64_t s
 
 // Client side: `circuits` circuits of `hops` hops, with the relays that answer them.
 struct ClientSide {
-  ClientEngine engine;
+  ClientPipeline engine;
   std::vector<std::vector<RelayCircuit>> relays;
   explicit ClientSide(size_t circuits) : engine({.max_circuits = circuits}) {}
 };
@@ -235,7 +235,7 @@ double DeliverNs(ClientSide& side, size_t circuits, int hops, size_t cells_per_r
   return best;
 }
 
-// Cells per second through a ShardedEngine with `workers` workers, the host submitting and
+// Cells per second through a ShardedPipeline with `workers` workers, the host submitting and
 // polling on its own thread and parking in WaitForProgress when it can do neither (on a
 // machine with one core per worker a spinning host would run on a worker's core).
 double ShardedCellsPerSecond(CellSuiteKind suite, size_t circuits, size_t workers,
@@ -244,8 +244,8 @@ double ShardedCellsPerSecond(CellSuiteKind suite, size_t circuits, size_t worker
   EngineConfig config;
   config.workers = workers;
   config.shard.queue_capacity = 4096;
-  ShardedEngine engine(config, [&](size_t) {
-    return std::make_unique<RelayEngine>(RelayEngineConfig{.max_circuits = circuits});
+  ShardedPipeline engine(config, [&](size_t) {
+    return std::make_unique<RelayPipeline>(RelayPipelineConfig{.max_circuits = circuits});
   });
   uint64_t polled = 0;
   auto sink = [&](std::span<const OutItem> items) { polled += items.size(); };
@@ -276,13 +276,13 @@ double ShardedCellsPerSecond(CellSuiteKind suite, size_t circuits, size_t worker
   return double(polled - opens_out) / seconds;
 }
 
-// Cells per second of `threads` RelayEngines run directly on their own threads (each with its
+// Cells per second of `threads` RelayPipelines run directly on their own threads (each with its
 // share of the circuits and its own hot cells, no queues, no host): what the cores themselves
 // give, beside ShardedCellsPerSecond's whole pipeline.
 double DirectCellsPerSecond(CellSuiteKind suite, size_t circuits, size_t threads,
                             size_t total_cells) {
   const size_t share = std::max<size_t>(1, circuits / threads);
-  std::vector<std::unique_ptr<RelayEngine>> engines;
+  std::vector<std::unique_ptr<RelayPipeline>> engines;
   for (size_t t = 0; t < threads; ++t) engines.push_back(MakeRelay(suite, share, true));
   std::atomic<size_t> ready{0};
   std::atomic<bool> go{false};
@@ -405,9 +405,9 @@ void Run(const BenchConfig& config, std::vector<BenchResult>& results) {
     constexpr size_t kCount = 100000;
     const auto opens = RelayOpens(CellSuiteKind::kAez, kCount);
     const size_t before = ResidentBytes();
-    RelayEngineConfig rc;
+    RelayPipelineConfig rc;
     rc.max_circuits = kCount;
-    auto engine = std::make_unique<RelayEngine>(rc);
+    auto engine = std::make_unique<RelayPipeline>(rc);
     DirectOutput sink(false);
     const auto start = Clock::now();
     for (size_t at = 0; at < opens.size(); at += kBatch) {

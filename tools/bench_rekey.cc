@@ -15,9 +15,9 @@
 
 #include "circuit/client_circuit.h"
 #include "circuit/relay_circuit.h"
-#include "engine/aez_layer.h"
-#include "engine/kdf.h"
-#include "engine/rekey_config.h"
+#include "engine/suite/aez_layer.h"
+#include "engine/common/kdf.h"
+#include "engine/rekey/rekey_config.h"
 #include "tools/bench.h"
 
 namespace relaycell::tools {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/kdf.h"
+#include "engine/common/kdf.h"
 #include "tools/command.h"
 #include "tools/kat.h"
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/psrd.h"
+#include "engine/dske/psrd.h"
 #include "tools/command.h"
 
 namespace relaycell::tools {

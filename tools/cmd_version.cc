@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/aez_layer.h"
+#include "engine/suite/aez_layer.h"
 #include "kernels/cpu_features.h"
 #include "kernels/path_choice.h"
 #include "kernels/targets.h"

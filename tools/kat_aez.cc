@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/aez.h"
+#include "engine/aez/aez.h"
 #include "tools/kat.h"
 
 namespace relaycell::tools {

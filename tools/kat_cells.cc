@@ -11,9 +11,9 @@
 #include "circuit/cell.h"
 #include "circuit/client_circuit.h"
 #include "circuit/relay_circuit.h"
-#include "engine/cell_suite.h"
-#include "engine/rekey_error.h"
-#include "engine/rekey_limits.h"
+#include "engine/suite/cell_suite.h"
+#include "engine/rekey/rekey_error.h"
+#include "engine/rekey/rekey_limits.h"
 #include "tools/kat.h"
 
 namespace relaycell::tools {

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/sss.h"
+#include "engine/dske/sss.h"
 #include "tools/kat.h"
 
 namespace relaycell::tools {

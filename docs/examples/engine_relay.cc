@@ -9,10 +9,10 @@
 #include <string_view>
 #include <vector>
 
-#include "circuit/client_engine.h"
-#include "circuit/relay_engine.h"
+#include "circuit/pipeline/client_pipeline.h"
+#include "circuit/pipeline/relay_pipeline.h"
 #include "circuit/relay_header.h"
-#include "circuit/sharded_engine.h"
+#include "circuit/pipeline/sharded_pipeline.h"
 
 using namespace relaycell;
 
@@ -21,7 +21,7 @@ namespace {
 // Submits everything (back-pressure: retry what was refused), then waits for `outputs` items.
 // The host loop: submit, poll, and when neither did anything park until a worker has made
 // progress (the timeout is only a safety net).
-std::vector<OutItem> Exchange(ShardedEngine& engine, std::vector<InCell> items, size_t outputs) {
+std::vector<OutItem> Exchange(ShardedPipeline& engine, std::vector<InCell> items, size_t outputs) {
   constexpr std::chrono::milliseconds kSafetyNet{100};
   std::vector<OutItem> out;
   auto sink = [&](std::span<const OutItem> run) { out.insert(out.end(), run.begin(), run.end()); };
@@ -56,11 +56,11 @@ int main() {
   for (int h = 0; h < 3; ++h) seeds[h].assign(32, uint8_t(0x10 * (h + 1)));  // from handshakes
   for (auto& s : seeds) views.emplace_back(s);
 
-  ShardedEngine relay({.workers = 2, .shard = {}}, [](size_t) {
-    return std::make_unique<RelayEngine>(RelayEngineConfig{.max_circuits = 1000});
+  ShardedPipeline relay({.workers = 2, .shard = {}}, [](size_t) {
+    return std::make_unique<RelayPipeline>(RelayPipelineConfig{.max_circuits = 1000});
   });
-  ShardedEngine client({.workers = 1, .shard = {}}, [](size_t) {
-    return std::make_unique<ClientEngine>(ClientEngineConfig{.max_circuits = 1000});
+  ShardedPipeline client({.workers = 1, .shard = {}}, [](size_t) {
+    return std::make_unique<ClientPipeline>(ClientPipelineConfig{.max_circuits = 1000});
   });
 
   // Open: hop h is known as (h, id[h]) towards the client and (100 + h, id[h + 1]) onwards;
@@ -134,7 +134,7 @@ int main() {
   relay.Stop(sink);
   client.Stop(sink);
   for (size_t s = 0; s < relay.workers(); ++s) {
-    if (static_cast<RelayEngine&>(relay.processor(s)).open_circuits() != 0) return Fail("circuit left open");
+    if (static_cast<RelayPipeline&>(relay.processor(s)).open_circuits() != 0) return Fail("circuit left open");
   }
   std::printf("engine_relay: request and reply through 3 hops, circuit closed\n");
   return rest.empty() ? 0 : Fail("unexpected output");

@@ -9,7 +9,7 @@
 #include "circuit/cell.h"
 #include "circuit/client_circuit.h"
 #include "circuit/relay_circuit.h"
-#include "engine/cell_suite.h"
+#include "engine/suite/cell_suite.h"
 
 using namespace relaycell;
 

@@ -1,0 +1,407 @@
+#include "circuit/pipeline/relay_pipeline.h"
+
+#include <sodium.h>
+
+#include <cstring>
+
+#include "circuit/cell.h"
+#include "circuit/relay_header.h"
+
+namespace relaycell {
+namespace {
+
+// kOpen payload: suite u8 | next_channel u32 | next_circ_id u32 | seed_length u16 | seed.
+constexpr size_t kOpenHeaderBytes = 11;
+static_assert(kOpenHeaderBytes + kMaxOpenSeedBytes == kCellBodyBytes);
+
+void PutU32(uint32_t v, uint8_t* p) {
+  p[0] = uint8_t(v >> 24), p[1] = uint8_t(v >> 16), p[2] = uint8_t(v >> 8), p[3] = uint8_t(v);
+}
+uint32_t GetU32(const uint8_t* p) {
+  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
+}
+
+const CellSuite& SuiteOf(CellSuiteKind kind) {
+  return kind == CellSuiteKind::kTor1 ? Tor1CellSuite() : AezCellSuite();
+}
+
+}  // namespace
+
+bool EncodeRelayOpen(uint32_t channel, uint32_t circ_id, const RelayOpenParams& params,
+                     InCell& out) {
+  if (circ_id == 0 || params.seed.size() > kMaxOpenSeedBytes) return false;
+  out = InCell{};
+  out.channel = channel;
+  out.kind = InKind::kOpen;
+  WriteCellHeader(circ_id, CellCommand::kCreate2, out.cell.span());
+  uint8_t* p = out.cell.payload().data();
+  p[0] = uint8_t(params.suite);
+  PutU32(params.next_channel, p + 1);
+  PutU32(params.next_circ_id, p + 5);
+  p[9] = uint8_t(params.seed.size() >> 8);
+  p[10] = uint8_t(params.seed.size());
+  if (!params.seed.empty()) std::memcpy(p + kOpenHeaderBytes, params.seed.data(), params.seed.size());
+  return true;
+}
+
+bool DecodeRelayOpen(const WireCell& cell, RelayOpenParams& out) {
+  const uint8_t* p = cell.payload().data();
+  if (p[0] > uint8_t(CellSuiteKind::kTor1)) return false;
+  const size_t length = size_t{p[9]} << 8 | p[10];
+  if (length > kMaxOpenSeedBytes) return false;
+  out.suite = CellSuiteKind(p[0]);
+  out.next_channel = GetU32(p + 1);
+  out.next_circ_id = GetU32(p + 5);
+  out.seed = std::span<const uint8_t>(p + kOpenHeaderBytes, length);
+  return true;
+}
+
+RelayPipeline::RelayPipeline(const RelayPipelineConfig& config)
+    : config_(config),
+      forward_(config.max_circuits),
+      backward_(config.max_circuits),
+      backward_owner_(config.max_circuits, kNoCircuitSlot),
+      circuits_(config.max_circuits),
+      group_cells_(kGroupCells) {
+  group_.reserve(kGroupCells);
+}
+
+RelayPipeline::~RelayPipeline() = default;  // each RelayCircuit wipes and frees its key slots
+
+const RelayCircuit* RelayPipeline::FindByClientSide(CircuitKey key) const {
+  const CircuitSlot slot = forward_.Find(key);
+  return slot == kNoCircuitSlot ? nullptr : &circuits_[slot].circuit;
+}
+
+size_t RelayPipeline::MemoryBytes() const {
+  return forward_.MemoryBytes() + backward_.MemoryBytes() +
+         backward_owner_.capacity() * sizeof(CircuitSlot) + circuits_.capacity() * sizeof(Entry);
+}
+
+void RelayPipeline::ProcessBatch(std::span<const InCell> batch, ShardOutput& out) {
+  if (config_.batched) {
+    ProcessBatched(batch, out);
+    return;
+  }
+  for (const InCell& in : batch) HandleOne(in, out);
+}
+
+void RelayPipeline::HandleOne(const InCell& in, ShardOutput& out) {
+  switch (in.kind) {
+    case InKind::kCell: HandleCell(in, out); break;
+    case InKind::kOpen: Open(in); break;
+    case InKind::kOriginate: Originate(in, out); break;
+    case InKind::kClose: {
+      const CircuitSlot slot = forward_.Find({in.channel, in.cell.circ_id()});
+      if (slot == kNoCircuitSlot) {
+        ++counters_.unknown_circuit;
+        break;
+      }
+      const uint8_t wanted = in.cell.payload()[0];
+      const DestroyReason reason = wanted != 0 && IsKnownDestroyReason(wanted)
+                                       ? DestroyReason(wanted)
+                                       : DestroyReason::kFinished;
+      Close(slot, reason, reason, true, true, out);
+      break;
+    }
+  }
+}
+
+void RelayPipeline::Open(const InCell& in) {
+  ++table_epoch_;  // lookups made before this may be stale
+  RelayOpenParams params;
+  const CircuitKey client_key{in.channel, in.cell.circ_id()};
+  if (!DecodeRelayOpen(in.cell, params) || client_key.circ_id == 0 ||
+      backward_.Find(client_key) != kNoCircuitSlot) {
+    ++counters_.open_failed;
+    return;
+  }
+  const CircuitKey next_key{params.next_channel, params.next_circ_id};
+  const bool has_next = params.next_circ_id != 0;
+  if (has_next && (forward_.Find(next_key) != kNoCircuitSlot ||
+                   backward_.Find(next_key) != kNoCircuitSlot || next_key == client_key)) {
+    ++counters_.open_failed;
+    return;
+  }
+  const CircuitInsert inserted = forward_.Insert(client_key);
+  if (inserted.error != CircuitTableError::kOk) {
+    ++counters_.open_failed;
+    return;
+  }
+  Entry& entry = circuits_[inserted.slot];
+  if (RelayCircuit::Create(SuiteOf(params.suite), params.seed, client_key.circ_id,
+                           params.next_circ_id, config_.rekey, config_.rekey_mode,
+                           entry.circuit) != SuiteError::kOk) {
+    forward_.Erase(client_key);
+    ++counters_.open_failed;
+    return;
+  }
+  entry.client_channel = in.channel;
+  entry.next_channel = params.next_channel;
+  entry.back_slot = kNoCircuitSlot;
+  if (has_next) {
+    const CircuitInsert back = backward_.Insert(next_key);
+    if (back.error != CircuitTableError::kOk) {  // cannot be full before forward_ is
+      entry = Entry{};
+      forward_.Erase(client_key);
+      ++counters_.open_failed;
+      return;
+    }
+    entry.back_slot = back.slot;
+    backward_owner_[back.slot] = inserted.slot;
+  }
+  ++counters_.opened;
+}
+
+void RelayPipeline::Originate(const InCell& in, ShardOutput& out) {
+  const CircuitSlot slot = forward_.Find({in.channel, in.cell.circ_id()});
+  if (slot == kNoCircuitSlot) {
+    ++counters_.unknown_circuit;
+    return;
+  }
+  Entry& entry = circuits_[slot];
+  const ParsedRelay relay = ParseRelayPayload(entry.circuit.layout(), in.cell.payload());
+  if (!relay.ok() || relay.header.command == RelayCommand::kRekey) {
+    ++counters_.originate_refused;
+    return;
+  }
+  OutItem& item = out.Append();
+  const OriginateError error = entry.circuit.OriginatePayload(in.cell.payload(), item.cell.span());
+  if (error != OriginateError::kOk) {
+    out.DropLast();
+    if (!entry.circuit.is_open()) {  // the key passed its deadline: closed as a protocol error
+      Close(slot, DestroyReason::kProtocol, DestroyReason::kProtocol, true, true, out);
+    } else {
+      ++counters_.originate_refused;
+    }
+    return;
+  }
+  item.kind = OutKind::kSend;
+  item.channel = entry.client_channel;
+  item.hop = 0;
+  ++counters_.originated;
+}
+
+void RelayPipeline::HandleCell(const InCell& in, ShardOutput& out) {
+  bool from_client = false;
+  const CircuitSlot slot = Lookup({in.channel, in.cell.circ_id()}, from_client);
+  if (slot == kNoCircuitSlot) {
+    ++counters_.unknown_circuit;
+    return;
+  }
+  // The cell is transformed where it will be sent from: one copy, into the output buffer.
+  OutItem& item = out.Append();
+  item.cell = in.cell;
+  item.hop = 0;
+  RelayCircuit& circuit = circuits_[slot].circuit;
+  const CellResult result = from_client ? circuit.HandleForward(item.cell.span())
+                                        : circuit.HandleBackward(item.cell.span());
+  Emit(slot, from_client, result, item, out);
+}
+
+// `item` (the last Append) holds the processed cell; turn the outcome into outputs.
+void RelayPipeline::Emit(CircuitSlot slot, bool from_client, const CellResult& result,
+                       OutItem& item, ShardOutput& out) {
+  Entry& entry = circuits_[slot];
+  switch (result.outcome) {
+    case CellOutcome::kForward:
+      item.kind = OutKind::kSend;
+      item.channel = from_client ? entry.next_channel : entry.client_channel;
+      ++counters_.forwarded;
+      return;
+    case CellOutcome::kDelivered:
+      item.kind = OutKind::kDeliver;
+      item.channel = entry.client_channel;
+      ++counters_.delivered;
+      return;
+    case CellOutcome::kIgnored:
+      // A REKEY addressed to us leaves its ACK to send before any later cell of the circuit.
+      if (entry.circuit.PollControlCell(item.cell.span())) {
+        item.kind = OutKind::kSend;
+        item.channel = entry.client_channel;
+        ++counters_.control_cells;
+      } else {
+        out.DropLast();
+        ++counters_.ignored;
+      }
+      return;
+    case CellOutcome::kDestroyed:
+      out.DropLast();
+      if (result.error != ProtocolError::kNone) {
+        Close(slot, DestroyReason::kProtocol, DestroyReason::kProtocol, true, true, out);
+      } else if (from_client) {  // the client's DESTROY: tell the next hop
+        Close(slot, DestroyReason::kNone, DestroyReason::kDestroyed, false, true, out);
+      } else {  // the next hop's DESTROY: tell the client
+        Close(slot, DestroyReason::kDestroyed, DestroyReason::kNone, true, false, out);
+      }
+      return;
+    case CellOutcome::kClosed:  // not reached: closed circuits leave the tables at once
+      out.DropLast();
+      ++counters_.unknown_circuit;
+      return;
+  }
+}
+
+// Emits what each side is owed (a DESTROY to send, or kClosed: it already knows) and frees
+// the circuit: its keys are wiped by RelayCircuit, its table entries and slot reused.
+void RelayPipeline::Close(CircuitSlot slot, DestroyReason to_client, DestroyReason to_next,
+                        bool tell_client, bool tell_next, ShardOutput& out) {
+  ++table_epoch_;  // lookups made before this may be stale
+  Entry& entry = circuits_[slot];
+  RelayCircuit& circuit = entry.circuit;
+  const uint32_t client_id = circuit.client_side_id();
+  const uint32_t next_id = circuit.next_side_id();
+  {
+    OutItem& item = out.Append();
+    item.kind = tell_client ? OutKind::kDestroy : OutKind::kClosed;
+    item.channel = entry.client_channel;
+    item.hop = 0;
+    BuildDestroyCell(client_id, tell_client ? to_client : circuit.destroy_reason(),
+                     item.cell.span());
+  }
+  if (next_id != 0) {
+    OutItem& item = out.Append();
+    item.kind = tell_next ? OutKind::kDestroy : OutKind::kClosed;
+    item.channel = entry.next_channel;
+    item.hop = 0;
+    BuildDestroyCell(next_id, tell_next ? to_next : circuit.destroy_reason(), item.cell.span());
+  }
+  counters_.errors += circuit.errors();
+  forward_.Erase({entry.client_channel, client_id});
+  if (entry.back_slot != kNoCircuitSlot) {
+    backward_.Erase({entry.next_channel, next_id});
+    backward_owner_[entry.back_slot] = kNoCircuitSlot;
+  }
+  entry = Entry{};
+  ++counters_.destroyed;
+}
+
+void RelayPipeline::ProcessBatched(std::span<const InCell> batch, ShardOutput& out) {
+  // With 10,000+ circuits every cell's table bucket, circuit entry and key state are cache
+  // misses, each depending on the one before. A pipeline of prefetches ahead of the cell being
+  // handled overlaps them: the table buckets kTableAhead cells ahead, the circuit entry
+  // kEntryAhead ahead, the key state kKeysAhead ahead (read from the entry by then in cache).
+  // A prefetch from a stale lookup (a group closed the circuit meanwhile) is only wasted.
+  constexpr size_t kTableAhead = 12, kEntryAhead = 6, kKeysAhead = 3;
+  auto is_cell = [&](size_t i) { return i < batch.size() && batch[i].kind == InKind::kCell; };
+  auto key_of = [&](size_t i) { return CircuitKey{batch[i].channel, batch[i].cell.circ_id()}; };
+  auto prefetch_table = [&](size_t i) {
+    if (!is_cell(i)) return;
+    forward_.Prefetch(key_of(i));
+    backward_.Prefetch(key_of(i));
+  };
+  auto prefetch_entry = [&](size_t i) {
+    if (!is_cell(i)) return;
+    bool from_client = false;
+    const CircuitSlot slot = Lookup(key_of(i), from_client);
+    ahead_[i % kAheadRing] = {slot, from_client, table_epoch_};
+    if (slot == kNoCircuitSlot) return;
+    const char* entry = reinterpret_cast<const char*>(&circuits_[slot]);
+    for (size_t line = 0; line < sizeof(Entry); line += 64) __builtin_prefetch(entry + line);
+  };
+  auto prefetch_keys = [&](size_t i) {
+    if (!is_cell(i)) return;
+    const AheadSlot& a = ahead_[i % kAheadRing];
+    if (a.slot != kNoCircuitSlot) circuits_[a.slot].circuit.Prefetch(a.from_client);
+  };
+  for (size_t i = 0; i < std::min(kTableAhead, batch.size()); ++i) prefetch_table(i);
+  for (size_t i = 0; i < std::min(kEntryAhead, batch.size()); ++i) prefetch_entry(i);
+  for (size_t i = 0; i < std::min(kKeysAhead, batch.size()); ++i) prefetch_keys(i);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    prefetch_table(i + kTableAhead);
+    prefetch_entry(i + kEntryAhead);
+    prefetch_keys(i + kKeysAhead);
+    const InCell& in = batch[i];
+    if (in.kind != InKind::kCell) {  // opens, closes and originations see every earlier cell done
+      RunGroup(out);
+      HandleOne(in, out);
+      continue;
+    }
+    // The pipeline looked this cell up already; reuse it unless a table changed since.
+    const AheadSlot& ahead = ahead_[i % kAheadRing];
+    bool from_client = ahead.from_client;
+    CircuitSlot slot = ahead.slot;
+    if (ahead.epoch != table_epoch_) slot = Lookup({in.channel, in.cell.circ_id()}, from_client);
+    // A circuit's next cell depends on its previous one (and on a rekey it may trigger).
+    if (slot != kNoCircuitSlot &&
+        (circuits_[slot].group == group_id_ || group_.size() == kGroupCells)) {
+      RunGroup(out);
+      slot = Lookup({in.channel, in.cell.circ_id()}, from_client);  // the group may have closed it
+    }
+    if (slot == kNoCircuitSlot) {
+      ++counters_.unknown_circuit;
+      continue;
+    }
+    Stage(slot, from_client, in.cell);
+  }
+  RunGroup(out);
+}
+
+CircuitSlot RelayPipeline::Lookup(CircuitKey key, bool& from_client) const {
+  const CircuitSlot slot = forward_.Find(key);
+  from_client = slot != kNoCircuitSlot;
+  if (from_client) return slot;
+  const CircuitSlot back = backward_.Find(key);
+  return back == kNoCircuitSlot ? kNoCircuitSlot : backward_owner_[back];
+}
+
+// Screens the cell into the group; its layer runs now (tor1) or with the group (aez).
+void RelayPipeline::Stage(CircuitSlot slot, bool from_client, const WireCell& cell) {
+  Entry& entry = circuits_[slot];
+  entry.group = group_id_;
+  WireCell& work = group_cells_[group_.size()];
+  StagedCell& staged = group_.emplace_back();  // reserved: never reallocates
+  work = cell;
+  staged.slot = slot;
+  staged.from_client = from_client;
+  RelayCircuit& circuit = entry.circuit;
+  const CellScreen screen =
+      from_client ? circuit.ScreenForward(work.span()) : circuit.ScreenBackward(work.span());
+  staged.screen = screen;
+  if (!screen.needs_layer) return;
+  const CellBody body = CellPayload(work.span());
+  if (AezCellDirection* direction = circuit.aez_direction(from_client)) {
+    staged.aez = true;
+    aez_batch_.Add(*direction, body, screen.early,
+                   from_client ? AezCellBatch::Op::kDecipher : AezCellBatch::Op::kEncipher);
+    return;
+  }
+  staged.aez = false;
+  if (from_client) {
+    staged.recognized = circuit.layer()->DecryptForward(body, screen.early);
+  } else {
+    circuit.layer()->EncryptBackward(body);
+  }
+}
+
+// Runs the group's aez layers as one batch, then completes and emits each cell in input order.
+void RelayPipeline::RunGroup(ShardOutput& out) {
+  if (group_.empty()) return;
+  aez_batch_.Run();
+  for (size_t k = 0; k < group_.size(); ++k) {
+    const StagedCell& staged = group_[k];
+    OutItem& item = out.Append();
+    item.cell = group_cells_[k];
+    item.hop = 0;
+    CellResult result = staged.screen.result;
+    if (staged.screen.needs_layer) {
+      RelayCircuit& circuit = circuits_[staged.slot].circuit;
+      if (staged.from_client) {
+        const bool recognized =
+            staged.aez ? AezCellRecognized(item.cell.payload()) : staged.recognized;
+        result = circuit.CompleteForward(item.cell.span(), staged.screen.early, recognized);
+      } else {
+        result = circuit.CompleteBackward(item.cell.span());
+      }
+    }
+    // A working copy that is not ciphertext on its way (a delivered cell, a REKEY) is wiped.
+    if (result.outcome != CellOutcome::kForward) {
+      sodium_memzero(group_cells_[k].bytes.data(), kCellBytes);
+    }
+    Emit(staged.slot, staged.from_client, result, item, out);
+  }
+  group_.clear();
+  ++group_id_;
+}
+
+}  // namespace relaycell

@@ -1,0 +1,151 @@
+// The relay side of the batched engine: a ShardProcessor that owns many RelayCircuits.
+//
+// A relay circuit is known by two keys: (client channel, client-side circ_id) for cells coming
+// from the client, and (next channel, next-side circ_id) for cells coming back from the next
+// hop. Two CircuitTables map them to the circuit's dense slot; nothing is allocated per cell.
+//
+//   InCell kOpen      payload = EncodeRelayOpen(...): suite, next hop, key seed
+//   InCell kCell      from the client side: peel (forward on, or deliver here)
+//                     from the next side:   add our layer, send towards the client
+//   InCell kOriginate a cell of our own towards the client (payload = plaintext relay payload)
+//   InCell kClose     the host closes the circuit: DESTROY(FINISHED)... both ways
+//
+// Outputs: kSend (channel, cell), kDeliver (a recognized forward cell, channel = client side),
+// kDestroy (send this DESTROY on channel), kClosed (that side already knows).
+//
+// Batching (`batched`, the default): the cells of a batch are staged in groups holding at most
+// one cell per circuit (a circuit's next cell depends on its previous one). Each cell is
+// screened (RelayCircuit::ScreenForward/Backward: checks, rekey count), the aez layers of the
+// whole group run as one AezCellBatch (AES rounds of different circuits interleaved, chain
+// steps four at a time), then each cell is completed and emitted in input order. Opens,
+// closes and originations run the group first. Outputs equal the circuits' own, one cell at
+// a time, byte for byte and in order (tests/engine_differential_test.cc).
+#ifndef RELAYCELL_CIRCUIT_PIPELINE_RELAY_PIPELINE_H_
+#define RELAYCELL_CIRCUIT_PIPELINE_RELAY_PIPELINE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "circuit/pipeline/circuit_table.h"
+#include "circuit/protocol_error.h"
+#include "circuit/relay_circuit.h"
+#include "circuit/pipeline/shard.h"
+#include "engine/suite/aez_cell_batch.h"
+#include "engine/suite/cell_suite.h"
+#include "engine/rekey/rekey_config.h"
+#include "engine/rekey/rekey_enforcer.h"
+
+namespace relaycell {
+
+// What a kOpen item carries for a relay circuit.
+struct RelayOpenParams {
+  CellSuiteKind suite = CellSuiteKind::kAez;
+  uint32_t next_channel = 0;
+  uint32_t next_circ_id = 0;  // 0: this relay is the circuit's last hop
+  std::span<const uint8_t> seed;
+};
+inline constexpr size_t kMaxOpenSeedBytes = 498;
+
+// Fills `out` as the kOpen item for circuit (channel, circ_id). False if the seed is too long
+// or circ_id is 0.
+bool EncodeRelayOpen(uint32_t channel, uint32_t circ_id, const RelayOpenParams& params,
+                     InCell& out);
+// Reads a kOpen payload back; the seed points into `cell`. False if malformed.
+bool DecodeRelayOpen(const WireCell& cell, RelayOpenParams& out);
+
+struct RelayPipelineConfig {
+  size_t max_circuits = 100000;
+  RekeyConfig rekey{};
+  RekeyEnforcer::Mode rekey_mode = RekeyEnforcer::Mode::kEnforce;
+  bool batched = true;  // interleave the AEZ work of a batch's cells across circuits
+};
+
+// What the engine did, summed over all its circuits (monitoring; read after Stop).
+struct RelayPipelineCounters {
+  uint64_t forwarded = 0;         // cells passed on (either direction)
+  uint64_t delivered = 0;         // forward cells recognized here
+  uint64_t originated = 0;        // cells of our own sent towards the client
+  uint64_t control_cells = 0;     // REKEY ACKs sent
+  uint64_t ignored = 0;           // PADDING and the like
+  uint64_t opened = 0;
+  uint64_t open_failed = 0;       // malformed parameters, bad seed, duplicate key, table full
+  uint64_t destroyed = 0;         // circuits closed (DESTROY, protocol error, host)
+  uint64_t unknown_circuit = 0;   // cells for circuits this engine does not know
+  uint64_t originate_refused = 0; // bad payload or REKEY header in a kOriginate
+  ProtocolErrorCounters errors;   // of the circuits closed so far
+};
+
+class RelayPipeline final : public ShardProcessor {
+ public:
+  explicit RelayPipeline(const RelayPipelineConfig& config);
+  ~RelayPipeline() override;
+  RelayPipeline(const RelayPipeline&) = delete;
+  RelayPipeline& operator=(const RelayPipeline&) = delete;
+
+  void ProcessBatch(std::span<const InCell> batch, ShardOutput& out) override;
+
+  const RelayPipelineCounters& counters() const { return counters_; }
+  size_t open_circuits() const { return forward_.size(); }
+  // The circuit (for tests), or nullptr.
+  const RelayCircuit* FindByClientSide(CircuitKey key) const;
+  // Bytes this engine holds outside the key arena: both tables and the circuit array.
+  size_t MemoryBytes() const;
+
+ private:
+  struct Entry {
+    RelayCircuit circuit;
+    uint32_t client_channel = 0;
+    uint32_t next_channel = 0;
+    CircuitSlot back_slot = kNoCircuitSlot;
+    uint32_t group = 0;  // == group_id_ while a cell of this circuit is staged
+  };
+  // A cell staged in the current group: screened, its layer queued or done.
+  struct StagedCell {
+    CircuitSlot slot;
+    bool from_client;
+    bool aez;         // the layer runs in aez_batch_
+    bool recognized;  // tor1 forward: the layer's verdict
+    CellScreen screen;
+  };
+  static constexpr size_t kGroupCells = AezCellBatch::kCapacity;
+  // The prefetch pipeline's lookups, by batch index modulo the ring.
+  struct AheadSlot {
+    CircuitSlot slot = kNoCircuitSlot;
+    bool from_client = false;
+    uint32_t epoch = 0;  // table_epoch_ when looked up
+  };
+  static constexpr size_t kAheadRing = 16;
+  void HandleOne(const InCell& in, ShardOutput& out);
+  void Open(const InCell& in);
+  void Originate(const InCell& in, ShardOutput& out);
+  void HandleCell(const InCell& in, ShardOutput& out);
+  // The outcome of one cell of `slot` handled in either direction, turned into outputs.
+  void Emit(CircuitSlot slot, bool from_client, const CellResult& result, OutItem& item,
+            ShardOutput& out);
+  void Close(CircuitSlot slot, DestroyReason to_client, DestroyReason to_next, bool tell_client,
+             bool tell_next, ShardOutput& out);
+  void ProcessBatched(std::span<const InCell> batch, ShardOutput& out);
+  CircuitSlot Lookup(CircuitKey key, bool& from_client) const;
+  void Stage(CircuitSlot slot, bool from_client, const WireCell& cell);
+  void RunGroup(ShardOutput& out);
+
+  RelayPipelineConfig config_;
+  CircuitTable forward_;                   // client side -> circuit slot
+  CircuitTable backward_;                  // next side -> backward slot
+  std::vector<CircuitSlot> backward_owner_;  // backward slot -> circuit slot
+  std::vector<Entry> circuits_;            // by circuit slot
+  RelayPipelineCounters counters_;
+  // The batched path's group: at most one cell per circuit, run together (RunGroup).
+  std::vector<WireCell> group_cells_;  // working copies, kGroupCells, allocated once
+  std::vector<StagedCell> group_;
+  AezCellBatch aez_batch_;
+  uint32_t group_id_ = 1;
+  AheadSlot ahead_[kAheadRing];
+  uint32_t table_epoch_ = 1;  // bumped by every open and close: invalidates ahead_ lookups
+};
+
+}  // namespace relaycell
+
+#endif  // RELAYCELL_CIRCUIT_PIPELINE_RELAY_PIPELINE_H_

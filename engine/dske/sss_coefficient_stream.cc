@@ -1,0 +1,73 @@
+#include "engine/dske/sss_coefficient_stream.h"
+
+#include <intel-ipsec-mb.h>
+#include <sodium.h>
+
+#include <array>
+
+#include "engine/common/ipsec_mb_manager.h"
+
+namespace relaycell::sss {
+namespace {
+
+// CTR encrypts these zeros, so what lands in `out` is the keystream itself.
+alignas(64) constexpr std::array<uint8_t, CoefficientStream::kMaxFillBytes> kZeros{};
+
+}  // namespace
+
+CoefficientStream::CoefficientStream() {
+  std::array<uint8_t, kKeyBytes> key;
+  randombytes_buf(key.data(), key.size());
+  Expand(key.data());
+  sodium_memzero(key.data(), key.size());
+}
+
+CoefficientStream::CoefficientStream(std::span<const uint8_t, kKeyBytes> key) {
+  Expand(key.data());
+}
+
+CoefficientStream::~CoefficientStream() {
+  sodium_memzero(enc_keys_, sizeof enc_keys_);
+  sodium_memzero(dec_keys_, sizeof dec_keys_);
+}
+
+void CoefficientStream::Expand(const uint8_t* key) {
+  IMB_AES_KEYEXP_256(ThreadIpsecMbManager(), key, enc_keys_, dec_keys_);
+}
+
+bool CoefficientStream::Fill(uint64_t nonce, std::span<uint8_t> out) {
+  if (out.empty()) return true;
+  if (out.size() > kMaxFillBytes) {
+    sodium_memzero(out.data(), out.size());
+    return false;
+  }
+  alignas(16) std::array<uint8_t, 16> counter{};
+  for (int i = 7; i >= 0; --i, nonce >>= 8) counter[i] = static_cast<uint8_t>(nonce);
+
+  // Submit and drain at once, as every user of the thread's manager does: it is empty between
+  // calls, so the job that comes back is ours.
+  IMB_MGR* mgr = ThreadIpsecMbManager();
+  IMB_JOB* job = IMB_GET_NEXT_JOB(mgr);
+  job->cipher_mode = IMB_CIPHER_CNTR;
+  job->cipher_direction = IMB_DIR_ENCRYPT;
+  job->chain_order = IMB_ORDER_CIPHER_HASH;
+  job->hash_alg = IMB_AUTH_NULL;
+  job->enc_keys = enc_keys_;
+  job->dec_keys = enc_keys_;
+  job->key_len_in_bytes = IMB_KEY_256_BYTES;
+  job->src = kZeros.data();
+  job->dst = out.data();
+  job->cipher_start_src_offset_in_bytes = 0;
+  job->msg_len_to_cipher_in_bytes = out.size();
+  job->iv = counter.data();
+  job->iv_len_in_bytes = counter.size();
+  job = IMB_SUBMIT_JOB(mgr);
+  while (job == nullptr) job = IMB_FLUSH_JOB(mgr);
+  if (job->status != IMB_STATUS_COMPLETED) {
+    sodium_memzero(out.data(), out.size());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace relaycell::sss

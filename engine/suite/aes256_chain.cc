@@ -1,0 +1,112 @@
+#include "engine/suite/aes256_chain.h"
+
+#include <immintrin.h>
+#include <sodium.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+#include "engine/common/ipsec_mb_manager.h"
+
+namespace relaycell {
+namespace {
+
+__attribute__((target("aes,sse2"))) void EncryptAesNi(const uint8_t* round_keys,
+                                                       const uint8_t* in, uint8_t* out) {
+  const __m128i* rk = reinterpret_cast<const __m128i*>(round_keys);
+  __m128i b = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in)),
+                            _mm_load_si128(rk));
+  for (int r = 1; r < 14; ++r) b = _mm_aesenc_si128(b, _mm_load_si128(rk + r));
+  b = _mm_aesenclast_si128(b, _mm_load_si128(rk + 14));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), b);
+}
+
+// chains[i] = AES-256_{keys[i]}(chains[i]) ⊕ chains[i] for i < n <= 4, the rounds interleaved.
+__attribute__((target("aes,sse2"))) void StepFourAesNi(const uint8_t* const* round_keys,
+                                                        uint8_t* const* chains, size_t n) {
+  __m128i in[4], b[4];
+  for (size_t i = 0; i < n; ++i) {
+    in[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(chains[i]));
+    b[i] = _mm_xor_si128(in[i], _mm_load_si128(reinterpret_cast<const __m128i*>(round_keys[i])));
+  }
+  for (int r = 1; r < 14; ++r) {
+    for (size_t i = 0; i < n; ++i) {
+      b[i] = _mm_aesenc_si128(
+          b[i], _mm_load_si128(reinterpret_cast<const __m128i*>(round_keys[i]) + r));
+    }
+  }
+  for (size_t i = 0; i < n; ++i) {
+    b[i] = _mm_aesenclast_si128(
+        b[i], _mm_load_si128(reinterpret_cast<const __m128i*>(round_keys[i]) + 14));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(chains[i]), _mm_xor_si128(b[i], in[i]));
+  }
+}
+
+void EncryptIpsecMb(const uint8_t* round_keys, const uint8_t* in, uint8_t* out) {
+  IMB_MGR* mgr = ThreadIpsecMbManager();
+  IMB_JOB* job = IMB_GET_NEXT_JOB(mgr);
+  job->cipher_direction = IMB_DIR_ENCRYPT;
+  job->chain_order = IMB_ORDER_CIPHER_HASH;
+  job->cipher_mode = IMB_CIPHER_ECB;
+  job->hash_alg = IMB_AUTH_NULL;
+  job->enc_keys = round_keys;
+  job->dec_keys = round_keys;
+  job->key_len_in_bytes = 32;
+  job->src = in;
+  job->dst = out;
+  job->cipher_start_src_offset_in_bytes = 0;
+  job->msg_len_to_cipher_in_bytes = 16;
+  job->iv = nullptr;
+  job->iv_len_in_bytes = 0;
+  job = IMB_SUBMIT_JOB(mgr);
+  while (job == nullptr) job = IMB_FLUSH_JOB(mgr);
+  if (job->status != IMB_STATUS_COMPLETED) {
+    std::fprintf(stderr, "relaycell: AES-256 job failed (status %d)\n", int(job->status));
+    std::abort();
+  }
+}
+
+const bool kHaveAesNi = __builtin_cpu_supports("aes");
+
+}  // namespace
+
+Aes256Chain::~Aes256Chain() { sodium_memzero(round_keys_, sizeof round_keys_); }
+
+void Aes256Chain::Init(std::span<const uint8_t, kAes256KeyBytes> key) {
+  alignas(16) uint8_t dec_keys[15 * 16];
+  IMB_AES_KEYEXP_256(ThreadIpsecMbManager(), key.data(), round_keys_, dec_keys);
+  sodium_memzero(dec_keys, sizeof dec_keys);
+}
+
+void Aes256Chain::EncryptBlock(std::span<const uint8_t, 16> in, std::span<uint8_t, 16> out) const {
+  if (kHaveAesNi) {
+    EncryptAesNi(round_keys_, in.data(), out.data());
+  } else {
+    EncryptIpsecMb(round_keys_, in.data(), out.data());
+  }
+}
+
+void Aes256Chain::Step(std::span<uint8_t, 16> chain) const {
+  alignas(16) uint8_t encrypted[16];
+  EncryptBlock(chain, encrypted);
+  for (size_t i = 0; i < 16; ++i) chain[i] ^= encrypted[i];
+  sodium_memzero(encrypted, sizeof encrypted);
+}
+
+void Aes256Chain::StepMany(std::span<const Aes256Chain* const> ciphers,
+                           std::span<uint8_t* const> chains) {
+  const size_t n = std::min(ciphers.size(), chains.size());
+  if (!kHaveAesNi) {
+    for (size_t i = 0; i < n; ++i) ciphers[i]->Step(std::span<uint8_t, 16>(chains[i], 16));
+    return;
+  }
+  for (size_t at = 0; at < n; at += 4) {
+    const size_t group = std::min<size_t>(4, n - at);
+    const uint8_t* round_keys[4];
+    for (size_t i = 0; i < group; ++i) round_keys[i] = ciphers[at + i]->round_keys_;
+    StepFourAesNi(round_keys, &chains[at], group);
+  }
+}
+
+}  // namespace relaycell

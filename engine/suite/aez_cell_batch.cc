@@ -1,0 +1,63 @@
+#include "engine/suite/aez_cell_batch.h"
+
+#include <sodium.h>
+
+#include <cassert>
+#include <cstring>
+
+#include "engine/aez/aez.h"
+
+namespace relaycell {
+
+AezCellBatch::~AezCellBatch() {
+  sodium_memzero(heads_, sizeof heads_);
+  sodium_memzero(deltas_, sizeof deltas_);
+}
+
+bool AezCellBatch::Add(AezCellDirection& direction, CellBody body, bool is_early, Op op) {
+  if (full()) return false;
+#ifndef NDEBUG
+  for (size_t i = 0; i < count_; ++i) assert(entries_[i].direction != &direction);
+#endif
+  entries_[count_++] = {&direction, body.data(), is_early, op};
+  return true;
+}
+
+void AezCellBatch::Run() {
+  if (count_ == 0) return;
+  AezBatchJob encipher[kCapacity], decipher[kCapacity];
+  size_t encipher_count = 0, decipher_count = 0;
+  for (size_t i = 0; i < count_; ++i) {
+    const Entry& e = entries_[i];
+    e.direction->Prepare(e.is_early, deltas_[i]);
+    std::memcpy(heads_[i], e.body, kAezPrevBytes);
+    const AezBatchJob job{&e.direction->key(), deltas_[i], e.body, e.body, kCellBodyBytes};
+    if (e.op == Op::kEncipher) {
+      encipher[encipher_count++] = job;
+    } else {
+      decipher[decipher_count++] = job;
+    }
+  }
+  AezEncipherBatch(std::span<const AezBatchJob>(encipher, encipher_count));
+  AezDecipherBatch(std::span<const AezBatchJob>(decipher, decipher_count));
+
+  // Encipher: the saved head is plaintext, the body's is ciphertext; decipher the reverse.
+  AezCellDirection* directions[kCapacity];
+  const uint8_t* plaintext_heads[kCapacity];
+  const uint8_t* ciphertext_heads[kCapacity];
+  for (size_t i = 0; i < count_; ++i) {
+    const Entry& e = entries_[i];
+    directions[i] = e.direction;
+    const bool enciphered = e.op == Op::kEncipher;
+    plaintext_heads[i] = enciphered ? heads_[i] : e.body;
+    ciphertext_heads[i] = enciphered ? e.body : heads_[i];
+  }
+  AezCellDirection::FinishMany(std::span<AezCellDirection* const>(directions, count_),
+                               std::span<const uint8_t* const>(plaintext_heads, count_),
+                               std::span<const uint8_t* const>(ciphertext_heads, count_));
+  sodium_memzero(heads_, count_ * kAezPrevBytes);
+  sodium_memzero(deltas_, count_ * kAezDeltaBytes);
+  count_ = 0;
+}
+
+}  // namespace relaycell

@@ -1,0 +1,62 @@
+// The aez layer of many cells at once, each cell on its own hop direction: what lets a relay
+// or client engine keep the AES units full across circuits (Tor does one cell at a time).
+//
+//   AezCellBatch batch;
+//   batch.Add(hop.forward(), body, early, AezCellBatch::Op::kDecipher);  // at most once per
+//   batch.Add(...);                                                       // direction per Run
+//   batch.Run();  // every body transformed, every direction advanced: as if each cell had
+//                 // gone through AezCellDirection::Encipher/Decipher on its own
+//
+// Run computes each cell's Δ (the hash is per cell: it depends on the direction's state), then
+// runs all cells through AezEncipherBatch / AezDecipherBatch, then advances every direction,
+// its AES-256 chain step interleaved with three others. A cell's Δ depends on the previous cell
+// of its direction, so a direction may appear once per Run; the caller runs the batch before
+// adding a second cell of a direction already in it.
+#ifndef RELAYCELL_ENGINE_SUITE_AEZ_CELL_BATCH_H_
+#define RELAYCELL_ENGINE_SUITE_AEZ_CELL_BATCH_H_
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+#include "engine/suite/aez_layer.h"
+
+namespace relaycell {
+
+class AezCellBatch {
+ public:
+  static constexpr size_t kCapacity = 64;
+  enum class Op : uint8_t { kEncipher, kDecipher };
+
+  AezCellBatch() = default;
+  ~AezCellBatch();  // wipes the saved cell heads and deltas
+  AezCellBatch(const AezCellBatch&) = delete;
+  AezCellBatch& operator=(const AezCellBatch&) = delete;
+
+  size_t size() const { return count_; }
+  bool empty() const { return count_ == 0; }
+  bool full() const { return count_ == kCapacity; }
+
+  // Queues `body` (transformed in place by Run). False, nothing queued, when full. `body`
+  // must stay valid and untouched until Run; `direction` must not be queued already.
+  bool Add(AezCellDirection& direction, CellBody body, bool is_early, Op op);
+
+  // Transforms every queued cell and advances its direction; the batch is empty afterwards.
+  void Run();
+
+ private:
+  struct Entry {
+    AezCellDirection* direction;
+    uint8_t* body;
+    bool is_early;
+    Op op;
+  };
+  std::array<Entry, kCapacity> entries_;
+  size_t count_ = 0;
+  alignas(16) uint8_t deltas_[kCapacity][kAezDeltaBytes];
+  uint8_t heads_[kCapacity][kAezPrevBytes];  // each cell's first 32 input bytes
+};
+
+}  // namespace relaycell
+
+#endif  // RELAYCELL_ENGINE_SUITE_AEZ_CELL_BATCH_H_

@@ -1,0 +1,173 @@
+#include "engine/suite/aez_layer.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace relaycell {
+
+KeyArena& AezCellDirection::Arena() {
+  static KeyArena arena(sizeof(AezCellDirection));
+  return arena;
+}
+
+AezCellDirection::AezCellDirection(bool is_forward,
+                                   std::span<const uint8_t, kKdfAezKeyBytes> aez_key,
+                                   std::span<const uint8_t, kChainKeyBytes> chain_key,
+                                   std::span<const uint8_t, kChainBytes> chain)
+    : is_forward_(is_forward) {
+  InstallKeys(aez_key, chain_key, chain);
+}
+
+AezCellDirection::~AezCellDirection() {
+  sodium_memzero(chain_, sizeof chain_);
+  sodium_memzero(prev_, sizeof prev_);
+  sodium_memzero(next_delta_, sizeof next_delta_);
+  // key_ and chain_cipher_ wipe themselves.
+}
+
+void AezCellDirection::InstallKeys(std::span<const uint8_t, kKdfAezKeyBytes> aez_key,
+                                   std::span<const uint8_t, kChainKeyBytes> chain_key,
+                                   std::span<const uint8_t, kChainBytes> chain) {
+  // Init overwrites the old expanded keys in place; the old chain is overwritten too.
+  key_.Init(aez_key);
+  chain_cipher_.Init(chain_key);
+  std::memcpy(chain_, chain.data(), sizeof chain_);
+  ComputeDelta(false, next_delta_);  // under the new key
+}
+
+KdfError AezCellDirection::DeriveRekeyMaterial(std::span<const uint8_t> rekey_data,
+                                               std::span<uint8_t, kKdfOutputBytes> out) const {
+  uint8_t aez_key[kKdfAezKeyBytes];
+  std::memcpy(aez_key, key_.I().data(), 16);
+  std::memcpy(aez_key + 16, key_.J().data(), 16);
+  std::memcpy(aez_key + 32, key_.L().data(), 16);
+  const KdfError error = DeriveRekeyKeys(aez_key, rekey_data, out);
+  sodium_memzero(aez_key, sizeof aez_key);
+  return error;
+}
+
+void AezCellDirection::Prepare(bool is_early, std::span<uint8_t, kAezDeltaBytes> delta) const {
+  if (is_early) [[unlikely]] {  // at most eight per circuit
+    ComputeDelta(true, delta);
+  } else {
+    std::memcpy(delta.data(), next_delta_, kAezDeltaBytes);
+  }
+}
+
+void AezCellDirection::ComputeDelta(bool is_early, std::span<uint8_t, kAezDeltaBytes> delta) const {
+  uint8_t nonce[kAezCellNonceBytes];
+  for (int i = 0; i < 8; ++i) nonce[i] = uint8_t(cell_number_ >> (56 - 8 * i));
+  nonce[8] = is_forward_ ? 1 : 0;
+  nonce[9] = is_early ? 1 : 0;
+  AezCellHash(key_, nonce, prev_, chain_, delta);
+}
+
+void AezCellDirection::Finish(std::span<const uint8_t, kAezPrevBytes> plaintext_head,
+                              std::span<const uint8_t, kAezPrevBytes> ciphertext_head) {
+  chain_cipher_.Step(chain_);
+  AdvancePrev(plaintext_head, ciphertext_head);
+}
+
+void AezCellDirection::FinishMany(std::span<AezCellDirection* const> directions,
+                                  std::span<const uint8_t* const> plaintext_heads,
+                                  std::span<const uint8_t* const> ciphertext_heads) {
+  constexpr size_t kGroup = 16;
+  const Aes256Chain* ciphers[kGroup];
+  uint8_t* chains[kGroup];
+  for (size_t at = 0; at < directions.size(); at += kGroup) {
+    const size_t n = std::min(kGroup, directions.size() - at);
+    for (size_t i = 0; i < n; ++i) {
+      AezCellDirection& d = *directions[at + i];
+      const uint8_t* pt = plaintext_heads[at + i];
+      const uint8_t* ct = ciphertext_heads[at + i];
+      for (size_t j = 0; j < kAezPrevBytes; ++j) d.prev_[j] = pt[j] ^ ct[j];
+      ++d.cell_number_;
+      ciphers[i] = &d.chain_cipher_;
+      chains[i] = d.chain_;
+    }
+    Aes256Chain::StepMany(std::span<const Aes256Chain* const>(ciphers, n),
+                          std::span<uint8_t* const>(chains, n));
+    for (size_t i = 0; i < n; ++i) {
+      AezCellDirection& d = *directions[at + i];
+      d.ComputeDelta(false, d.next_delta_);
+    }
+  }
+}
+
+// One cell alone. The next chain value depends only on this one, so it is stepped as soon as
+// Δ has read it: its 15 serial AES rounds then run beside AEZ-core instead of after it.
+void AezCellDirection::Encipher(CellBody body, bool is_early) {
+  alignas(16) uint8_t delta[kAezDeltaBytes];
+  Prepare(is_early, delta);
+  chain_cipher_.Step(chain_);
+  uint8_t plaintext_head[kAezPrevBytes];
+  std::memcpy(plaintext_head, body.data(), kAezPrevBytes);
+  AezEncipher(key_, delta, body, body);
+  AdvancePrev(plaintext_head, body.first<kAezPrevBytes>());
+  sodium_memzero(plaintext_head, sizeof plaintext_head);
+}
+
+void AezCellDirection::Decipher(CellBody body, bool is_early) {
+  alignas(16) uint8_t delta[kAezDeltaBytes];
+  Prepare(is_early, delta);
+  chain_cipher_.Step(chain_);
+  uint8_t ciphertext_head[kAezPrevBytes];
+  std::memcpy(ciphertext_head, body.data(), kAezPrevBytes);
+  AezDecipher(key_, delta, body, body);
+  AdvancePrev(body.first<kAezPrevBytes>(), ciphertext_head);
+}
+
+void AezCellDirection::AdvancePrev(std::span<const uint8_t, kAezPrevBytes> plaintext_head,
+                                   std::span<const uint8_t, kAezPrevBytes> ciphertext_head) {
+  for (size_t i = 0; i < kAezPrevBytes; ++i) prev_[i] = plaintext_head[i] ^ ciphertext_head[i];
+  ++cell_number_;
+  ComputeDelta(false, next_delta_);
+}
+
+namespace {
+
+// Derives the hop's 112 bytes and builds both directions from them; the material is wiped.
+SuiteError MakeDirections(std::span<const uint8_t> seed, AezCellDirectionBox& forward,
+                          AezCellDirectionBox& backward) {
+  if (seed.size() < kMinKeySeedBytes) return SuiteError::kBadSeedLength;
+  uint8_t material[kKdfOutputBytes];
+  if (DeriveHopKeys(seed, material) != KdfError::kOk) return SuiteError::kKdfFailed;
+  const HopKeyMaterialView keys = SplitKeyMaterial(material);
+  KeyArena& arena = AezCellDirection::Arena();
+  forward = MakeInArena<AezCellDirection>(arena, true, keys.aez_key, keys.chain_key, keys.chain_fwd);
+  backward = MakeInArena<AezCellDirection>(arena, false, keys.aez_key, keys.chain_key, keys.chain_bwd);
+  sodium_memzero(material, sizeof material);
+  if (!forward || !backward) return SuiteError::kOutOfKeyMemory;
+  return SuiteError::kOk;
+}
+
+}  // namespace
+
+SuiteError AezSuite::MakeClientHop(std::span<const uint8_t> seed, ClientHopLayers& out) const {
+  if (seed.size() > max_seed_bytes()) return SuiteError::kBadSeedLength;
+  AezCellDirectionBox forward, backward;
+  const SuiteError error = MakeDirections(seed, forward, backward);
+  if (error != SuiteError::kOk) return error;
+  out.forward = std::make_unique<AezClientForward>(std::move(forward));
+  out.backward = std::make_unique<AezClientBackward>(std::move(backward));
+  return SuiteError::kOk;
+}
+
+SuiteError AezSuite::MakeRelayHop(std::span<const uint8_t> seed,
+                                  std::unique_ptr<RelayLayer>& out) const {
+  if (seed.size() > max_seed_bytes()) return SuiteError::kBadSeedLength;
+  AezCellDirectionBox forward, backward;
+  const SuiteError error = MakeDirections(seed, forward, backward);
+  if (error != SuiteError::kOk) return error;
+  out = std::make_unique<AezRelay>(std::move(forward), std::move(backward));
+  return SuiteError::kOk;
+}
+
+const CellSuite& AezCellSuite() {
+  static const AezSuite suite;
+  return suite;
+}
+
+}  // namespace relaycell

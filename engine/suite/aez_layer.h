@@ -1,0 +1,165 @@
+// Suite "aez" (protocol §4, Tor proposal 261): each hop and direction enciphers the whole
+// 509-byte cell with AEZ (τ = 0), under a nonce that counts cells and associated data that
+// chains every cell to the ones before it, so any change to a cell garbles it and every later
+// cell of the circuit.
+//
+// Per hop and direction, AezCellDirection holds:
+//   cell_number u64 (from 0), prev[32] (zeros), chain[16] (chain_fwd / chain_bwd),
+//   the AEZ key (aez_key[48] expanded), the chain key (AES-256).
+// A cell: Δ = AEZ-hash(K, τ=0, N = cell_number u64be | is_forward u8 | is_early u8,
+// A = (prev, chain)); out = Encipher or Decipher(K, Δ, in); then prev = pt[0:32] ⊕ ct[0:32],
+// chain = AES-256_{chain_key}(chain) ⊕ chain, cell_number += 1.
+#ifndef RELAYCELL_ENGINE_SUITE_AEZ_LAYER_H_
+#define RELAYCELL_ENGINE_SUITE_AEZ_LAYER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "engine/suite/aes256_chain.h"
+#include "engine/aez/aez.h"
+#include "engine/suite/cell_suite.h"
+#include "engine/common/kdf.h"
+#include "engine/common/key_arena.h"
+
+namespace relaycell {
+
+inline constexpr size_t kAezPrevBytes = 32;
+
+// The recognition test after removing one aez layer (prop 261): zero_1 u32 == 0,
+// zero_2 u16 == 0 and length >> 9 == 0, 55 bits of redundancy.
+inline bool AezCellRecognized(std::span<const uint8_t, kCellBodyBytes> body) {
+  const uint8_t fields =
+      body[0] | body[1] | body[2] | body[3] | body[4] | body[5] | (body[8] & 0xfe);
+  return fields == 0;
+}
+
+class AezCellDirection {
+ public:
+  AezCellDirection(bool is_forward, std::span<const uint8_t, kKdfAezKeyBytes> aez_key,
+                   std::span<const uint8_t, kChainKeyBytes> chain_key,
+                   std::span<const uint8_t, kChainBytes> chain);
+  ~AezCellDirection();
+  AezCellDirection(const AezCellDirection&) = delete;
+  AezCellDirection& operator=(const AezCellDirection&) = delete;
+
+  // One whole cell, in place.
+  void Encipher(CellBody body, bool is_early);
+  void Decipher(CellBody body, bool is_early);
+
+  // The same in two halves, for a batch across circuits (AezEncipherBatch): Prepare computes
+  // this cell's Δ; after the batch has enciphered or deciphered the cell, Finish advances the
+  // state with the cell's first 32 plaintext and ciphertext bytes. Exactly one Finish per
+  // Prepare, in order.
+  void Prepare(bool is_early, std::span<uint8_t, kAezDeltaBytes> delta) const;
+  void Finish(std::span<const uint8_t, kAezPrevBytes> plaintext_head,
+              std::span<const uint8_t, kAezPrevBytes> ciphertext_head);
+  // Finish for many directions (distinct), each with its cell's 32-byte heads; the chain steps
+  // run interleaved (Aes256Chain::StepMany).
+  static void FinishMany(std::span<AezCellDirection* const> directions,
+                         std::span<const uint8_t* const> plaintext_heads,
+                         std::span<const uint8_t* const> ciphertext_heads);
+
+  // RELAY_REKEY (prop 262): replace aez_key, chain_key and chain; cell_number and prev carry
+  // on. The old key material is wiped.
+  void InstallKeys(std::span<const uint8_t, kKdfAezKeyBytes> aez_key,
+                   std::span<const uint8_t, kChainKeyBytes> chain_key,
+                   std::span<const uint8_t, kChainBytes> chain);
+
+  const AezKey& key() const { return key_; }
+  // RELAY_REKEY's KDF, SHAKE256(aez_key || rekey_data) (protocol §3), from this direction's
+  // current key. The 48-byte aez_key is I | J | L, rebuilt from the expanded key on the stack
+  // and wiped, so no second copy of it lives in the direction's slot.
+  KdfError DeriveRekeyMaterial(std::span<const uint8_t> rekey_data,
+                               std::span<uint8_t, kKdfOutputBytes> out) const;
+  uint64_t cell_number() const { return cell_number_; }
+  // Pulls this direction's state (keys, chain, prev) into cache ahead of its next cell.
+  void Prefetch() const {
+    const char* at = reinterpret_cast<const char*>(this);
+    for (size_t line = 0; line < sizeof(*this); line += 64) __builtin_prefetch(at + line);
+  }
+  bool is_forward() const { return is_forward_; }
+
+  // The arena every AezCellDirection lives in.
+  static KeyArena& Arena();
+
+ private:
+  // prev = the cell's heads XORed; cell_number += 1 (the chain is stepped by the caller);
+  // then the next cell's Δ.
+  void AdvancePrev(std::span<const uint8_t, kAezPrevBytes> plaintext_head,
+                   std::span<const uint8_t, kAezPrevBytes> ciphertext_head);
+  // Δ of the cell with this cell_number, prev and chain, RELAY (not RELAY_EARLY) or not.
+  void ComputeDelta(bool is_early, std::span<uint8_t, kAezDeltaBytes> delta) const;
+
+  AezKey key_;
+  Aes256Chain chain_cipher_;
+  uint8_t chain_[kChainBytes];
+  uint8_t prev_[kAezPrevBytes]{};
+  uint64_t cell_number_ = 0;
+  // The next cell's Δ if it is a plain RELAY cell (prop 261 §4.2: Δ depends only on the state
+  // left by the cell before), computed as soon as that state is known so that its AES work is
+  // off the next cell's path: a client's layers, and a relay's next cell, no longer wait for it.
+  alignas(16) uint8_t next_delta_[kAezDeltaBytes];
+  const bool is_forward_;
+};
+
+using AezCellDirectionBox = ArenaBox<AezCellDirection>;
+
+// The layers, public so the rekey code can reach a hop's directions.
+class AezClientForward final : public ClientForwardLayer {
+ public:
+  explicit AezClientForward(AezCellDirectionBox state) : state_(std::move(state)) {}
+  void Originate(CellBody body, bool early) override { state_->Encipher(body, early); }
+  void Encrypt(CellBody body, bool early) override { state_->Encipher(body, early); }
+  AezCellDirection& direction() { return *state_; }
+
+ private:
+  AezCellDirectionBox state_;
+};
+
+class AezClientBackward final : public ClientBackwardLayer {
+ public:
+  explicit AezClientBackward(AezCellDirectionBox state) : state_(std::move(state)) {}
+  bool Decrypt(CellBody body) override {
+    state_->Decipher(body, /*is_early=*/false);
+    return AezCellRecognized(body);
+  }
+  AezCellDirection& direction() { return *state_; }
+
+ private:
+  AezCellDirectionBox state_;
+};
+
+class AezRelay final : public RelayLayer {
+ public:
+  AezRelay(AezCellDirectionBox forward, AezCellDirectionBox backward)
+      : forward_(std::move(forward)), backward_(std::move(backward)) {}
+  bool DecryptForward(CellBody body, bool early) override {
+    forward_->Decipher(body, early);
+    return AezCellRecognized(body);
+  }
+  void OriginateBackward(CellBody body) override { backward_->Encipher(body, false); }
+  void EncryptBackward(CellBody body) override { backward_->Encipher(body, false); }
+  void Prefetch(bool forward) const override { (forward ? *forward_ : *backward_).Prefetch(); }
+  AezCellDirection& forward() { return *forward_; }
+  AezCellDirection& backward() { return *backward_; }
+
+ private:
+  AezCellDirectionBox forward_, backward_;
+};
+
+class AezSuite final : public CellSuite {
+ public:
+  CellSuiteKind kind() const override { return CellSuiteKind::kAez; }
+  const char* name() const override { return "aez"; }
+  size_t min_seed_bytes() const override { return kMinKeySeedBytes; }
+  size_t max_seed_bytes() const override { return 1024; }
+  bool supports_rekey() const override { return true; }
+  SuiteError MakeClientHop(std::span<const uint8_t> seed, ClientHopLayers& out) const override;
+  SuiteError MakeRelayHop(std::span<const uint8_t> seed,
+                          std::unique_ptr<RelayLayer>& out) const override;
+};
+
+}  // namespace relaycell
+
+#endif  // RELAYCELL_ENGINE_SUITE_AEZ_LAYER_H_

@@ -1,0 +1,63 @@
+// One direction of a tor1 hop: an AES-128-CTR keystream that runs for the circuit's life and a
+// running SHA-1 digest. Lives in a KeyArena slot (it holds the key schedule and keystream).
+#ifndef RELAYCELL_ENGINE_SUITE_TOR1_DIRECTION_H_
+#define RELAYCELL_ENGINE_SUITE_TOR1_DIRECTION_H_
+
+#define OPENSSL_SUPPRESS_DEPRECATED  // SHA_CTX: a plain struct, so a digest copy costs nothing
+#include <openssl/sha.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "engine/suite/cell_suite.h"
+#include "engine/common/key_arena.h"
+
+namespace relaycell {
+
+inline constexpr size_t kTor1DigestSeedBytes = 20;
+inline constexpr size_t kTor1CipherKeyBytes = 16;
+
+class Tor1Direction {
+ public:
+  Tor1Direction(std::span<const uint8_t, kTor1DigestSeedBytes> digest_seed,
+                std::span<const uint8_t, kTor1CipherKeyBytes> cipher_key);
+  ~Tor1Direction();
+  Tor1Direction(const Tor1Direction&) = delete;
+  Tor1Direction& operator=(const Tor1Direction&) = delete;
+
+  // XORs the next |data| keystream bytes into data.
+  void ApplyKeystream(std::span<uint8_t> data);
+  // Zeroes recognized and digest, adds the cell to the running digest and writes the digest's
+  // first 4 bytes into the cell (the sender's side).
+  void SetDigest(CellBody body);
+  // The receiver's side: true iff recognized == 0 and the digest matches; only then the cell
+  // joins the running digest.
+  bool CheckDigest(CellBody body);
+
+  // Pulls this direction's state (keys, keystream, digest) into cache ahead of its next cell.
+  void Prefetch() const {
+    const char* at = reinterpret_cast<const char*>(this);
+    for (size_t line = 0; line < sizeof(*this); line += 64) __builtin_prefetch(at + line);
+  }
+
+  // The arena every Tor1Direction lives in.
+  static KeyArena& Arena();
+
+ private:
+  void Refill();
+
+  static constexpr size_t kKeystreamBytes = 1024;  // >= 2 cells' worth: one job per cell or so
+  alignas(16) uint8_t enc_keys_[16 * 11];
+  alignas(16) uint8_t counter_[16];  // the next block's counter, 128-bit big-endian
+  alignas(16) uint8_t keystream_[kKeystreamBytes];
+  size_t keystream_begin_ = 0;
+  size_t keystream_end_ = 0;
+  SHA_CTX digest_;
+};
+
+using Tor1DirectionBox = ArenaBox<Tor1Direction>;
+
+}  // namespace relaycell
+
+#endif  // RELAYCELL_ENGINE_SUITE_TOR1_DIRECTION_H_

@@ -1,0 +1,54 @@
+// Shared by the engine harnesses: the same records, cut into the same batches, go through a
+// batched and a one-at-a-time engine, and their outputs must be identical, item for item.
+//
+// Records are kRecordBytes long: kind u8 | circuit u8 | flags u8 | 16 bytes that seed the cell.
+// A record whose flags have the top bit set ends the batch early (batches of 1..64).
+#ifndef RELAYCELL_FUZZ_ENGINE_PAIR_H_
+#define RELAYCELL_FUZZ_ENGINE_PAIR_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <span>
+#include <vector>
+
+#include "circuit/pipeline/shard.h"
+
+namespace relaycell::fuzz {
+
+inline constexpr size_t kRecordBytes = 19;
+
+// Feeds `data` to both engines (make_input turns a record into an InCell), aborts unless their
+// outputs are equal, and returns them for the harness's own checks.
+template <class MakeInput>
+std::vector<OutItem> FeedBothAndCompare(ShardProcessor& batched, ShardProcessor& single,
+                                        const uint8_t* data, size_t size, MakeInput make_input) {
+  DirectOutput batched_sink, single_sink;
+  InCell batch[64];
+  size_t n = 0;
+  auto run = [&] {
+    batched.ProcessBatch(std::span<const InCell>(batch, n), batched_sink.output());
+    single.ProcessBatch(std::span<const InCell>(batch, n), single_sink.output());
+    n = 0;
+  };
+  for (size_t at = 0; at + kRecordBytes <= size; at += kRecordBytes) {
+    batch[n++] = make_input(data + at);
+    if (n == 64 || (data[at + 2] & 0x80)) run();
+  }
+  run();
+  const std::vector<OutItem>& outputs = batched_sink.items();
+  const std::vector<OutItem>& expected = single_sink.items();
+  if (outputs.size() != expected.size()) std::abort();
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const OutItem& o = outputs[i];
+    const OutItem& e = expected[i];
+    if (o.kind != e.kind || o.channel != e.channel || o.hop != e.hop || o.cell.bytes != e.cell.bytes) {
+      std::abort();  // the batched path must equal the one-at-a-time path
+    }
+  }
+  return outputs;
+}
+
+}  // namespace relaycell::fuzz
+
+#endif  // RELAYCELL_FUZZ_ENGINE_PAIR_H_
