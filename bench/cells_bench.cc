@@ -8,6 +8,7 @@
 #include "circuit/relay_circuit.h"
 #include "engine/suite/cell_suite.h"
 #include "engine/suite/tor1_layer.h"
+#include "engine/suite/suite_registry.h"
 
 namespace relaycell {
 namespace {
@@ -23,7 +24,7 @@ struct Path {
     std::vector<std::vector<uint8_t>> seeds;
     std::vector<std::span<const uint8_t>> views;
     for (int h = 0; h < hops; ++h)
-      seeds.emplace_back(suite.kind() == CellSuiteKind::kTor1 ? kTor1SeedBytes : 32, uint8_t(h + 9));
+      seeds.emplace_back(suite.id() == kTor1SuiteId ? kTor1SeedBytes : 32, uint8_t(h + 9));
     for (auto& s : seeds) views.emplace_back(s);
     ClientCircuit::Create(suite, 1, views, client);
     relays.resize(size_t(hops));

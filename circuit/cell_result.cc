@@ -12,10 +12,10 @@ const char* OriginateErrorName(OriginateError error) {
   return "unknown";
 }
 
-ParsedRelay CheckRecognizedPayload(RelayLayout layout, bool supports_rekey,
+ParsedRelay CheckRecognizedPayload(const CellSuite& suite,
                                    std::span<const uint8_t, kCellBodyBytes> payload) {
-  ParsedRelay parsed = ParseRelayPayload(layout, payload);
-  if (parsed.ok() && parsed.header.command == RelayCommand::kRekey && !supports_rekey) {
+  ParsedRelay parsed = ParseRelayPayload(suite.relay_format(), payload);
+  if (parsed.ok() && parsed.header.command == RelayCommand::kRekey && !suite.supports_rekey()) {
     parsed.error = ProtocolError::kRekeyUnsupported;
     parsed.data = {};
   }

@@ -8,6 +8,7 @@
 #include "circuit/cell.h"
 #include "circuit/protocol_error.h"
 #include "circuit/relay_header.h"
+#include "engine/suite/cell_suite.h"
 
 namespace relaycell {
 
@@ -35,13 +36,13 @@ enum class OriginateError : uint8_t {
   kOk = 0,
   kClosed,       // the circuit is destroyed
   kNoSuchHop,    // hop outside 1..hops()
-  kBadPayload,   // data longer than 498 bytes, or header.length != data size
+  kBadPayload,   // data longer than the suite's format holds, or header.length != data size
 };
 const char* OriginateErrorName(OriginateError error);
 
-// The checks every recognized payload passes before delivery: the layout's header rules, and
+// The checks every recognized payload passes before delivery: the suite's header rules, and
 // no REKEY on a suite that cannot rekey.
-ParsedRelay CheckRecognizedPayload(RelayLayout layout, bool supports_rekey,
+ParsedRelay CheckRecognizedPayload(const CellSuite& suite,
                                    std::span<const uint8_t, kCellBodyBytes> payload);
 
 }  // namespace relaycell

@@ -4,30 +4,14 @@
 
 #include <cstring>
 
-#include "engine/suite/aez_layer.h"
-
 namespace relaycell {
-namespace {
 
-// Whether a hop's layers are the aez ones (checked once, at Create; the hot path then reaches
-// the directions by static_cast under the circuit's aez_layers_ flag).
-bool HasAezLayers(const ClientHopLayers& hop) {
-  return dynamic_cast<const AezClientForward*>(hop.forward.get()) != nullptr &&
-         dynamic_cast<const AezClientBackward*>(hop.backward.get()) != nullptr;
-}
+PendingRekeyMaterial::~PendingRekeyMaterial() { Wipe(); }
 
-}  // namespace
+void PendingRekeyMaterial::Wipe() { sodium_memzero(bytes, sizeof bytes); }
 
-PendingBackwardKeys::~PendingBackwardKeys() { Wipe(); }
-
-void PendingBackwardKeys::Wipe() {
-  sodium_memzero(aez_key, sizeof aez_key);
-  sodium_memzero(chain_key, sizeof chain_key);
-  sodium_memzero(chain, sizeof chain);
-}
-
-KeyArena& PendingBackwardKeys::Arena() {
-  static KeyArena arena(sizeof(PendingBackwardKeys));
+KeyArena& PendingRekeyMaterial::Arena() {
+  static KeyArena arena(sizeof(PendingRekeyMaterial));
   return arena;
 }
 
@@ -45,30 +29,25 @@ SuiteError ClientCircuit::Create(const CellSuite& suite, uint32_t circ_id,
   if (hop_seeds.empty() || hop_seeds.size() > size_t(kMaxHops)) return SuiteError::kBadHopCount;
   if (circ_id == 0) return SuiteError::kBadCircuitId;
   ClientCircuit circuit;
-  bool aez_layers = true;
   for (size_t i = 0; i < hop_seeds.size(); ++i) {
-    const SuiteError error = suite.MakeClientHop(hop_seeds[i], circuit.layers_[i]);
+    const SuiteError error = suite.MakeHop(hop_seeds[i], circuit.layers_[i]);
     if (error != SuiteError::kOk) return error;  // `circuit` wipes the hops built so far
-    aez_layers = aez_layers && HasAezLayers(circuit.layers_[i]);
   }
-  // RELAY_REKEY reaches a hop's keys through its aez directions.
-  const bool rekeyable = suite.supports_rekey() && aez_layers;
+  const bool rekeyable = suite.supports_rekey();
   for (size_t i = 0; i < hop_seeds.size(); ++i) {
     // The first threshold counts from here, when the hop's keys are installed.
     circuit.rekey_[i] = std::make_unique<ClientHopRekey>(
         rekey_config, rekeyable ? RekeyCapability::kRekeyable : RekeyCapability::kNotRekeyable);
     if (rekeyable) {
       // Reserved now so a rekey never fails for want of locked memory.
-      circuit.next_backward_[i] = MakeInArena<PendingBackwardKeys>(PendingBackwardKeys::Arena());
-      if (!circuit.next_backward_[i]) return SuiteError::kOutOfKeyMemory;
+      circuit.pending_rekey_[i] = MakeInArena<PendingRekeyMaterial>(PendingRekeyMaterial::Arena());
+      if (!circuit.pending_rekey_[i]) return SuiteError::kOutOfKeyMemory;
     }
   }
-  circuit.aez_layers_ = aez_layers;
+  circuit.suite_ = &suite;
   circuit.hops_ = int(hop_seeds.size());
   circuit.circ_id_ = circ_id;
   circuit.open_ = true;
-  circuit.supports_rekey_ = suite.supports_rekey();
-  circuit.layout_ = LayoutOf(suite.kind());
   out = std::move(circuit);
   return SuiteError::kOk;
 }
@@ -76,7 +55,10 @@ SuiteError ClientCircuit::Create(const CellSuite& suite, uint32_t circ_id,
 OriginateError ClientCircuit::Originate(int hop, const RelayHeader& header,
                                         std::span<const uint8_t> data, bool early, CellBytes cell) {
   if (header.command == RelayCommand::kRekey) return OriginateError::kBadPayload;
-  if (!BuildRelayPayload(layout_, header, data, CellPayload(cell))) return OriginateError::kBadPayload;
+  if (!open_) return OriginateError::kClosed;
+  if (!BuildRelayPayload(suite_->relay_format(), header, data, CellPayload(cell))) {
+    return OriginateError::kBadPayload;
+  }
   uint8_t payload[kCellBodyBytes];
   std::memcpy(payload, CellPayload(cell).data(), kCellBodyBytes);
   const OriginateError error = OriginatePayload(hop, payload, early, cell);
@@ -109,12 +91,7 @@ OriginateError ClientCircuit::ScreenOriginate(int hop,
 }
 
 void ClientCircuit::AddForwardLayer(int hop, int layer, CellBody body, bool early) {
-  ClientForwardLayer& forward = *layers_[size_t(layer - 1)].forward;
-  if (layer == hop) {
-    forward.Originate(body, early);
-  } else {
-    forward.Encrypt(body, early);
-  }
+  forward_layer(layer).Apply(forward_op(hop, layer), body, early);
 }
 
 // The backward hot path: peel layers 1, 2, ... until one recognizes the cell.
@@ -160,7 +137,7 @@ bool ClientCircuit::ScreenReceive(CellBytes cell, CellResult& result) {
 }
 
 bool ClientCircuit::PeelLayer(int hop, CellBody body) {
-  return layers_[size_t(hop - 1)].backward->Decrypt(body);
+  return backward_layer(hop).Apply(LayerOp::kClientDecrypt, body, false);
 }
 
 CellResult ClientCircuit::CompleteReceive(int origin, CellBytes cell) {
@@ -170,7 +147,7 @@ CellResult ClientCircuit::CompleteReceive(int origin, CellBytes cell) {
     if (error != RekeyError::kNone) [[unlikely]] return Fail(ProtocolErrorFromRekey(error), cell);
   }
   const CellBody body = CellPayload(cell);
-  const ParsedRelay relay = CheckRecognizedPayload(layout_, supports_rekey_, body);
+  const ParsedRelay relay = CheckRecognizedPayload(*suite_, body);
   if (!relay.ok()) return Fail(relay.error, cell);
   CellResult result;
   if (relay.header.command == RelayCommand::kRekey) [[unlikely]] {
@@ -180,9 +157,9 @@ CellResult ClientCircuit::CompleteReceive(int origin, CellBytes cell) {
     if (step.action != RekeyAction::kSwitchBackward) {
       return Fail(ProtocolErrorFromRekey(step.error), cell);
     }
-    PendingBackwardKeys& next = *next_backward_[size_t(origin - 1)];
-    aez_backward(origin)->InstallKeys(next.aez_key, next.chain_key, next.chain);
-    next.Wipe();  // the slot stays reserved for the next rekey
+    PendingRekeyMaterial& pending = *pending_rekey_[size_t(origin - 1)];
+    backward_layer(origin).InstallRekeyMaterial(pending.bytes);
+    pending.Wipe();  // the slot stays reserved for the next rekey
     sodium_memzero(body.data(), body.size());
     result.outcome = CellOutcome::kIgnored;
     result.hop = origin;
@@ -195,19 +172,11 @@ CellResult ClientCircuit::CompleteReceive(int origin, CellBytes cell) {
   return result;
 }
 
-AezCellDirection* ClientCircuit::aez_forward(int hop) {
-  if (!aez_layers_) return nullptr;
-  return &static_cast<AezClientForward&>(*layers_[size_t(hop - 1)].forward).direction();
-}
-
 void ClientCircuit::PrefetchLayers(bool forward, int hops) {
-  if (!aez_layers_) return;
-  for (int hop = 1; hop <= hops; ++hop) (forward ? aez_forward(hop) : aez_backward(hop))->Prefetch();
-}
-
-AezCellDirection* ClientCircuit::aez_backward(int hop) {
-  if (!aez_layers_) return nullptr;
-  return &static_cast<AezClientBackward&>(*layers_[size_t(hop - 1)].backward).direction();
+  if (!open_) return;
+  for (int hop = 1; hop <= hops; ++hop) {
+    (forward ? forward_layer(hop) : backward_layer(hop)).Prefetch();
+  }
 }
 
 bool ClientCircuit::CountForward(int hop) {
@@ -270,7 +239,7 @@ RekeyError ClientCircuit::StartRekeyWithData(int hop,
 // Protocol §6: the REKEY(1) goes out under the hop's old keys; then the hop's forward direction
 // switches at once and the new backward keys wait for the ACK.
 RekeyError ClientCircuit::SendRekey(int hop, const RekeyBody& body, CellBytes cell) {
-  AezCellDirection& forward = *aez_forward(hop);
+  CellLayer& forward = forward_layer(hop);
   alignas(16) uint8_t material[kKdfOutputBytes];
   if (forward.DeriveRekeyMaterial(body.rekey_data(), material) != KdfError::kOk) {
     // Never expected (OpenSSL without SHAKE256): no key may be reused, so the circuit closes.
@@ -281,7 +250,7 @@ RekeyError ClientCircuit::SendRekey(int hop, const RekeyBody& body, CellBytes ce
   uint8_t data[kRekeyBodyMaxBytes];
   const size_t length = BuildRekeyBody(body, data);
   uint8_t payload[kCellBodyBytes];
-  BuildRelayPayload(layout_, {RelayCommand::kRekey, kRekeyStreamId, uint16_t(length)},
+  BuildRelayPayload(suite_->relay_format(), {RelayCommand::kRekey, kRekeyStreamId, uint16_t(length)},
                     std::span<const uint8_t>(data, length), payload);
   sodium_memzero(data, sizeof data);
   // Counted like any forward cell (hop's count restarted by StartRekey: it is the first).
@@ -291,12 +260,8 @@ RekeyError ClientCircuit::SendRekey(int hop, const RekeyBody& body, CellBytes ce
     sodium_memzero(material, sizeof material);
     return RekeyError::kRekeyOverdue;
   }
-  const HopKeyMaterialView keys = SplitKeyMaterial(material);
-  forward.InstallKeys(keys.aez_key, keys.chain_key, keys.chain_fwd);
-  PendingBackwardKeys& next = *next_backward_[size_t(hop - 1)];
-  std::memcpy(next.aez_key, keys.aez_key.data(), sizeof next.aez_key);
-  std::memcpy(next.chain_key, keys.chain_key.data(), sizeof next.chain_key);
-  std::memcpy(next.chain, keys.chain_bwd.data(), sizeof next.chain);
+  forward.InstallRekeyMaterial(material);
+  std::memcpy(pending_rekey_[size_t(hop - 1)]->bytes, material, sizeof material);
   sodium_memzero(material, sizeof material);
   return RekeyError::kNone;
 }
@@ -316,12 +281,11 @@ CellResult ClientCircuit::Fail(ProtocolError error, CellBytes cell) {
 
 void ClientCircuit::Destroy() {
   open_ = false;
-  aez_layers_ = false;  // the layers are gone
-  for (ClientHopLayers& hop : layers_) {  // the layers' arena slots are wiped on release
+  for (HopLayers& hop : layers_) {  // the layers' arena slots are wiped on release
     hop.forward.reset();
     hop.backward.reset();
   }
-  for (ArenaBox<PendingBackwardKeys>& keys : next_backward_) keys.reset();
+  for (ArenaBox<PendingRekeyMaterial>& pending : pending_rekey_) pending.reset();
 }
 
 }  // namespace relaycell

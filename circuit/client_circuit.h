@@ -2,7 +2,7 @@
 // that come back. Knows the layers' order, never the cipher (see engine/cell_suite.h).
 //
 //   ClientCircuit circuit;
-//   if (ClientCircuit::Create(AezCellSuite(), circ_id, seeds, circuit) != SuiteError::kOk) ...
+//   if (ClientCircuit::Create(*FindSuite("aez"), circ_id, seeds, circuit) != SuiteError::kOk) ...
 //   circuit.Originate(3, {RelayCommand::kData, stream, n}, data, false, cell);   // to hop 3
 //   CellResult r = circuit.Receive(cell_from_hop_1);  // r.hop, r.header, r.data
 //   while (circuit.PollControlCell(cell)) send_to_hop_1(cell);  // RELAY_REKEY when due
@@ -33,15 +33,11 @@
 
 namespace relaycell {
 
-class AezCellDirection;
-
-// A hop's backward keys, derived when its REKEY(1) left and installed when the ACK arrives.
-// Lives in a KeyArena slot; wiped on destruction.
-struct PendingBackwardKeys {
-  uint8_t aez_key[kKdfAezKeyBytes];
-  uint8_t chain_key[kChainKeyBytes];
-  uint8_t chain[kChainBytes];
-  ~PendingBackwardKeys();
+// A hop's rekey material, derived when its REKEY(1) left: the forward layer switches at once,
+// the backward one when the ACK arrives. Lives in a KeyArena slot; wiped on destruction.
+struct PendingRekeyMaterial {
+  alignas(16) uint8_t bytes[kKdfOutputBytes];
+  ~PendingRekeyMaterial();
   void Wipe();
   static KeyArena& Arena();
 };
@@ -75,30 +71,32 @@ class ClientCircuit {
   // ACK is consumed here: kIgnored, `hop` set (that hop now runs on its new keys both ways).
   CellResult Receive(CellBytes cell);
 
-  // The two hot paths in pieces, so that an engine can run the layers of many circuits' cells
-  // at once (AezCellBatch) between the steps before and after them. OriginatePayload and
+  // The two hot paths in pieces, so that a pipeline can run the layers of many circuits' cells
+  // at once (a LayerBatch) between the steps before and after them. OriginatePayload and
   // Receive are these same pieces called in order; an engine must call them in that order too,
   // one cell at a time per circuit, on an open circuit, with nothing else in between.
   //
   // Originate: ScreenOriginate (checks, rekey counting, header and payload into `cell`); on kOk,
-  // AddForwardLayer(hop, layer, ...) for layer = hop, hop - 1, ..., 1. Nothing follows.
+  // forward_layer(layer) runs forward_op(hop, layer) for layer = hop, hop - 1, ..., 1 (what
+  // AddForwardLayer does). Nothing follows.
   OriginateError ScreenOriginate(int hop, std::span<const uint8_t, kCellBodyBytes> payload,
                                  bool early, CellBytes cell);
   void AddForwardLayer(int hop, int layer, CellBody body, bool early);
   // Receive: ScreenReceive (true: a RELAY cell to peel; false: `result` is final, nothing more
-  // to do), then PeelLayer(1), PeelLayer(2), ... until one returns true (the cell's origin),
-  // then CompleteReceive(origin, or 0 if no hop recognized it).
+  // to do), then PeelLayer(1), PeelLayer(2), ... (backward_layer(hop) with kClientDecrypt)
+  // until one recognizes the cell, then CompleteReceive(origin, or 0 if no hop recognized it).
   bool ScreenReceive(CellBytes cell, CellResult& result);
   bool PeelLayer(int hop, CellBody body);
   CellResult CompleteReceive(int origin, CellBytes cell);
-  // The aez direction behind a hop's forward / backward layer, or nullptr if the circuit's suite
-  // has none (tor1). An engine may run that direction's Encipher (is_early = the cell's early
-  // flag) in place of AddForwardLayer, or its Decipher (is_early = false) then
-  // AezCellRecognized in place of PeelLayer: that is exactly what the aez layers do.
-  AezCellDirection* aez_forward(int hop);
-  AezCellDirection* aez_backward(int hop);
+  // A hop's layers (1-based; open circuits only), and what the forward one does to a cell
+  // for `hop`: the destination originates, the hops before it encrypt.
+  CellLayer& forward_layer(int layer) { return *layers_[size_t(layer - 1)].forward; }
+  CellLayer& backward_layer(int layer) { return *layers_[size_t(layer - 1)].backward; }
+  static LayerOp forward_op(int hop, int layer) {
+    return layer == hop ? LayerOp::kClientOriginate : LayerOp::kClientEncrypt;
+  }
   // A hint that cells in one direction through hops 1..`hops` come soon: starts pulling those
-  // hops' aez key state into cache. An engine calls it for every cell of a group before running
+  // hops' key state into cache. A pipeline calls it for every cell of a group before running
   // the group, so the cache misses of different circuits overlap instead of stalling in turn.
   void PrefetchLayers(bool forward, int hops);
 
@@ -127,12 +125,11 @@ class ClientCircuit {
   bool is_open() const { return open_; }
   int hops() const { return hops_; }
   uint32_t circ_id() const { return circ_id_; }
-  RelayLayout layout() const { return layout_; }
+  const CellSuite& suite() const { return *suite_; }
   const CircuitErrorCounters& errors() const { return errors_; }
   // The received DESTROY's reason, or PROTOCOL after a protocol error.
   DestroyReason destroy_reason() const { return destroy_reason_; }
-  // The hop's layers (step 4's rekey reaches the aez directions through them).
-  ClientHopLayers& hop_layers(int hop) { return layers_[size_t(hop - 1)]; }
+  HopLayers& hop_layers(int hop) { return layers_[size_t(hop - 1)]; }
 
  private:
   CellResult Fail(ProtocolError error, CellBytes cell);
@@ -143,15 +140,13 @@ class ClientCircuit {
   // Applies a ClientHopRekey step that closes the circuit; true if it did.
   bool FailOnRekey(RekeyError error);
 
-  std::array<ClientHopLayers, kMaxHops> layers_;
+  std::array<HopLayers, kMaxHops> layers_;
   std::array<std::unique_ptr<ClientHopRekey>, kMaxHops> rekey_;
-  std::array<ArenaBox<PendingBackwardKeys>, kMaxHops> next_backward_;
+  std::array<ArenaBox<PendingRekeyMaterial>, kMaxHops> pending_rekey_;
+  const CellSuite* suite_ = nullptr;
   int hops_ = 0;
   uint32_t circ_id_ = 0;
   bool open_ = false;
-  bool supports_rekey_ = false;
-  bool aez_layers_ = false;  // every hop's layers are AezClientForward / AezClientBackward
-  RelayLayout layout_ = RelayLayout::kAez;
   DestroyReason destroy_reason_ = DestroyReason::kNone;
   CircuitErrorCounters errors_;
 };

@@ -4,7 +4,6 @@
 
 #include <cstring>
 
-#include "engine/suite/aez_layer.h"
 #include "engine/common/kdf.h"
 #include "engine/rekey/rekey_message.h"
 
@@ -24,22 +23,17 @@ SuiteError RelayCircuit::Create(const CellSuite& suite, std::span<const uint8_t>
   if (client_side_id == 0) return SuiteError::kBadCircuitId;
   if (rekey_config.Validate() != RekeyConfigError::kOk) return SuiteError::kBadRekeyConfig;
   RelayCircuit circuit;
-  const SuiteError error = suite.MakeRelayHop(seed, circuit.layer_);
+  const SuiteError error = suite.MakeHop(seed, circuit.layers_);
   if (error != SuiteError::kOk) return error;
   // The first threshold counts from here, when the hop's keys are installed.
-  const bool rekeyable =
-      suite.supports_rekey() && dynamic_cast<AezRelay*>(circuit.layer_.get()) != nullptr;
-  circuit.rekey_ = RelayHopRekey(
-      rekey_config, rekeyable ? RekeyCapability::kRekeyable : RekeyCapability::kNotRekeyable, mode);
+  circuit.rekey_ = RelayHopRekey(rekey_config,
+                                 suite.supports_rekey() ? RekeyCapability::kRekeyable
+                                                        : RekeyCapability::kNotRekeyable,
+                                 mode);
+  circuit.suite_ = &suite;
   circuit.client_side_id_ = client_side_id;
   circuit.next_side_id_ = next_side_id;
   circuit.open_ = true;
-  circuit.supports_rekey_ = suite.supports_rekey();
-  circuit.layout_ = LayoutOf(suite.kind());
-  if (auto* aez = dynamic_cast<AezRelay*>(circuit.layer_.get())) {
-    circuit.aez_forward_ = &aez->forward();
-    circuit.aez_backward_ = &aez->backward();
-  }
   out = std::move(circuit);
   return SuiteError::kOk;
 }
@@ -48,7 +42,8 @@ SuiteError RelayCircuit::Create(const CellSuite& suite, std::span<const uint8_t>
 CellResult RelayCircuit::HandleForward(CellBytes cell) {
   const CellScreen screen = ScreenForward(cell);
   if (!screen.needs_layer) return screen.result;
-  const bool recognized = layer_->DecryptForward(CellPayload(cell), screen.early);
+  const bool recognized =
+      layers_.forward->Apply(LayerOp::kRelayDecrypt, CellPayload(cell), screen.early);
   return CompleteForward(cell, screen.early, recognized);
 }
 
@@ -101,7 +96,7 @@ CellResult RelayCircuit::CompleteForward(CellBytes cell, bool early, bool recogn
     result.outcome = CellOutcome::kForward;
     return result;
   }
-  const ParsedRelay relay = CheckRecognizedPayload(layout_, supports_rekey_, body);
+  const ParsedRelay relay = CheckRecognizedPayload(*suite_, body);
   if (!relay.ok()) return Fail(relay.error, cell);
   if (relay.header.command == RelayCommand::kRekey) [[unlikely]] return OnRekey(relay, cell);
   result.outcome = CellOutcome::kDelivered;
@@ -115,7 +110,7 @@ CellResult RelayCircuit::CompleteForward(CellBytes cell, bool early, bool recogn
 CellResult RelayCircuit::HandleBackward(CellBytes cell) {
   const CellScreen screen = ScreenBackward(cell);
   if (!screen.needs_layer) return screen.result;
-  layer_->EncryptBackward(CellPayload(cell));
+  layers_.backward->Apply(LayerOp::kRelayEncrypt, CellPayload(cell), false);
   return CompleteBackward(cell);
 }
 
@@ -129,7 +124,10 @@ CellResult RelayCircuit::CompleteBackward(CellBytes cell) {
 OriginateError RelayCircuit::Originate(const RelayHeader& header, std::span<const uint8_t> data,
                                        CellBytes cell) {
   if (header.command == RelayCommand::kRekey) return OriginateError::kBadPayload;
-  if (!BuildRelayPayload(layout_, header, data, CellPayload(cell))) return OriginateError::kBadPayload;
+  if (!open_) return OriginateError::kClosed;
+  if (!BuildRelayPayload(suite_->relay_format(), header, data, CellPayload(cell))) {
+    return OriginateError::kBadPayload;
+  }
   uint8_t payload[kCellBodyBytes];
   std::memcpy(payload, CellPayload(cell).data(), kCellBodyBytes);
   const OriginateError error = OriginatePayload(payload, cell);
@@ -147,11 +145,11 @@ OriginateError RelayCircuit::OriginatePayload(std::span<const uint8_t, kCellBody
   WriteCellHeader(client_side_id_, CellCommand::kRelay, cell);
   const CellBody body = CellPayload(cell);
   if (body.data() != payload.data()) std::memmove(body.data(), payload.data(), kCellBodyBytes);
-  layer_->OriginateBackward(body);
+  layers_.backward->Apply(LayerOp::kRelayOriginate, body, false);
   return OriginateError::kOk;
 }
 
-// Protocol §6 at the relay: on a valid REKEY(1), derive from the hop's current aez_key, send
+// Protocol §6 at the relay: on a valid REKEY(1), derive from the hop's current forward key, send
 // the ACK under the OLD keys, then switch both directions (the old keys are overwritten).
 CellResult RelayCircuit::OnRekey(const ParsedRelay& relay, CellBytes cell) {
   // The client cannot have seen our last ACK yet: it would have two rekeys outstanding.
@@ -161,9 +159,8 @@ CellResult RelayCircuit::OnRekey(const ParsedRelay& relay, CellBytes cell) {
   if (step.action != RekeyAction::kSendAckThenSwitchBoth) {
     return Fail(ProtocolErrorFromRekey(step.error), cell);
   }
-  auto& aez = static_cast<AezRelay&>(*layer_);  // Create made it rekeyable only if it is one
   alignas(16) uint8_t material[kKdfOutputBytes];
-  const KdfError derived = aez.forward().DeriveRekeyMaterial(body.rekey_data(), material);
+  const KdfError derived = layers_.forward->DeriveRekeyMaterial(body.rekey_data(), material);
   sodium_memzero(CellPayload(cell).data(), kCellBodyBytes);  // the rekey_data goes no further
   if (derived != KdfError::kOk) {
     Destroy();  // never expected; no key may be reused, so the circuit closes
@@ -178,17 +175,16 @@ CellResult RelayCircuit::OnRekey(const ParsedRelay& relay, CellBytes cell) {
   RekeyBody reply;  // an ACK
   uint8_t data[kRekeyBodyMaxBytes];
   const size_t length = BuildRekeyBody(reply, data);
-  BuildRelayPayload(layout_, {RelayCommand::kRekey, kRekeyStreamId, uint16_t(length)},
+  BuildRelayPayload(suite_->relay_format(), {RelayCommand::kRekey, kRekeyStreamId, uint16_t(length)},
                     std::span<const uint8_t>(data, length), CellPayload(ack));
   // The ACK is the first cell on the new count (OnRekeyCell restarted it); it cannot fail.
   (void)rekey_.CountCell();
   WriteCellHeader(client_side_id_, CellCommand::kRelay, ack);
-  layer_->OriginateBackward(CellPayload(ack));
+  layers_.backward->Apply(LayerOp::kRelayOriginate, CellPayload(ack), false);
   control_pending_ = true;
 
-  const HopKeyMaterialView keys = SplitKeyMaterial(material);
-  aez.forward().InstallKeys(keys.aez_key, keys.chain_key, keys.chain_fwd);
-  aez.backward().InstallKeys(keys.aez_key, keys.chain_key, keys.chain_bwd);
+  layers_.forward->InstallRekeyMaterial(material);
+  layers_.backward->InstallRekeyMaterial(material);
   sodium_memzero(material, sizeof material);
   CellResult result;
   result.outcome = CellOutcome::kIgnored;
@@ -243,8 +239,8 @@ CellResult RelayCircuit::Destroyed(DestroyReason received) {
 
 void RelayCircuit::Destroy() {
   open_ = false;
-  aez_forward_ = aez_backward_ = nullptr;
-  layer_.reset();
+  layers_.forward.reset();  // the layers' arena slots are wiped on release
+  layers_.backward.reset();
   control_pending_ = false;  // an ACK not yet sent goes nowhere once the circuit is gone
 }
 

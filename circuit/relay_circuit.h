@@ -3,7 +3,7 @@
 // originated here or passed on with our layer added.
 //
 //   RelayCircuit circuit;
-//   RelayCircuit::Create(AezCellSuite(), seed, client_side_id, next_side_id, circuit);
+//   RelayCircuit::Create(*FindSuite("aez"), seed, client_side_id, next_side_id, circuit);
 //   CellResult r = circuit.HandleForward(cell);   // kDelivered or kForward (circ_id rewritten)
 //   r = circuit.HandleBackward(cell_from_next);    // kForward towards the client
 //   circuit.Originate({RelayCommand::kData, stream, n}, data, cell);
@@ -26,7 +26,6 @@
 #include "circuit/cell_result.h"
 #include "circuit/protocol_error.h"
 #include "circuit/relay_header.h"
-#include "engine/suite/aez_layer.h"
 #include "engine/suite/cell_suite.h"
 #include "engine/rekey/rekey_config.h"
 #include "engine/rekey/rekey_enforcer.h"
@@ -64,19 +63,20 @@ class RelayCircuit {
   // A cell from the next hop, in place.
   CellResult HandleBackward(CellBytes cell);
 
-  // The same in halves, for engines that run the layers of many circuits' cells at once
-  // (RelayPipeline with AezCellBatch). Screen checks the cell and counts it against the rekey
-  // deadline; if it says needs_layer, the caller removes (forward) or adds (backward) this
-  // hop's layer to the body, then calls Complete once, before any other call on this circuit.
-  // HandleForward is exactly ScreenForward, layer()->DecryptForward, CompleteForward.
+  // The same in halves, for pipelines that run the layers of many circuits' cells at once
+  // (a LayerBatch). Screen checks the cell and counts it against the rekey deadline; if it says
+  // needs_layer, the caller runs layer(from_client) with layer_op(from_client) on the body,
+  // then calls Complete once, before any other call on this circuit. HandleForward is exactly
+  // ScreenForward, layer(true).Apply(kRelayDecrypt), CompleteForward.
   CellScreen ScreenForward(CellBytes cell);
   CellResult CompleteForward(CellBytes cell, bool early, bool recognized);
   CellScreen ScreenBackward(CellBytes cell);
   CellResult CompleteBackward(CellBytes cell);
-  // The hop's aez direction for a cell from that side, for such a batch; nullptr on other
-  // suites (or once destroyed).
-  AezCellDirection* aez_direction(bool from_client) {
-    return from_client ? aez_forward_ : aez_backward_;
+  // The hop's layer for a cell from that side, and what it does to such a cell (a cell from
+  // the client is peeled, one from the next hop gets our layer). Only while open.
+  CellLayer& layer(bool from_client) { return from_client ? *layers_.forward : *layers_.backward; }
+  static LayerOp layer_op(bool from_client) {
+    return from_client ? LayerOp::kRelayDecrypt : LayerOp::kRelayEncrypt;
   }
 
   // A cell of our own towards the client. A REKEY header is refused (kBadPayload): the ACK is
@@ -99,7 +99,7 @@ class RelayCircuit {
   bool is_open() const { return open_; }
   uint32_t client_side_id() const { return client_side_id_; }
   uint32_t next_side_id() const { return next_side_id_; }
-  RelayLayout layout() const { return layout_; }
+  const CellSuite& suite() const { return *suite_; }
   // The protocol error that closed the circuit, as counters (at most one: the first error
   // closes it, so the circuit keeps one byte, not a counter per kind).
   CircuitErrorCounters errors() const {
@@ -109,14 +109,9 @@ class RelayCircuit {
   }
   // Starts pulling the key state a cell from that side will need into cache (batches).
   void Prefetch(bool from_client) const {
-    if (const AezCellDirection* d = from_client ? aez_forward_ : aez_backward_) {
-      d->Prefetch();
-    } else if (layer_) {
-      layer_->Prefetch(from_client);
-    }
+    if (open_) (from_client ? *layers_.forward : *layers_.backward).Prefetch();
   }
   DestroyReason destroy_reason() const { return destroy_reason_; }
-  RelayLayer* layer() { return layer_.get(); }
 
  private:
   CellResult Fail(ProtocolError error, CellBytes cell);
@@ -128,11 +123,8 @@ class RelayCircuit {
   CellResult OnRekey(const ParsedRelay& relay, CellBytes cell);
   void FailOnRekey(RekeyError error);
 
-  std::unique_ptr<RelayLayer> layer_;
-  // layer_'s directions when it is an AezRelay (owned by it): a batch reaches the key state
-  // from the circuit entry without a virtual call or one more cache miss.
-  AezCellDirection* aez_forward_ = nullptr;
-  AezCellDirection* aez_backward_ = nullptr;
+  HopLayers layers_;
+  const CellSuite* suite_ = nullptr;
   RelayHopRekey rekey_{RekeyConfig{}, RekeyCapability::kNotRekeyable};
   // The ACK waiting for PollControlCell; allocated at the first rekey (ciphertext, not secret).
   std::unique_ptr<std::array<uint8_t, kCellBytes>> control_cell_;
@@ -140,8 +132,6 @@ class RelayCircuit {
   uint32_t client_side_id_ = 0;
   uint32_t next_side_id_ = 0;
   bool open_ = false;
-  bool supports_rekey_ = false;
-  RelayLayout layout_ = RelayLayout::kAez;
   DestroyReason destroy_reason_ = DestroyReason::kNone;
   ProtocolError error_ = ProtocolError::kNone;
 };

@@ -11,13 +11,6 @@ void PutBe16(uint16_t v, uint8_t* p) {
   p[1] = uint8_t(v);
 }
 
-// Field offsets of each layout.
-struct Offsets {
-  size_t command, stream_id, length;
-};
-constexpr Offsets kAezOffsets{10, 6, 8};
-constexpr Offsets kTor1Offsets{0, 3, 9};
-
 }  // namespace
 
 bool IsKnownRelayCommand(uint8_t command) {
@@ -39,48 +32,42 @@ const char* RelayCommandName(RelayCommand command) {
   return "unknown";
 }
 
-bool IsAezRecognized(std::span<const uint8_t, kCellBodyBytes> payload) {
-  // Branch-free over the seven bytes: the answer is public, the bytes may not be.
-  const uint8_t fields = payload[0] | payload[1] | payload[2] | payload[3] | payload[4] |
-                         payload[5] | (payload[8] & 0xfe);
-  return fields == 0;
-}
-
-ParsedRelay ParseRelayPayload(RelayLayout layout, std::span<const uint8_t, kCellBodyBytes> payload) {
+ParsedRelay ParseRelayPayload(const RelayFormat& format,
+                              std::span<const uint8_t, kCellBodyBytes> payload) {
   ParsedRelay parsed;
-  const Offsets& at = layout == RelayLayout::kAez ? kAezOffsets : kTor1Offsets;
-  const bool recognized =
-      layout == RelayLayout::kAez ? IsAezRecognized(payload) : (payload[1] | payload[2]) == 0;
-  if (!recognized) {
+  if (!format.RedundancyHolds(payload)) {
     parsed.error = ProtocolError::kUnrecognized;
     return parsed;
   }
-  const uint16_t length = Be16(&payload[at.length]);
-  if (length > kRelayDataBytes) {
-    parsed.error = ProtocolError::kRelayLengthTooLong;
-    return parsed;
-  }
-  const uint8_t command = payload[at.command];
+  const uint8_t command = payload[format.command_at];
   if (!IsKnownRelayCommand(command)) {
     parsed.error = ProtocolError::kUnknownRelayCommand;
     return parsed;
   }
+  const uint16_t length = Be16(&payload[format.length_at]);
+  if (length > format.max_data(command)) {
+    parsed.error = ProtocolError::kRelayLengthTooLong;
+    return parsed;
+  }
   parsed.header.command = RelayCommand(command);
-  parsed.header.stream_id = Be16(&payload[at.stream_id]);
+  parsed.header.stream_id =
+      format.has_stream_id(command) ? Be16(&payload[format.stream_id_at]) : uint16_t{0};
   parsed.header.length = length;
-  parsed.data = payload.subspan(kRelayHeaderBytes, length);
+  parsed.data = payload.subspan(format.data_offset(command), length);
   return parsed;
 }
 
-bool BuildRelayPayload(RelayLayout layout, const RelayHeader& header, std::span<const uint8_t> data,
-                       std::span<uint8_t, kCellBodyBytes> payload) {
-  if (data.size() > kRelayDataBytes || header.length != data.size()) return false;
-  const Offsets& at = layout == RelayLayout::kAez ? kAezOffsets : kTor1Offsets;
+bool BuildRelayPayload(const RelayFormat& format, const RelayHeader& header,
+                       std::span<const uint8_t> data, std::span<uint8_t, kCellBodyBytes> payload) {
+  const uint8_t command = uint8_t(header.command);
+  if (data.size() > format.max_data(command) || header.length != data.size()) return false;
+  const bool has_stream_id = format.has_stream_id(command);
+  if (!has_stream_id && header.stream_id != 0) return false;
   std::memset(payload.data(), 0, payload.size());
-  payload[at.command] = uint8_t(header.command);
-  PutBe16(header.stream_id, &payload[at.stream_id]);
-  PutBe16(header.length, &payload[at.length]);
-  if (!data.empty()) std::memcpy(&payload[kRelayHeaderBytes], data.data(), data.size());
+  payload[format.command_at] = command;
+  if (has_stream_id) PutBe16(header.stream_id, &payload[format.stream_id_at]);
+  PutBe16(header.length, &payload[format.length_at]);
+  if (!data.empty()) std::memcpy(&payload[format.data_offset(command)], data.data(), data.size());
   return true;
 }
 

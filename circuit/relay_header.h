@@ -1,7 +1,5 @@
-// Relay payloads (the 509 plaintext bytes once the last layer is off), in the two layouts:
-//
-//   aez (prop 261): zero_1 u32 | zero_2 u16 | stream_id u16 | length u16 | relay_command u8 | data[498]
-//   tor1 (tor-spec): relay_command u8 | recognized u16 | stream_id u16 | digest u32 | length u16 | data[498]
+// Relay payloads: the 509 plaintext bytes once the last layer is off, laid out as the circuit's
+// suite says (engine/suite/relay_format.h). One parser and one builder serve every suite.
 //
 // Parsing never allocates and never throws; the data view points into the payload.
 #ifndef RELAYCELL_CIRCUIT_RELAY_HEADER_H_
@@ -12,10 +10,12 @@
 #include <span>
 
 #include "circuit/protocol_error.h"
-#include "engine/suite/cell_suite.h"
+#include "engine/suite/relay_format.h"
 
 namespace relaycell {
 
+// The aez and tor1 header is 11 bytes, so a cell carries up to 498 bytes of data; other formats
+// carry less (RelayFormat::max_data).
 inline constexpr size_t kRelayHeaderBytes = 11;
 inline constexpr size_t kRelayDataBytes = kCellBodyBytes - kRelayHeaderBytes;  // 498
 
@@ -30,11 +30,6 @@ enum class RelayCommand : uint8_t {
 bool IsKnownRelayCommand(uint8_t command);
 const char* RelayCommandName(RelayCommand command);
 
-enum class RelayLayout : uint8_t { kAez, kTor1 };
-inline RelayLayout LayoutOf(CellSuiteKind suite) {
-  return suite == CellSuiteKind::kTor1 ? RelayLayout::kTor1 : RelayLayout::kAez;
-}
-
 struct RelayHeader {
   RelayCommand command = RelayCommand::kData;
   uint16_t stream_id = 0;
@@ -48,18 +43,17 @@ struct ParsedRelay {
   bool ok() const { return error == ProtocolError::kNone; }
 };
 
-// The aez recognition test (55 bits of redundancy): zero_1 == 0, zero_2 == 0, length >> 9 == 0.
-bool IsAezRecognized(std::span<const uint8_t, kCellBodyBytes> payload);
+// Parses a payload its layer has recognized: the format's zero fields must be zero
+// (kUnrecognized otherwise: the redundancy a layer's verdict rests on), the relay command
+// known, the length within the format's room for that command.
+ParsedRelay ParseRelayPayload(const RelayFormat& format,
+                              std::span<const uint8_t, kCellBodyBytes> payload);
 
-// Parses a payload its layer has recognized. aez: re-checks the recognition fields
-// (kUnrecognized if they fail); tor1: the recognized field must be 0 (the digest is the
-// layer's business). Then length <= 498 and a known relay command.
-ParsedRelay ParseRelayPayload(RelayLayout layout, std::span<const uint8_t, kCellBodyBytes> payload);
-
-// Writes a payload: header fields, data, zeros after data (tor1: recognized and digest zero,
-// the client's layer fills the digest). False if data is longer than 498 bytes.
-bool BuildRelayPayload(RelayLayout layout, const RelayHeader& header, std::span<const uint8_t> data,
-                       std::span<uint8_t, kCellBodyBytes> payload);
+// Writes a payload: header fields, data, zeros elsewhere (the layer fills what it owns, e.g.
+// tor1's digest). False if data does not fit, or a stream id is given for a command whose
+// format has no stream id field.
+bool BuildRelayPayload(const RelayFormat& format, const RelayHeader& header,
+                       std::span<const uint8_t> data, std::span<uint8_t, kCellBodyBytes> payload);
 
 }  // namespace relaycell
 

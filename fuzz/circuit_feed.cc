@@ -11,6 +11,7 @@
 #include "circuit/relay_circuit.h"
 #include "engine/suite/cell_suite.h"
 #include "engine/suite/tor1_layer.h"
+#include "engine/suite/suite_registry.h"
 
 namespace {
 
@@ -31,7 +32,7 @@ void Check(const CellResult& r, std::array<uint8_t, kCellBytes>& cell, bool was_
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   const CellSuite& suite = (data[0] & 1) ? Tor1CellSuite() : AezCellSuite();
-  std::vector<uint8_t> seed(suite.kind() == CellSuiteKind::kTor1 ? kTor1SeedBytes : 32, 0x5a);
+  std::vector<uint8_t> seed(suite.id() == kTor1SuiteId ? kTor1SeedBytes : 32, 0x5a);
   const std::span<const uint8_t> seeds[2] = {seed, seed};
   ClientCircuit client;
   RelayCircuit relay;

@@ -1,8 +1,9 @@
 // Arbitrary batches over many client circuits into a ClientPipeline driven directly (one thread,
 // deterministic): opens (well formed or not), originations to any hop, cells from hop 1, host
-// closes, in any order and any bytes. The same batches go through a batched and a one-at-a-time
-// engine: outputs and counters must be identical (the batched path runs the layers of several
-// circuits in rounds, so this is the property that can break), and every output well formed.
+// closes, in any order and any bytes. The same items go through a pipeline fed batches and one
+// fed an item at a time: outputs and counters must be identical (a batch runs the layers of
+// several circuits in rounds, so this is the property that can break), and every output well
+// formed.
 //
 // Input: repeated records  kind u8 | circuit u8 | flags u8 | 16 bytes that seed the cell.
 #include <cstddef>
@@ -14,6 +15,7 @@
 #include "circuit/relay_header.h"
 #include "engine/suite/tor1_layer.h"
 #include "fuzz/pipeline_pair.h"
+#include "engine/suite/suite_registry.h"
 
 namespace {
 
@@ -32,8 +34,8 @@ relaycell::InCell MakeInput(const uint8_t* r) {
         in.kind = InKind::kOpen;
         break;
       }
-      const CellSuiteKind suite = (flags & 1) ? CellSuiteKind::kTor1 : CellSuiteKind::kAez;
-      const size_t seed_bytes = suite == CellSuiteKind::kTor1 ? kTor1SeedBytes : 32;
+      const SuiteId suite = (flags & 1) ? kTor1SuiteId : kAezSuiteId;
+      const size_t seed_bytes = suite == kTor1SuiteId ? kTor1SeedBytes : 32;
       uint8_t seeds[3][kTor1SeedBytes];
       std::span<const uint8_t> views[3];
       const size_t hops = 1 + (flags >> 1) % 3;
@@ -55,7 +57,7 @@ relaycell::InCell MakeInput(const uint8_t* r) {
                       in.cell.span());
       if (!(flags & 0x10)) {
         const uint8_t data[8] = {r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10]};
-        BuildRelayPayload((flags & 1) ? RelayLayout::kTor1 : RelayLayout::kAez,
+        BuildRelayPayload((flags & 1) ? kTor1RelayFormat : kAezRelayFormat,
                           {RelayCommand::kData, uint16_t(1 + r[11]), uint16_t(r[12] % 9)},
                           std::span<const uint8_t>(data, r[12] % 9), in.cell.payload());
       }
@@ -77,9 +79,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace relaycell;
   ClientPipelineConfig config;
   config.max_circuits = kCircuits;
-  config.batched = true;
   ClientPipeline batched(config);
-  config.batched = false;
   ClientPipeline single(config);
   for (const OutItem& o : fuzz::FeedBothAndCompare(batched, single, data, size, MakeInput)) {
     if (!ParseCell(o.cell.span()).ok() && o.kind != OutKind::kDeliver) std::abort();

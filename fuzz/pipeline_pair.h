@@ -1,10 +1,11 @@
-// Shared by the engine harnesses: the same records, cut into the same batches, go through a
-// batched and a one-at-a-time engine, and their outputs must be identical, item for item.
+// Shared by the pipeline harnesses: the same records go through two pipelines, one fed batches
+// cut where the input says, the other fed one item per batch (the same path, a batch of one),
+// and their outputs must be identical, item for item.
 //
 // Records are kRecordBytes long: kind u8 | circuit u8 | flags u8 | 16 bytes that seed the cell.
 // A record whose flags have the top bit set ends the batch early (batches of 1..64).
-#ifndef RELAYCELL_FUZZ_ENGINE_PAIR_H_
-#define RELAYCELL_FUZZ_ENGINE_PAIR_H_
+#ifndef RELAYCELL_FUZZ_PIPELINE_PAIR_H_
+#define RELAYCELL_FUZZ_PIPELINE_PAIR_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -18,8 +19,8 @@ namespace relaycell::fuzz {
 
 inline constexpr size_t kRecordBytes = 19;
 
-// Feeds `data` to both engines (make_input turns a record into an InCell), aborts unless their
-// outputs are equal, and returns them for the harness's own checks.
+// Feeds `data` to both pipelines (make_input turns a record into an InCell), aborts unless
+// their outputs are equal, and returns them for the harness's own checks.
 template <class MakeInput>
 std::vector<OutItem> FeedBothAndCompare(ShardProcessor& batched, ShardProcessor& single,
                                         const uint8_t* data, size_t size, MakeInput make_input) {
@@ -28,7 +29,9 @@ std::vector<OutItem> FeedBothAndCompare(ShardProcessor& batched, ShardProcessor&
   size_t n = 0;
   auto run = [&] {
     batched.ProcessBatch(std::span<const InCell>(batch, n), batched_sink.output());
-    single.ProcessBatch(std::span<const InCell>(batch, n), single_sink.output());
+    for (size_t i = 0; i < n; ++i) {
+      single.ProcessBatch(std::span<const InCell>(batch + i, 1), single_sink.output());
+    }
     n = 0;
   };
   for (size_t at = 0; at + kRecordBytes <= size; at += kRecordBytes) {
@@ -43,7 +46,7 @@ std::vector<OutItem> FeedBothAndCompare(ShardProcessor& batched, ShardProcessor&
     const OutItem& o = outputs[i];
     const OutItem& e = expected[i];
     if (o.kind != e.kind || o.channel != e.channel || o.hop != e.hop || o.cell.bytes != e.cell.bytes) {
-      std::abort();  // the batched path must equal the one-at-a-time path
+      std::abort();  // a batch must come out as its cells one at a time would
     }
   }
   return outputs;
@@ -51,4 +54,4 @@ std::vector<OutItem> FeedBothAndCompare(ShardProcessor& batched, ShardProcessor&
 
 }  // namespace relaycell::fuzz
 
-#endif  // RELAYCELL_FUZZ_ENGINE_PAIR_H_
+#endif  // RELAYCELL_FUZZ_PIPELINE_PAIR_H_

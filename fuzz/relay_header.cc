@@ -9,7 +9,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace relaycell;
   if (size < 1) return 0;
-  const RelayLayout layout = (data[0] & 1) ? RelayLayout::kTor1 : RelayLayout::kAez;
+  const RelayFormat& layout = (data[0] & 1) ? kTor1RelayFormat : kAezRelayFormat;
   std::array<uint8_t, kCellBodyBytes> payload{};
   std::memcpy(payload.data(), data + 1, size - 1 < payload.size() ? size - 1 : payload.size());
   const ParsedRelay parsed = ParseRelayPayload(layout, payload);

@@ -1,7 +1,7 @@
 // Arbitrary batches over many circuits into a RelayPipeline driven directly (one thread,
 // deterministic): opens, cells, originates and closes in any order, any bytes. The engine must
-// never crash and every output must be well formed. The same batches go through a batched and
-// a one-at-a-time engine: their outputs and counters must be identical (the batched path
+// never crash and every output must be well formed. The same items go through a pipeline fed
+// batches and one fed an item at a time: their outputs and counters must be identical (a batch
 // regroups cells across circuits, so this is the property that can break).
 //
 // Input: repeated records  kind u8 | circuit u8 | batch_break u8 | 16 bytes that seed the cell.
@@ -32,7 +32,7 @@ relaycell::InCell MakeInput(const uint8_t* r) {
       std::memcpy(seed, r + 3, 16);
       std::memcpy(seed + 16, r + 3, 16);
       if (!(r[2] & 0x40)) {
-        EncodeRelayOpen(1, id, {CellSuiteKind(r[2] & 1), 2, (r[2] & 2) ? 0x80000000u | id : 0, seed},
+        EncodeRelayOpen(1, id, {SuiteId(r[2] & 1), 2, (r[2] & 2) ? 0x80000000u | id : 0, seed},
                         in);
       } else {
         in.kind = InKind::kOpen;
@@ -64,9 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace relaycell;
   RelayPipelineConfig config;
   config.max_circuits = kCircuits;
-  config.batched = true;
   RelayPipeline batched(config);
-  config.batched = false;
   RelayPipeline single(config);
   for (const OutItem& o : fuzz::FeedBothAndCompare(batched, single, data, size, MakeInput)) {
     if (o.kind == OutKind::kDestroy || o.kind == OutKind::kClosed) {

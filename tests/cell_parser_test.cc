@@ -60,12 +60,12 @@ TEST(ParseCell, DestroyReasonsAndPadding) {
 TEST(RelayHeader, AezLayoutRecognitionAndLimits) {
   std::array<uint8_t, kCellBodyBytes> payload{};
   const uint8_t data[3] = {7, 8, 9};
-  ASSERT_TRUE(BuildRelayPayload(RelayLayout::kAez, {RelayCommand::kEnd, 0x1234, 3}, data, payload));
+  ASSERT_TRUE(BuildRelayPayload(kAezRelayFormat, {RelayCommand::kEnd, 0x1234, 3}, data, payload));
   EXPECT_EQ(payload[6], 0x12);
   EXPECT_EQ(payload[7], 0x34);
   EXPECT_EQ(payload[9], 3);
   EXPECT_EQ(payload[10], 3);
-  ParsedRelay r = ParseRelayPayload(RelayLayout::kAez, payload);
+  ParsedRelay r = ParseRelayPayload(kAezRelayFormat, payload);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r.header.command, RelayCommand::kEnd);
   EXPECT_EQ(r.header.stream_id, 0x1234);
@@ -75,40 +75,40 @@ TEST(RelayHeader, AezLayoutRecognitionAndLimits) {
   for (size_t byte : {0, 1, 2, 3, 4, 5}) {
     auto bad = payload;
     bad[byte] = 0x40;
-    EXPECT_EQ(ParseRelayPayload(RelayLayout::kAez, bad).error, ProtocolError::kUnrecognized);
-    EXPECT_FALSE(IsAezRecognized(bad));
+    EXPECT_EQ(ParseRelayPayload(kAezRelayFormat, bad).error, ProtocolError::kUnrecognized);
+    EXPECT_FALSE(AezCellRecognized(bad));
   }
   auto bad = payload;
   bad[8] = 0x02;  // length 512 + 3: length >> 9 != 0
-  EXPECT_EQ(ParseRelayPayload(RelayLayout::kAez, bad).error, ProtocolError::kUnrecognized);
+  EXPECT_EQ(ParseRelayPayload(kAezRelayFormat, bad).error, ProtocolError::kUnrecognized);
   bad = payload;
   bad[8] = 0x01;
   bad[9] = 0xf3;  // 499: recognized, too long
-  EXPECT_EQ(ParseRelayPayload(RelayLayout::kAez, bad).error, ProtocolError::kRelayLengthTooLong);
+  EXPECT_EQ(ParseRelayPayload(kAezRelayFormat, bad).error, ProtocolError::kRelayLengthTooLong);
   bad[9] = 0xf2;  // 498: fine
-  EXPECT_TRUE(ParseRelayPayload(RelayLayout::kAez, bad).ok());
+  EXPECT_TRUE(ParseRelayPayload(kAezRelayFormat, bad).ok());
   bad = payload;
   bad[10] = 27;
-  EXPECT_EQ(ParseRelayPayload(RelayLayout::kAez, bad).error, ProtocolError::kUnknownRelayCommand);
+  EXPECT_EQ(ParseRelayPayload(kAezRelayFormat, bad).error, ProtocolError::kUnknownRelayCommand);
   std::vector<uint8_t> too_long(499);
-  EXPECT_FALSE(BuildRelayPayload(RelayLayout::kAez, {RelayCommand::kData, 1, 499}, too_long, payload));
+  EXPECT_FALSE(BuildRelayPayload(kAezRelayFormat, {RelayCommand::kData, 1, 499}, too_long, payload));
 }
 
 TEST(RelayHeader, Tor1Layout) {
   std::array<uint8_t, kCellBodyBytes> payload{};
   const uint8_t data[2] = {1, 2};
-  ASSERT_TRUE(BuildRelayPayload(RelayLayout::kTor1, {RelayCommand::kData, 0x0102, 2}, data, payload));
+  ASSERT_TRUE(BuildRelayPayload(kTor1RelayFormat, {RelayCommand::kData, 0x0102, 2}, data, payload));
   EXPECT_EQ(payload[0], 2);    // relay_command
   EXPECT_EQ(payload[3], 1);    // stream_id
   EXPECT_EQ(payload[4], 2);
   EXPECT_EQ(payload[10], 2);   // length
   EXPECT_EQ(payload[11], 1);   // data
   payload[5] = 0xde;           // the digest is the layer's business
-  ParsedRelay r = ParseRelayPayload(RelayLayout::kTor1, payload);
+  ParsedRelay r = ParseRelayPayload(kTor1RelayFormat, payload);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r.header.stream_id, 0x0102);
   payload[2] = 1;
-  EXPECT_EQ(ParseRelayPayload(RelayLayout::kTor1, payload).error, ProtocolError::kUnrecognized);
+  EXPECT_EQ(ParseRelayPayload(kTor1RelayFormat, payload).error, ProtocolError::kUnrecognized);
 }
 
 TEST(Aes256Chain, Fips197AppendixC3) {

@@ -2,17 +2,20 @@
 #include <gtest/gtest.h>
 
 #include "tests/circuit_test_util.h"
+#include "engine/suite/suite_registry.h"
 
 namespace relaycell {
 namespace {
 
 using testing::Cell;
 using testing::Path;
+using testing::AllSuiteIds;
+using testing::SuiteParamName;
 
-class RoundTrip : public ::testing::TestWithParam<CellSuiteKind> {
+class RoundTrip : public ::testing::TestWithParam<SuiteId> {
  protected:
   const CellSuite& suite() const {
-    return GetParam() == CellSuiteKind::kAez ? AezCellSuite() : Tor1CellSuite();
+    return *FindSuite(GetParam());
   }
 };
 
@@ -102,7 +105,7 @@ TEST_P(RoundTrip, HostCannotOriginateRekeyAndRelaysPoliceIt) {
             OriginateError::kBadPayload);
   // A REKEY smuggled in as a ready payload still reaches the relay's rules.
   uint8_t payload[kCellBodyBytes];
-  ASSERT_TRUE(BuildRelayPayload(LayoutOf(suite().kind()), {RelayCommand::kRekey, 0, 34}, body,
+  ASSERT_TRUE(BuildRelayPayload(suite().relay_format(), {RelayCommand::kRekey, 0, 34}, body,
                                 payload));
   ASSERT_EQ(path.client.OriginatePayload(1, payload, false, cell), OriginateError::kOk);
   const CellResult r = path.relays[0].HandleForward(cell);
@@ -115,11 +118,7 @@ TEST_P(RoundTrip, HostCannotOriginateRekeyAndRelaysPoliceIt) {
   EXPECT_EQ(path.relays[0].errors()[expected], 1u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Suites, RoundTrip,
-                         ::testing::Values(CellSuiteKind::kAez, CellSuiteKind::kTor1),
-                         [](const auto& info) {
-                           return std::string(info.param == CellSuiteKind::kAez ? "aez" : "tor1");
-                         });
+INSTANTIATE_TEST_SUITE_P(Suites, RoundTrip, ::testing::ValuesIn(AllSuiteIds()), SuiteParamName);
 
 }  // namespace
 }  // namespace relaycell

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/circuit_test_util.h"
+#include "engine/suite/suite_registry.h"
 
 namespace relaycell {
 namespace {
@@ -78,7 +79,9 @@ TEST(AezTamper, AnyBackwardBitFlipIsNeverDeliveredAndKillsTheCircuit) {
       ASSERT_EQ(path.relays[kHops - 1].Originate({RelayCommand::kData, 9, 498}, data, cell), OriginateError::kOk);
       for (int i = kHops - 2; i >= -1; --i) {
         if (i + 1 == link) CellPayload(CellBytes(cell))[bit / 8] ^= uint8_t(1u << (bit % 8));
-        if (i >= 0) ASSERT_EQ(path.relays[size_t(i)].HandleBackward(cell).outcome, CellOutcome::kForward);
+        if (i >= 0) {
+          ASSERT_EQ(path.relays[size_t(i)].HandleBackward(cell).outcome, CellOutcome::kForward);
+        }
       }
       const CellResult r = path.client.Receive(cell);
       EXPECT_EQ(r.outcome, CellOutcome::kDestroyed) << "link " << link << " bit " << bit;

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -11,14 +12,25 @@
 #include "circuit/client_circuit.h"
 #include "circuit/relay_circuit.h"
 #include "engine/suite/cell_suite.h"
-#include "engine/suite/tor1_layer.h"
+#include "engine/suite/suite_registry.h"
 
 namespace relaycell::testing {
 
 using Cell = std::array<uint8_t, kCellBytes>;
 
+// Every registered suite, for INSTANTIATE_TEST_SUITE_P: a suite added to the registry is
+// tested by every suite-parameterised test without a change here.
+inline std::vector<SuiteId> AllSuiteIds() {
+  std::vector<SuiteId> ids;
+  for (const CellSuite* suite : AllSuites()) ids.push_back(suite->id());
+  return ids;
+}
+inline std::string SuiteParamName(const ::testing::TestParamInfo<SuiteId>& info) {
+  return FindSuite(info.param)->name();
+}
+
 inline std::vector<uint8_t> SeedFor(const CellSuite& suite, int hop) {
-  std::vector<uint8_t> seed(suite.kind() == CellSuiteKind::kTor1 ? kTor1SeedBytes : 32);
+  std::vector<uint8_t> seed(suite.min_seed_bytes());
   for (size_t i = 0; i < seed.size(); ++i) seed[i] = uint8_t(hop * 37 + i * 11 + 5);
   return seed;
 }

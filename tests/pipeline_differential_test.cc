@@ -13,11 +13,14 @@
 #include "circuit/pipeline/relay_pipeline.h"
 #include "circuit/relay_header.h"
 #include "circuit_test_util.h"
+#include "engine/suite/suite_registry.h"
 
 namespace relaycell {
 namespace {
 
+using testing::AllSuiteIds;
 using testing::SeedFor;
+using testing::SuiteParamName;
 using testing::TestData;
 
 RekeyConfig SmallRekeyConfig() {
@@ -29,12 +32,13 @@ RekeyConfig SmallRekeyConfig() {
   return config;
 }
 
+// Batches of 1..max_batch items, at random.
 std::vector<OutItem> RunInBatches(ShardProcessor& processor, std::span<const InCell> items,
-                                  std::mt19937_64& rng) {
+                                  std::mt19937_64& rng, size_t max_batch) {
   DirectOutput sink(true, 7);  // a small buffer: flushes mid-batch too
   size_t at = 0;
   while (at < items.size()) {
-    const size_t n = std::min<size_t>(items.size() - at, 1 + rng() % 64);
+    const size_t n = std::min<size_t>(items.size() - at, 1 + rng() % max_batch);
     processor.ProcessBatch(items.subspan(at, n), sink.output());
     at += n;
   }
@@ -102,10 +106,10 @@ RelayWorld MakeRelayWorkload(const CellSuite& suite, size_t count, size_t cells,
               SuiteError::kOk);
     InCell open;
     EXPECT_TRUE(EncodeRelayOpen(c.channel, c.circ_id,
-                                {suite.kind(), c.next_channel, c.next_id, c.seed}, open));
+                                {suite.id(), c.next_channel, c.next_id, c.seed}, open));
     world.inputs.push_back(open);
   }
-  const RelayLayout layout = LayoutOf(suite.kind());
+  const RelayFormat& layout = suite.relay_format();
   for (size_t n = 0; n < cells; ++n) {
     auto& c = world.circuits[rng() % count];
     InCell in;
@@ -207,7 +211,7 @@ std::vector<OutItem> RelayReference(const CellSuite& suite, const RelayWorld& wo
     if (in.kind == InKind::kOriginate) {
       if (fwd == by_client.end()) continue;
       Ref& r = refs[fwd->second];
-      const ParsedRelay relay = ParseRelayPayload(r.circuit.layout(), in.cell.payload());
+      const ParsedRelay relay = ParseRelayPayload(r.circuit.suite().relay_format(), in.cell.payload());
       if (!relay.ok()) continue;
       OutItem item = Item(OutKind::kSend, r.channel, WireCell{});
       if (r.circuit.Originate(relay.header, relay.data, item.cell.span()) == OriginateError::kOk) {
@@ -258,10 +262,10 @@ std::vector<OutItem> RelayReference(const CellSuite& suite, const RelayWorld& wo
   return out;
 }
 
-class PipelineDifferential : public ::testing::TestWithParam<CellSuiteKind> {
+class PipelineDifferential : public ::testing::TestWithParam<SuiteId> {
  protected:
   const CellSuite& suite() const {
-    return GetParam() == CellSuiteKind::kAez ? AezCellSuite() : Tor1CellSuite();
+    return *FindSuite(GetParam());
   }
 };
 
@@ -279,20 +283,20 @@ TEST_P(PipelineDifferential, RelayPipelineMatchesOneCellAtATime) {
     EXPECT_GT(destroyed, 10u);
     (void)control;
     RelayPipelineCounters counted[2];
-    for (const bool batched : {true, false}) {
-      SCOPED_TRACE(batched);
+    // Random batch splits, and batches of one: the same path either way.
+    for (const bool split : {true, false}) {
+      SCOPED_TRACE(split);
       RelayPipelineConfig config;
       config.max_circuits = 64;
       config.rekey = SmallRekeyConfig();
-      config.batched = batched;
       RelayPipeline engine(config);
-      std::mt19937_64 rng(seed * 7 + batched);
-      ExpectSame(RunInBatches(engine, world.inputs, rng), want);
+      std::mt19937_64 rng(seed * 7 + split);
+      ExpectSame(RunInBatches(engine, world.inputs, rng, split ? 64 : 1), want);
       EXPECT_EQ(engine.counters().opened, 60u);
       if (suite().supports_rekey()) {
         EXPECT_GT(engine.counters().control_cells, 0u);
       }
-      counted[batched] = engine.counters();
+      counted[split] = engine.counters();
     }
     // The inputs that lead to no output (unknown circuits, PADDING) are counted alike.
     EXPECT_EQ(counted[0].unknown_circuit, counted[1].unknown_circuit);
@@ -318,7 +322,7 @@ ClientWorld MakeClientWorkload(const CellSuite& suite, size_t count, size_t cell
   std::mt19937_64 rng(seed);
   ClientWorld world;
   world.circuits.resize(count);
-  const RelayLayout layout = LayoutOf(suite.kind());
+  const RelayFormat& layout = suite.relay_format();
   for (size_t i = 0; i < count; ++i) {
     auto& c = world.circuits[i];
     c.channel = 1 + uint32_t(i % 3);
@@ -335,7 +339,7 @@ ClientWorld MakeClientWorkload(const CellSuite& suite, size_t count, size_t cell
                 SuiteError::kOk);
     }
     InCell open;
-    EXPECT_TRUE(EncodeClientOpen(c.channel, c.circ_id, {suite.kind(), views}, open));
+    EXPECT_TRUE(EncodeClientOpen(c.channel, c.circ_id, {suite.id(), views}, open));
     world.inputs.push_back(open);
   }
   for (size_t n = 0; n < cells; ++n) {
@@ -418,7 +422,7 @@ std::vector<OutItem> ClientReference(const CellSuite& suite, const ClientWorld& 
       continue;
     }
     if (in.kind == InKind::kOriginate) {
-      const ParsedRelay relay = ParseRelayPayload(client.layout(), in.cell.payload());
+      const ParsedRelay relay = ParseRelayPayload(client.suite().relay_format(), in.cell.payload());
       OutItem item = Item(OutKind::kSend, in.channel, WireCell{});
       const OriginateError e =
           client.Originate(in.hop, relay.header, relay.data,
@@ -460,11 +464,11 @@ TEST_P(PipelineDifferential, ClientPipelineMatchesOneCellAtATime) {
     EXPECT_GT(delivered, 100u);
     // Default thresholds: a client's REKEY carries fresh random bytes, so two runs could not
     // agree past one; the relay test covers rekeys (its inputs are shared).
-    for (const bool batched : {true, false}) {
-      SCOPED_TRACE(batched);
-      ClientPipeline engine({.max_circuits = 64, .batched = batched});
-      std::mt19937_64 rng(seed * 7 + batched);
-      ExpectSame(RunInBatches(engine, world.inputs, rng), want);
+    for (const bool split : {true, false}) {
+      SCOPED_TRACE(split);
+      ClientPipeline engine({.max_circuits = 64});
+      std::mt19937_64 rng(seed * 7 + split);
+      ExpectSame(RunInBatches(engine, world.inputs, rng, split ? 64 : 1), want);
       EXPECT_EQ(engine.counters().opened, 40u);
     }
   }
@@ -477,7 +481,7 @@ TEST_P(PipelineDifferential, BatchedClientPipelineRekeysWithRelays) {
   if (!suite().supports_rekey()) GTEST_SKIP() << "tor1 has no RELAY_REKEY";
   constexpr size_t kCircuits = 12;
   constexpr int kHops = 3;
-  const RelayLayout layout = LayoutOf(suite().kind());
+  const RelayFormat& layout = suite().relay_format();
   struct Path {
     uint32_t circ_id;
     std::vector<RelayCircuit> relays;  // relay h: client side 5 + h, next side 6 + h
@@ -485,7 +489,7 @@ TEST_P(PipelineDifferential, BatchedClientPipelineRekeysWithRelays) {
     std::map<int, size_t> relay_got, client_got;
   };
   std::vector<Path> paths(kCircuits);
-  ClientPipeline engine({.max_circuits = 16, .rekey = SmallRekeyConfig(), .batched = true});
+  ClientPipeline engine({.max_circuits = 16, .rekey = SmallRekeyConfig()});
   DirectOutput sink(true, 5);
   std::vector<InCell> inputs;
   for (size_t i = 0; i < kCircuits; ++i) {
@@ -503,7 +507,7 @@ TEST_P(PipelineDifferential, BatchedClientPipelineRekeysWithRelays) {
                 SuiteError::kOk);
     }
     InCell open;
-    ASSERT_TRUE(EncodeClientOpen(1, p.circ_id, {suite().kind(), views}, open));
+    ASSERT_TRUE(EncodeClientOpen(1, p.circ_id, {suite().id(), views}, open));
     inputs.push_back(open);
   }
   // A backward cell leaving relay `from` (0-based) on its way to the client engine.
@@ -600,11 +604,7 @@ TEST_P(PipelineDifferential, BatchedClientPipelineRekeysWithRelays) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Suites, PipelineDifferential,
-                         ::testing::Values(CellSuiteKind::kAez, CellSuiteKind::kTor1),
-                         [](const auto& info) {
-                           return std::string(info.param == CellSuiteKind::kAez ? "aez" : "tor1");
-                         });
+INSTANTIATE_TEST_SUITE_P(Suites, PipelineDifferential, ::testing::ValuesIn(AllSuiteIds()), SuiteParamName);
 
 }  // namespace
 }  // namespace relaycell

@@ -12,11 +12,14 @@
 #include "circuit/relay_header.h"
 #include "circuit/pipeline/sharded_pipeline.h"
 #include "circuit_test_util.h"
+#include "engine/suite/suite_registry.h"
 
 namespace relaycell {
 namespace {
 
+using testing::AllSuiteIds;
 using testing::SeedFor;
+using testing::SuiteParamName;
 using testing::TestData;
 
 constexpr int kHops = 3;
@@ -51,10 +54,10 @@ bool WaitFor(ShardedPipeline& engine, Collector& sink, size_t count) {
   return true;
 }
 
-class PipelineRelay : public ::testing::TestWithParam<CellSuiteKind> {
+class PipelineRelay : public ::testing::TestWithParam<SuiteId> {
  protected:
   const CellSuite& suite() const {
-    return GetParam() == CellSuiteKind::kAez ? AezCellSuite() : Tor1CellSuite();
+    return *FindSuite(GetParam());
   }
 };
 
@@ -75,7 +78,7 @@ std::vector<InCell> OpenPaths(const CellSuite& suite, ShardedPipeline& relay, si
       const auto seed = SeedFor(suite, int(i) * 8 + h + 1);
       InCell open;
       EXPECT_TRUE(EncodeRelayOpen(uint32_t(h), id,
-                                  {suite.kind(), kOutBase + uint32_t(h), ids[i][size_t(h) + 1], seed}, open));
+                                  {suite.id(), kOutBase + uint32_t(h), ids[i][size_t(h) + 1], seed}, open));
       opens.push_back(open);
     }
   }
@@ -104,13 +107,13 @@ TEST_P(PipelineRelay, ThreeHopsThroughShardedPipelinesAndBack) {
     for (int h = 0; h < kHops; ++h) seeds.push_back(SeedFor(suite(), int(i) * 8 + h + 1));
     for (auto& s : seeds) views.emplace_back(s);
     InCell open;
-    ASSERT_TRUE(EncodeClientOpen(kClientChannel, ids[i][0], {suite().kind(), views}, open));
+    ASSERT_TRUE(EncodeClientOpen(kClientChannel, ids[i][0], {suite().id(), views}, open));
     client_opens.push_back(open);
   }
   SubmitAll(client, client_opens, client_out);
 
   // Each circuit sends 6 cells to each hop; every relay delivery is checked against its data.
-  const RelayLayout layout = LayoutOf(suite().kind());
+  const RelayFormat& layout = suite().relay_format();
   std::vector<InCell> originate;
   std::map<std::pair<uint64_t, int>, std::vector<std::vector<uint8_t>>> sent;  // (circ, hop)
   for (int round = 0; round < 6; ++round) {
@@ -147,11 +150,11 @@ TEST_P(PipelineRelay, ThreeHopsThroughShardedPipelinesAndBack) {
         size_t i = 0;
         while (i < kCircuits && ids[i][size_t(hop - 1)] != o.cell.circ_id()) ++i;
         ASSERT_LT(i, kCircuits);
-        const ParsedRelay relay = ParseRelayPayload(layout, o.cell.payload());
-        ASSERT_TRUE(relay.ok());
+        const ParsedRelay parsed = ParseRelayPayload(layout, o.cell.payload());
+        ASSERT_TRUE(parsed.ok());
         size_t& n = delivered[{i, hop}];
         const auto& want = sent[{i, hop}][n++];
-        EXPECT_EQ(std::vector<uint8_t>(relay.data.begin(), relay.data.end()), want);
+        EXPECT_EQ(std::vector<uint8_t>(parsed.data.begin(), parsed.data.end()), want);
       } else {
         ADD_FAILURE() << "unexpected output kind " << int(o.kind);
       }
@@ -230,7 +233,7 @@ TEST_P(PipelineRelay, BackPressureAndStopLoseNothing) {
   for (size_t i = 0; i < kCircuits; ++i) {
     const auto seed = SeedFor(suite(), int(i) + 1);
     InCell open;
-    ASSERT_TRUE(EncodeRelayOpen(7, 10 + uint32_t(i), {suite().kind(), 0, 0, seed}, open));
+    ASSERT_TRUE(EncodeRelayOpen(7, 10 + uint32_t(i), {suite().id(), 0, 0, seed}, open));
     opens.push_back(open);
     ASSERT_EQ(RelayCircuit::Create(suite(), seed, 10 + uint32_t(i), 0, reference[i]), SuiteError::kOk);
   }
@@ -289,11 +292,7 @@ TEST_P(PipelineRelay, BackPressureAndStopLoseNothing) {
   EXPECT_EQ(unknown, cells.size() - kCircuits);  // every cell counted: none silently lost
 }
 
-INSTANTIATE_TEST_SUITE_P(Suites, PipelineRelay,
-                         ::testing::Values(CellSuiteKind::kAez, CellSuiteKind::kTor1),
-                         [](const auto& info) {
-                           return std::string(info.param == CellSuiteKind::kAez ? "aez" : "tor1");
-                         });
+INSTANTIATE_TEST_SUITE_P(Suites, PipelineRelay, ::testing::ValuesIn(AllSuiteIds()), SuiteParamName);
 
 }  // namespace
 }  // namespace relaycell

@@ -16,6 +16,7 @@
 #include "engine/rekey/rekey_config.h"
 #include "engine/rekey/rekey_limits.h"
 #include "tests/circuit_test_util.h"
+#include "engine/suite/suite_registry.h"
 
 namespace relaycell {
 namespace {
@@ -113,7 +114,7 @@ struct Net {
 // A raw REKEY payload (aez layout) with any stream_id and body, for the violations.
 std::array<uint8_t, kCellBodyBytes> RekeyPayload(uint16_t stream_id, std::vector<uint8_t> body) {
   std::array<uint8_t, kCellBodyBytes> payload{};
-  EXPECT_TRUE(BuildRelayPayload(RelayLayout::kAez,
+  EXPECT_TRUE(BuildRelayPayload(kAezRelayFormat,
                                 {RelayCommand::kRekey, stream_id, uint16_t(body.size())}, body,
                                 payload));
   return payload;
@@ -388,7 +389,7 @@ TEST(RekeyCircuit, RekeyOnTor1ClosesBothSides) {
   EXPECT_FALSE(net.client.PollControlCell(cell));
   const uint8_t ack[2] = {0, 0};
   std::array<uint8_t, kCellBodyBytes> payload{};
-  ASSERT_TRUE(BuildRelayPayload(RelayLayout::kTor1, {RelayCommand::kRekey, 0, 2}, ack, payload));
+  ASSERT_TRUE(BuildRelayPayload(kTor1RelayFormat, {RelayCommand::kRekey, 0, 2}, ack, payload));
   ASSERT_EQ(net.relays[1].OriginatePayload(payload, cell), OriginateError::kOk);
   CellResult r = net.Backward(2, cell);
   EXPECT_EQ(r.error, ProtocolError::kRekeyUnsupported);
@@ -398,7 +399,7 @@ TEST(RekeyCircuit, RekeyOnTor1ClosesBothSides) {
   Net other;
   other.Build(Tor1CellSuite(), 2, RekeyConfig{}, RekeyConfig{});
   const std::vector<uint8_t> body = Method1(32);
-  ASSERT_TRUE(BuildRelayPayload(RelayLayout::kTor1, {RelayCommand::kRekey, 0, 34}, body, payload));
+  ASSERT_TRUE(BuildRelayPayload(kTor1RelayFormat, {RelayCommand::kRekey, 0, 34}, body, payload));
   ASSERT_EQ(other.client.OriginatePayload(2, payload, false, cell), OriginateError::kOk);
   r = other.Forward(2, cell);
   EXPECT_EQ(r.outcome, CellOutcome::kDestroyed);

@@ -19,6 +19,7 @@
 #include "engine/suite/cell_suite.h"
 #include "engine/rekey/rekey_config.h"
 #include "tests/circuit_test_util.h"
+#include "engine/suite/suite_registry.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define RELAYCELL_UNDER_ASAN 1

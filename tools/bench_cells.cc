@@ -14,6 +14,7 @@
 #include "engine/suite/cell_suite.h"
 #include "engine/suite/tor1_layer.h"
 #include "tools/bench.h"
+#include "engine/suite/suite_registry.h"
 
 namespace relaycell::tools {
 namespace {
@@ -39,7 +40,7 @@ struct BenchPath {
   explicit BenchPath(const CellSuite& suite) {
     std::vector<std::vector<uint8_t>> seeds;
     std::vector<std::span<const uint8_t>> views;
-    const size_t seed_bytes = suite.kind() == CellSuiteKind::kTor1 ? kTor1SeedBytes : 32;
+    const size_t seed_bytes = suite.id() == kTor1SuiteId ? kTor1SeedBytes : 32;
     for (int h = 0; h < kHops; ++h) seeds.emplace_back(seed_bytes, uint8_t(h + 1));
     for (auto& s : seeds) views.emplace_back(s);
     if (ClientCircuit::Create(suite, kBaseId, views, BenchRekeyConfig(), client) != SuiteError::kOk) {
@@ -57,23 +58,13 @@ struct BenchPath {
   }
 };
 
+// A full DATA cell (stream 1) in the suite's format.
 std::array<uint8_t, kCellBodyBytes> SamplePayload(const CellSuite& suite) {
   std::array<uint8_t, kCellBodyBytes> payload{};
-  std::vector<uint8_t> data(kCellBodyBytes - 11);
+  const RelayFormat& format = suite.relay_format();
+  std::vector<uint8_t> data(format.max_data(uint8_t(RelayCommand::kData)));
   for (size_t i = 0; i < data.size(); ++i) data[i] = uint8_t(i * 13 + 1);
-  const RelayLayout layout = LayoutOf(suite.kind());
-  if (layout == RelayLayout::kAez) {
-    payload[7] = 1;
-    payload[8] = 0x01;
-    payload[9] = 0xf2;
-    payload[10] = 2;
-  } else {
-    payload[0] = 2;
-    payload[4] = 1;
-    payload[9] = 0x01;
-    payload[10] = 0xf2;
-  }
-  std::memcpy(&payload[11], data.data(), data.size());
+  BuildRelayPayload(format, {RelayCommand::kData, 1, uint16_t(data.size())}, data, payload);
   return payload;
 }
 

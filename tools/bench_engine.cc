@@ -32,6 +32,7 @@
 #include "engine/suite/aez_layer.h"
 #include "engine/suite/tor1_layer.h"
 #include "tools/bench.h"
+#include "engine/suite/suite_registry.h"
 
 namespace relaycell::tools {
 namespace {
@@ -42,8 +43,8 @@ constexpr uint32_t kClientChannel = 1;
 constexpr uint32_t kNextChannel = 2;
 constexpr double kPayloadBits = kCellBodyBytes * 8.0;
 
-std::vector<uint8_t> Seed(CellSuiteKind suite, size_t circuit, int hop) {
-  std::vector<uint8_t> seed(suite == CellSuiteKind::kTor1 ? kTor1SeedBytes : 32);
+std::vector<uint8_t> Seed(SuiteId suite, size_t circuit, int hop) {
+  std::vector<uint8_t> seed(suite == kTor1SuiteId ? kTor1SeedBytes : 32);
   uint64_t x = circuit * 0x9e3779b97f4a7c15ull + uint64_t(hop) * 0xbf58476d1ce4e5b9ull + 1;
   for (auto& b : seed) {
     x ^= x >> 31, x *= 0x94d049bb133111ebull;
@@ -60,7 +61,7 @@ std::string Rate(double ns_per_cell) {
 }
 
 // Middle-relay circuits: client side (kClientChannel, 1 + i), next side (kNextChannel, ...).
-std::vector<InCell> RelayOpens(CellSuiteKind suite, size_t circuits,
+std::vector<InCell> RelayOpens(SuiteId suite, size_t circuits,
                                const ShardedPipeline* engine = nullptr) {
   std::vector<InCell> opens(circuits);
   std::unordered_set<uint32_t> used;  // next-side ids must be distinct on the channel
@@ -95,10 +96,9 @@ std::vector<InCell> PeelCells(size_t circuits, size_t count, uint64_t seed) {
   return cells;
 }
 
-std::unique_ptr<RelayPipeline> MakeRelay(CellSuiteKind suite, size_t circuits, bool batched) {
+std::unique_ptr<RelayPipeline> MakeRelay(SuiteId suite, size_t circuits) {
   RelayPipelineConfig config;
   config.max_circuits = circuits;
-  config.batched = batched;
   auto engine = std::make_unique<RelayPipeline>(config);
   DirectOutput sink(false);
   const auto opens = RelayOpens(suite, circuits);
@@ -115,14 +115,17 @@ std::unique_ptr<RelayPipeline> MakeRelay(CellSuiteKind suite, size_t circuits, b
 // `circuit_ids`, drawn over all circuits) into them, so every circuit's key state is visited
 // in random order while the input bytes stay in cache.
 constexpr size_t kPeelPool = 1024;
-double PeelNs(RelayPipeline& engine, std::span<const uint32_t> circuit_ids, double min_time_s) {
+// `batch`: the host's batches (kBatch as a relay's host hands them over; 1 for one cell at a
+// time through the same path).
+double PeelNs(RelayPipeline& engine, std::span<const uint32_t> circuit_ids, double min_time_s,
+              size_t batch = kBatch) {
   auto pool = PeelCells(1, kPeelPool, 5);
   DirectOutput sink(false);
   size_t next_id = 0, at = 0;
   return NsPerOp(
       [&](size_t iterations) {
         for (size_t done = 0; done < iterations;) {
-          const size_t n = std::min({kBatch, iterations - done, pool.size() - at});
+          const size_t n = std::min({batch, iterations - done, pool.size() - at});
           for (size_t j = 0; j < n; ++j) {
             WriteCellHeader(circuit_ids[next_id], CellCommand::kRelay, pool[at + j].cell.span());
             next_id = next_id + 1 == circuit_ids.size() ? 0 : next_id + 1;
@@ -150,9 +153,9 @@ struct ClientSide {
   explicit ClientSide(size_t circuits) : engine({.max_circuits = circuits}) {}
 };
 
-std::unique_ptr<ClientSide> MakeClient(CellSuiteKind kind, size_t circuits, int hops) {
+std::unique_ptr<ClientSide> MakeClient(SuiteId kind, size_t circuits, int hops) {
   auto side = std::make_unique<ClientSide>(circuits);
-  const CellSuite& suite = kind == CellSuiteKind::kTor1 ? Tor1CellSuite() : AezCellSuite();
+  const CellSuite& suite = kind == kTor1SuiteId ? Tor1CellSuite() : AezCellSuite();
   side->relays.resize(circuits);
   DirectOutput sink(false);
   for (size_t i = 0; i < circuits; ++i) {
@@ -172,19 +175,19 @@ std::unique_ptr<ClientSide> MakeClient(CellSuiteKind kind, size_t circuits, int 
   return side;
 }
 
-InCell OriginateItem(CellSuiteKind kind, uint32_t circ_id, int hop) {
+InCell OriginateItem(SuiteId kind, uint32_t circ_id, int hop) {
   InCell in;
   in.channel = kClientChannel;
   in.kind = InKind::kOriginate;
   in.hop = uint8_t(hop);
   WriteCellHeader(circ_id, CellCommand::kRelay, in.cell.span());
   std::vector<uint8_t> data(kRelayDataBytes, 0x5a);
-  BuildRelayPayload(LayoutOf(kind), {RelayCommand::kData, 1, uint16_t(data.size())}, data,
+  BuildRelayPayload(FindSuite(kind)->relay_format(), {RelayCommand::kData, 1, uint16_t(data.size())}, data,
                     in.cell.payload());
   return in;
 }
 
-double OriginateNs(ClientSide& side, CellSuiteKind kind, size_t circuits, int hops,
+double OriginateNs(ClientSide& side, SuiteId kind, size_t circuits, int hops,
                    double min_time_s) {
   std::mt19937_64 rng(7);
   std::vector<InCell> cells(4096);
@@ -238,7 +241,7 @@ double DeliverNs(ClientSide& side, size_t circuits, int hops, size_t cells_per_r
 // Cells per second through a ShardedPipeline with `workers` workers, the host submitting and
 // polling on its own thread and parking in WaitForProgress when it can do neither (on a
 // machine with one core per worker a spinning host would run on a worker's core).
-double ShardedCellsPerSecond(CellSuiteKind suite, size_t circuits, size_t workers,
+double ShardedCellsPerSecond(SuiteId suite, size_t circuits, size_t workers,
                              size_t total_cells) {
   constexpr std::chrono::microseconds kWaitTimeout{1000};
   EngineConfig config;
@@ -279,11 +282,11 @@ double ShardedCellsPerSecond(CellSuiteKind suite, size_t circuits, size_t worker
 // Cells per second of `threads` RelayPipelines run directly on their own threads (each with its
 // share of the circuits and its own hot cells, no queues, no host): what the cores themselves
 // give, beside ShardedCellsPerSecond's whole pipeline.
-double DirectCellsPerSecond(CellSuiteKind suite, size_t circuits, size_t threads,
+double DirectCellsPerSecond(SuiteId suite, size_t circuits, size_t threads,
                             size_t total_cells) {
   const size_t share = std::max<size_t>(1, circuits / threads);
   std::vector<std::unique_ptr<RelayPipeline>> engines;
-  for (size_t t = 0; t < threads; ++t) engines.push_back(MakeRelay(suite, share, true));
+  for (size_t t = 0; t < threads; ++t) engines.push_back(MakeRelay(suite, share));
   std::atomic<size_t> ready{0};
   std::atomic<bool> go{false};
   std::vector<double> seconds(threads);
@@ -333,11 +336,11 @@ void Run(const BenchConfig& config, std::vector<BenchResult>& results) {
   const auto cells = RandomCircuitIds(circuits, peel_cells, 1);
 
   double peel[2] = {0, 0}, originate[2] = {0, 0}, deliver[2] = {0, 0};
-  const CellSuiteKind kinds[2] = {CellSuiteKind::kAez, CellSuiteKind::kTor1};
+  const SuiteId kinds[2] = {kAezSuiteId, kTor1SuiteId};
   for (int s = 0; s < 2; ++s) {
     if ((s == 0 && !want_aez) || (s == 1 && !want_tor1)) continue;
     {
-      auto relay = MakeRelay(kinds[s], circuits, true);
+      auto relay = MakeRelay(kinds[s], circuits);
       peel[s] = PeelNs(*relay, cells, min_time);
     }
     auto client = MakeClient(kinds[s], circuits, hops);
@@ -364,7 +367,7 @@ void Run(const BenchConfig& config, std::vector<BenchResult>& results) {
     add("engine.tor1.originate", originate[1], "ns/cell", nullptr, 0, Rate(originate[1]));
     add("engine.tor1.deliver", deliver[1], "ns/cell", nullptr, 0, Rate(deliver[1]));
   }
-  const CellSuiteKind main_suite = want_aez ? CellSuiteKind::kAez : CellSuiteKind::kTor1;
+  const SuiteId main_suite = want_aez ? kAezSuiteId : kTor1SuiteId;
 
   // Scaling: the same cells through 1 and 2 workers (or `workers`, if given).
   {
@@ -389,21 +392,21 @@ void Run(const BenchConfig& config, std::vector<BenchResult>& results) {
     add("engine.scaling", two / one, "x", nullptr, 0, note);
   }
 
-  // Batch gain: the same cells through a batched and a one-at-a-time engine.
+  // Batch gain: the same cells through the one path, handed over 64 at a time or one by one.
   {
-    auto batched = MakeRelay(main_suite, circuits, true);
-    auto single = MakeRelay(main_suite, circuits, false);
+    auto batched = MakeRelay(main_suite, circuits);
+    auto single = MakeRelay(main_suite, circuits);
     const double b = PeelNs(*batched, cells, min_time);
-    const double o = PeelNs(*single, cells, min_time);
-    char note[160];
-    std::snprintf(note, sizeof note, "batched %.1f ns/cell, one-at-a-time %.1f ns/cell; batched: lookups and key prefetch ahead, aez layers of up to 64 circuits in one AezCellBatch", b, o);
+    const double o = PeelNs(*single, cells, min_time, 1);
+    char note[200];
+    std::snprintf(note, sizeof note, "batches of %zu %.1f ns/cell, batches of 1 %.1f ns/cell; in batches: lookups and key prefetch ahead, layers of up to 64 circuits in one LayerBatch", kBatch, b, o);
     add("engine.batch_gain", o / b, "x", nullptr, 0, note);
   }
 
   // Memory and setup: 100,000 aez relay circuits.
   {
     constexpr size_t kCount = 100000;
-    const auto opens = RelayOpens(CellSuiteKind::kAez, kCount);
+    const auto opens = RelayOpens(kAezSuiteId, kCount);
     const size_t before = ResidentBytes();
     RelayPipelineConfig rc;
     rc.max_circuits = kCount;

@@ -19,6 +19,7 @@
 #include "engine/common/kdf.h"
 #include "engine/rekey/rekey_config.h"
 #include "tools/bench.h"
+#include "engine/suite/suite_registry.h"
 
 namespace relaycell::tools {
 namespace {
@@ -83,18 +84,17 @@ double SwitchNs(const BenchConfig& config) {
   const std::vector<uint8_t> seed = Seed(2);
   RelayCircuit relay;
   if (RelayCircuit::Create(AezCellSuite(), seed, kBaseId, 0, relay) != SuiteError::kOk) return 0;
-  auto* aez = dynamic_cast<AezRelay*>(relay.layer());
-  if (aez == nullptr) return 0;
+  CellLayer& forward = relay.layer(true);
+  CellLayer& backward = relay.layer(false);
   std::array<uint8_t, 32> rekey_data{};
   randombytes_buf(rekey_data.data(), rekey_data.size());
   return NsPerOp(
       [&](size_t n) {
         for (size_t i = 0; i < n; ++i) {
           alignas(16) uint8_t material[kKdfOutputBytes];
-          (void)aez->forward().DeriveRekeyMaterial(rekey_data, material);
-          const HopKeyMaterialView keys = SplitKeyMaterial(material);
-          aez->forward().InstallKeys(keys.aez_key, keys.chain_key, keys.chain_fwd);
-          aez->backward().InstallKeys(keys.aez_key, keys.chain_key, keys.chain_bwd);
+          (void)forward.DeriveRekeyMaterial(rekey_data, material);
+          forward.InstallRekeyMaterial(material);
+          backward.InstallRekeyMaterial(material);
           sodium_memzero(material, sizeof material);
           rekey_data[0] = uint8_t(i);
         }

@@ -12,6 +12,7 @@
 #include "circuit/client_circuit.h"
 #include "circuit/relay_circuit.h"
 #include "engine/suite/cell_suite.h"
+#include "engine/suite/suite_registry.h"
 #include "engine/rekey/rekey_error.h"
 #include "engine/rekey/rekey_limits.h"
 #include "tools/kat.h"
@@ -120,10 +121,11 @@ bool ReadCell(const nlohmann::json& entry, size_t index, size_t hops, CellVector
   return true;
 }
 
-// The delivered payload must be the one sent; tor1 senders fill the digest field (bytes 5..8).
-bool SamePayload(RelayLayout layout, std::span<const uint8_t> got, const std::vector<unsigned char>& want) {
+// The delivered payload must be the one sent, but for the bytes the layer owns (tor1's digest).
+bool SamePayload(const RelayFormat& format, std::span<const uint8_t> got,
+                 const std::vector<unsigned char>& want) {
   for (size_t i = 0; i < kCellBodyBytes; ++i) {
-    if (layout == RelayLayout::kTor1 && i >= 5 && i < 9) continue;
+    if (i >= format.layer_begin && i < format.layer_end) continue;
     if (got[i] != want[i]) return false;
   }
   return true;
@@ -189,11 +191,9 @@ bool RunCellsFile(const nlohmann::json& document, KatTally& tally, std::string& 
     return false;
   }
   const std::string suite_name = document["suite"].get<std::string>();
-  const CellSuite* suite = suite_name == "aez"    ? &AezCellSuite()
-                           : suite_name == "tor1" ? &Tor1CellSuite()
-                                                  : nullptr;
+  const CellSuite* suite = FindSuite(suite_name);
   if (suite == nullptr) {
-    error = "unknown suite \"" + suite_name + "\" (aez or tor1)";
+    error = "unknown suite \"" + suite_name + "\"";
     return false;
   }
   const size_t hops = document["hops"].size();
@@ -234,7 +234,7 @@ bool RunCellsFile(const nlohmann::json& document, KatTally& tally, std::string& 
     return false;
   }
 
-  const RelayLayout layout = client.layout();
+  const RelayFormat& layout = client.suite().relay_format();
   for (size_t index = 0; index < cells.size(); ++index) {
     const CellVector& v = cells[index];
     if (v.rekey > 0) {

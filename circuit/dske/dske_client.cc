@@ -10,11 +10,15 @@
 #include "engine/dske/amd_check.h"
 #include "engine/dske/psrd_link.h"
 #include "engine/dske/sss.h"
+#include "engine/suite/suite_registry.h"
 
 namespace relaycell::dske {
 namespace {
 
 using CellArray = std::array<uint8_t, kCellBytes>;
+
+// DSKE rides aez circuits (protocol §8): its messages use the aez payload's 498 data bytes.
+const CellSuite& DskeCircuitSuite() { return *FindSuite("aez"); }
 
 // Share buffers for every hub, wiped on every path out.
 class ShareTable {
@@ -69,7 +73,7 @@ SuiteError CircuitHubChannel::Create(std::string_view client, DskeHub& hub, uint
     return SuiteError::kBadSeedLength;
   }
   std::unique_ptr<CircuitHubChannel> channel(new CircuitHubChannel(std::string(client), hub));
-  if (SuiteError e = ClientCircuit::Create(AezCellSuite(), circ_id, seeds, channel->client_circuit_);
+  if (SuiteError e = ClientCircuit::Create(DskeCircuitSuite(), circ_id, seeds, channel->client_circuit_);
       e != SuiteError::kOk) {
     return e;
   }
@@ -77,7 +81,7 @@ SuiteError CircuitHubChannel::Create(std::string_view client, DskeHub& hub, uint
   for (size_t h = 0; h < seeds.size(); ++h) {
     const uint32_t towards_client = circ_id + uint32_t(h);
     const uint32_t towards_next = h + 1 < seeds.size() ? towards_client + 1 : 0;
-    if (SuiteError e = RelayCircuit::Create(AezCellSuite(), seeds[h], towards_client, towards_next,
+    if (SuiteError e = RelayCircuit::Create(DskeCircuitSuite(), seeds[h], towards_client, towards_next,
                                             channel->relays_[h]);
         e != SuiteError::kOk) {
       return e;

@@ -8,17 +8,12 @@
 
 #include "circuit/cell.h"
 #include "circuit/relay_header.h"
-#include "engine/suite/aez_layer.h"
 
 namespace relaycell {
 namespace {
 
 // kOpen payload: suite u8 | hops u8 | seed_length u16 | hops × seed.
 constexpr size_t kOpenHeaderBytes = 4;
-
-const CellSuite& SuiteOf(CellSuiteKind kind) {
-  return kind == CellSuiteKind::kTor1 ? Tor1CellSuite() : AezCellSuite();
-}
 
 }  // namespace
 
@@ -52,6 +47,7 @@ ClientPipeline::ClientPipeline(const ClientPipelineConfig& config)
       circuits_(config.max_circuits),
       work_cells_(kGroupItems) {
   group_.reserve(kGroupItems);
+  for (const CellSuite* suite : AllSuites()) batches_[suite->id()] = suite->MakeBatch();
 }
 
 ClientPipeline::~ClientPipeline() {
@@ -64,27 +60,13 @@ ClientCircuit* ClientPipeline::Find(CircuitKey key) {
   return slot == kNoCircuitSlot ? nullptr : &circuits_[slot].circuit;
 }
 
-void ClientPipeline::ProcessBatch(std::span<const InCell> batch, ShardOutput& out) {
-  if (config_.batched) {
-    ProcessBatched(batch, out);
-    return;
-  }
-  for (const InCell& in : batch) {
-    switch (in.kind) {
-      case InKind::kCell: Receive(in, out); break;
-      case InKind::kOriginate: Originate(in, out); break;
-      case InKind::kOpen: Open(in); break;
-      case InKind::kClose: HostClose(in, out); break;
-    }
-  }
-}
-
 void ClientPipeline::Open(const InCell& in) {
   const CircuitKey key{in.channel, in.cell.circ_id()};
   const uint8_t* p = in.cell.payload().data();
   const size_t hops = p[1];
   const size_t length = size_t{p[2]} << 8 | p[3];
-  if (key.circ_id == 0 || p[0] > uint8_t(CellSuiteKind::kTor1) || hops == 0 ||
+  const CellSuite* suite = FindSuite(p[0]);
+  if (key.circ_id == 0 || suite == nullptr || hops == 0 ||
       hops > size_t(kMaxHops) || kOpenHeaderBytes + hops * length > kCellBodyBytes) {
     ++counters_.open_failed;
     return;
@@ -97,7 +79,7 @@ void ClientPipeline::Open(const InCell& in) {
     return;
   }
   Entry& entry = circuits_[inserted.slot];
-  if (ClientCircuit::Create(SuiteOf(CellSuiteKind(p[0])), key.circ_id,
+  if (ClientCircuit::Create(*suite, key.circ_id,
                             std::span<const std::span<const uint8_t>>(seeds.data(), hops),
                             config_.rekey, entry.circuit) != SuiteError::kOk) {
     table_.Erase(key);
@@ -125,7 +107,8 @@ CircuitSlot ClientPipeline::Lookup(const InCell& in) {
 }
 
 bool ClientPipeline::AcceptOriginate(const Entry& entry, const InCell& in) {
-  const ParsedRelay relay = ParseRelayPayload(entry.circuit.layout(), in.cell.payload());
+  const ParsedRelay relay =
+      ParseRelayPayload(entry.circuit.suite().relay_format(), in.cell.payload());
   const uint8_t command = in.cell.command();
   if (!relay.ok() || relay.header.command == RelayCommand::kRekey ||
       (command != uint8_t(CellCommand::kRelay) && command != uint8_t(CellCommand::kRelayEarly))) {
@@ -135,27 +118,7 @@ bool ClientPipeline::AcceptOriginate(const Entry& entry, const InCell& in) {
   return true;
 }
 
-void ClientPipeline::Originate(const InCell& in, ShardOutput& out) {
-  const CircuitSlot slot = Lookup(in);
-  if (slot == kNoCircuitSlot || !AcceptOriginate(circuits_[slot], in)) return;
-  WireCell& work = work_cells_[0];
-  const OriginateError error = circuits_[slot].circuit.OriginatePayload(
-      in.hop, in.cell.payload(), in.cell.command() == uint8_t(CellCommand::kRelayEarly),
-      work.span());
-  EmitOriginated(slot, error, work, out);
-}
-
-void ClientPipeline::Receive(const InCell& in, ShardOutput& out) {
-  const CircuitSlot slot = Lookup(in);
-  if (slot == kNoCircuitSlot) return;
-  WireCell& work = work_cells_[0];
-  work = in.cell;
-  const CellResult result = circuits_[slot].circuit.Receive(work.span());
-  EmitReceived(slot, result, work, out);
-  sodium_memzero(work.bytes.data(), kCellBytes);  // plaintext, once delivered
-}
-
-void ClientPipeline::ProcessBatched(std::span<const InCell> batch, ShardOutput& out) {
+void ClientPipeline::ProcessBatch(std::span<const InCell> batch, ShardOutput& out) {
   // With 10,000+ circuits each circuit is a cache miss: look the circuits up a little ahead
   // and pull them in so the misses overlap (Stage then prefetches their key state).
   constexpr size_t kAhead = 8;
@@ -207,6 +170,7 @@ void ClientPipeline::Stage(CircuitSlot slot, const InCell& in) {
   staged.slot = slot;
   staged.originate = in.kind == InKind::kOriginate;
   staged.early = false;
+  staged.recognized = false;
   staged.hops = uint8_t(circuit.hops());
   staged.hop = 0;
   staged.layer = 0;
@@ -222,12 +186,13 @@ void ClientPipeline::Stage(CircuitSlot slot, const InCell& in) {
     staged.layered = circuit.ScreenReceive(work.span(), staged.result);
     if (staged.layered) staged.layer = 1;
   }
-  staged.aez = staged.layered && circuit.aez_forward(1) != nullptr;
-  if (staged.aez) circuit.PrefetchLayers(staged.originate, staged.originate ? staged.hop : staged.hops);
+  if (staged.layered) {
+    circuit.PrefetchLayers(staged.originate, staged.originate ? staged.hop : staged.hops);
+  }
 }
 
 // The group's layers in rounds: each round runs the next layer of every cell still under way,
-// the aez ones as one AezCellBatch (at most one cell per circuit, so per direction).
+// one LayerBatch per suite (at most one cell per circuit, so per layer).
 void ClientPipeline::RunLayers() {
   for (bool more = true; more;) {
     for (size_t k = 0; k < group_.size(); ++k) {
@@ -236,28 +201,25 @@ void ClientPipeline::RunLayers() {
       ClientCircuit& circuit = circuits_[staged.slot].circuit;
       const CellBody body = work_cells_[k].payload();
       if (staged.originate) {
-        if (staged.aez) {
-          aez_batch_.Add(*circuit.aez_forward(staged.layer), body, staged.early,
-                         AezCellBatch::Op::kEncipher);
-        } else {
-          circuit.AddForwardLayer(staged.hop, staged.layer, body, staged.early);
-        }
-      } else if (staged.aez) {
-        aez_batch_.Add(*circuit.aez_backward(staged.layer), body, /*is_early=*/false,
-                       AezCellBatch::Op::kDecipher);
-      } else if (circuit.PeelLayer(staged.layer, body)) {
-        staged.hop = staged.layer;
+        CellLayer& layer = circuit.forward_layer(staged.layer);
+        batches_[layer.suite_id()]->Add(layer, ClientCircuit::forward_op(staged.hop, staged.layer),
+                                        body, staged.early, nullptr);
+      } else {
+        CellLayer& layer = circuit.backward_layer(staged.layer);
+        batches_[layer.suite_id()]->Add(layer, LayerOp::kClientDecrypt, body, false,
+                                        &staged.recognized);
       }
     }
-    aez_batch_.Run();
+    for (const std::unique_ptr<LayerBatch>& batch : batches_) {
+      if (batch) batch->Run();
+    }
     more = false;
-    for (size_t k = 0; k < group_.size(); ++k) {
-      StagedItem& staged = group_[k];
+    for (StagedItem& staged : group_) {
       if (staged.layer == 0) continue;
       if (staged.originate) {
         --staged.layer;
       } else {
-        if (staged.aez && AezCellRecognized(work_cells_[k].payload())) staged.hop = staged.layer;
+        if (staged.recognized) staged.hop = staged.layer;
         staged.layer = staged.hop != 0 || staged.layer == staged.hops ? 0 : staged.layer + 1;
       }
       more = more || staged.layer != 0;

@@ -11,20 +11,22 @@
 // A circuit closed by the peer's DESTROY comes out as kClosed; by a protocol error, as kDestroy
 // (DESTROY(PROTOCOL) to send). Every REKEY(1) the circuit owes follows the item that made it due.
 //
-// Batching (`batched`, the default): the kOriginate and kCell items of a batch are staged in
-// groups holding at most one item per circuit (a circuit's next cell depends on its previous
-// one and on the rekey it may trigger). Each item is screened (ClientCircuit::ScreenOriginate /
-// ScreenReceive: checks, rekey counts), then the group's layers run in rounds, each round one
-// AezCellBatch across circuits: an originated cell adds its layers hop, hop - 1, ..., 1, one per
-// round; a received cell peels hop 1, 2, ... one per round until a hop recognizes it. tor1
-// layers run cell by cell in the same rounds. Then each item is completed and emitted in input
+// One path for every item, a batch of one included: the kOriginate and kCell items of a batch
+// are staged in groups holding at most one item per circuit (a circuit's next cell depends on
+// its previous one and on the rekey it may trigger). Each item is screened
+// (ClientCircuit::ScreenOriginate / ScreenReceive: checks, rekey counts), then the group's
+// layers run in rounds, each round one LayerBatch per suite across circuits: an originated
+// cell adds its layers hop, hop - 1, ..., 1, one per round; a received cell peels hop 1, 2, ...
+// one per round until a hop recognizes it. Then each item is completed and emitted in input
 // order, with the REKEY(1) cells it made due. kOpen and kClose run the group first. Outputs
-// equal the circuits' own, one cell at a time, byte for byte and in order
-// (tests/engine_differential_test.cc).
+// equal the circuits' own, one cell at a time, byte for byte and in order, however the inputs
+// are cut into batches (tests/pipeline_differential_test.cc).
 #ifndef RELAYCELL_CIRCUIT_PIPELINE_CLIENT_PIPELINE_H_
 #define RELAYCELL_CIRCUIT_PIPELINE_CLIENT_PIPELINE_H_
 
+#include <array>
 #include <cstddef>
+#include <memory>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -33,8 +35,8 @@
 #include "circuit/client_circuit.h"
 #include "circuit/protocol_error.h"
 #include "circuit/pipeline/shard.h"
-#include "engine/suite/aez_cell_batch.h"
 #include "engine/suite/cell_suite.h"
+#include "engine/suite/suite_registry.h"
 #include "engine/rekey/rekey_config.h"
 
 namespace relaycell {
@@ -42,7 +44,7 @@ namespace relaycell {
 // What a kOpen item carries for a client circuit. All hops' seeds have one length; they must
 // fit in a cell payload (4 + hops × length <= 509: aez up to 8 × 32 bytes, tor1 up to 7 hops).
 struct ClientOpenParams {
-  CellSuiteKind suite = CellSuiteKind::kAez;
+  SuiteId suite = 0;  // a FindSuite id
   std::span<const std::span<const uint8_t>> hop_seeds;  // hop 1 first
 };
 
@@ -52,7 +54,6 @@ bool EncodeClientOpen(uint32_t channel, uint32_t circ_id, const ClientOpenParams
 struct ClientPipelineConfig {
   size_t max_circuits = 100000;
   RekeyConfig rekey{};
-  bool batched = true;  // run the aez layers of a batch's cells across circuits at once
 };
 
 struct ClientPipelineCounters {
@@ -92,29 +93,25 @@ class ClientPipeline final : public ShardProcessor {
     CircuitSlot slot;
     bool originate;  // a kOriginate; else a kCell from hop 1
     bool early;      // originate: RELAY_EARLY
-    bool aez;        // the layers run in aez_batch_ (else cell by cell: tor1)
     bool layered;    // the screen passed: the layers run, then the completing step
+    bool recognized; // receive: the last round's layer verdict
     uint8_t hops;    // the circuit's
     uint8_t hop;     // originate: the destination; receive: the hop that recognized it (0: none)
     uint8_t layer;   // the next layer to run (originate: down to 1; receive: up); 0: done
     OriginateError originate_error;  // originate: the screen's verdict
     CellResult result;               // receive: the screen's result when it is final
   };
-  static constexpr size_t kGroupItems = AezCellBatch::kCapacity;
+  static constexpr size_t kGroupItems = LayerBatch::kCapacity;
 
   void Open(const InCell& in);
   void HostClose(const InCell& in, ShardOutput& out);
   CircuitSlot Lookup(const InCell& in);  // counts unknown circuits
   bool AcceptOriginate(const Entry& entry, const InCell& in);  // counts refusals
-  // One item at a time (batched = false): the circuit's own OriginatePayload / Receive.
-  void Originate(const InCell& in, ShardOutput& out);
-  void Receive(const InCell& in, ShardOutput& out);
-  // Batched: stage, run the layers round by round, complete and emit in order.
-  void ProcessBatched(std::span<const InCell> batch, ShardOutput& out);
+  // Stage, run the layers round by round, complete and emit in order.
   void Stage(CircuitSlot slot, const InCell& in);
   void RunLayers();
   void RunGroup(ShardOutput& out);
-  // What both paths emit for one item, from the cell in the engine's working copy.
+  // What one item emits, from the cell in the pipeline's working copy.
   void EmitOriginated(CircuitSlot slot, OriginateError error, const WireCell& cell,
                       ShardOutput& out);
   void EmitReceived(CircuitSlot slot, const CellResult& result, const WireCell& cell,
@@ -130,7 +127,7 @@ class ClientPipeline final : public ShardProcessor {
   // any Append, so no cell is worked on in place there.
   std::vector<WireCell> work_cells_;
   std::vector<StagedItem> group_;  // reserved: never reallocates
-  AezCellBatch aez_batch_;
+  std::array<std::unique_ptr<LayerBatch>, kMaxSuites> batches_;  // by suite id
   uint32_t group_id_ = 1;  // a stale match after wrap-around only runs a group early
 };
 

@@ -21,10 +21,6 @@ uint32_t GetU32(const uint8_t* p) {
   return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
 }
 
-const CellSuite& SuiteOf(CellSuiteKind kind) {
-  return kind == CellSuiteKind::kTor1 ? Tor1CellSuite() : AezCellSuite();
-}
-
 }  // namespace
 
 bool EncodeRelayOpen(uint32_t channel, uint32_t circ_id, const RelayOpenParams& params,
@@ -46,10 +42,10 @@ bool EncodeRelayOpen(uint32_t channel, uint32_t circ_id, const RelayOpenParams& 
 
 bool DecodeRelayOpen(const WireCell& cell, RelayOpenParams& out) {
   const uint8_t* p = cell.payload().data();
-  if (p[0] > uint8_t(CellSuiteKind::kTor1)) return false;
+  if (FindSuite(p[0]) == nullptr) return false;
   const size_t length = size_t{p[9]} << 8 | p[10];
   if (length > kMaxOpenSeedBytes) return false;
-  out.suite = CellSuiteKind(p[0]);
+  out.suite = p[0];
   out.next_channel = GetU32(p + 1);
   out.next_circ_id = GetU32(p + 5);
   out.seed = std::span<const uint8_t>(p + kOpenHeaderBytes, length);
@@ -64,6 +60,7 @@ RelayPipeline::RelayPipeline(const RelayPipelineConfig& config)
       circuits_(config.max_circuits),
       group_cells_(kGroupCells) {
   group_.reserve(kGroupCells);
+  for (const CellSuite* suite : AllSuites()) batches_[suite->id()] = suite->MakeBatch();
 }
 
 RelayPipeline::~RelayPipeline() = default;  // each RelayCircuit wipes and frees its key slots
@@ -78,33 +75,16 @@ size_t RelayPipeline::MemoryBytes() const {
          backward_owner_.capacity() * sizeof(CircuitSlot) + circuits_.capacity() * sizeof(Entry);
 }
 
-void RelayPipeline::ProcessBatch(std::span<const InCell> batch, ShardOutput& out) {
-  if (config_.batched) {
-    ProcessBatched(batch, out);
+void RelayPipeline::HostClose(const InCell& in, ShardOutput& out) {
+  const CircuitSlot slot = forward_.Find({in.channel, in.cell.circ_id()});
+  if (slot == kNoCircuitSlot) {
+    ++counters_.unknown_circuit;
     return;
   }
-  for (const InCell& in : batch) HandleOne(in, out);
-}
-
-void RelayPipeline::HandleOne(const InCell& in, ShardOutput& out) {
-  switch (in.kind) {
-    case InKind::kCell: HandleCell(in, out); break;
-    case InKind::kOpen: Open(in); break;
-    case InKind::kOriginate: Originate(in, out); break;
-    case InKind::kClose: {
-      const CircuitSlot slot = forward_.Find({in.channel, in.cell.circ_id()});
-      if (slot == kNoCircuitSlot) {
-        ++counters_.unknown_circuit;
-        break;
-      }
-      const uint8_t wanted = in.cell.payload()[0];
-      const DestroyReason reason = wanted != 0 && IsKnownDestroyReason(wanted)
-                                       ? DestroyReason(wanted)
-                                       : DestroyReason::kFinished;
-      Close(slot, reason, reason, true, true, out);
-      break;
-    }
-  }
+  const uint8_t wanted = in.cell.payload()[0];
+  const DestroyReason reason =
+      wanted != 0 && IsKnownDestroyReason(wanted) ? DestroyReason(wanted) : DestroyReason::kFinished;
+  Close(slot, reason, reason, true, true, out);
 }
 
 void RelayPipeline::Open(const InCell& in) {
@@ -129,7 +109,7 @@ void RelayPipeline::Open(const InCell& in) {
     return;
   }
   Entry& entry = circuits_[inserted.slot];
-  if (RelayCircuit::Create(SuiteOf(params.suite), params.seed, client_key.circ_id,
+  if (RelayCircuit::Create(*FindSuite(params.suite), params.seed, client_key.circ_id,
                            params.next_circ_id, config_.rekey, config_.rekey_mode,
                            entry.circuit) != SuiteError::kOk) {
     forward_.Erase(client_key);
@@ -160,7 +140,8 @@ void RelayPipeline::Originate(const InCell& in, ShardOutput& out) {
     return;
   }
   Entry& entry = circuits_[slot];
-  const ParsedRelay relay = ParseRelayPayload(entry.circuit.layout(), in.cell.payload());
+  const ParsedRelay relay =
+      ParseRelayPayload(entry.circuit.suite().relay_format(), in.cell.payload());
   if (!relay.ok() || relay.header.command == RelayCommand::kRekey) {
     ++counters_.originate_refused;
     return;
@@ -180,23 +161,6 @@ void RelayPipeline::Originate(const InCell& in, ShardOutput& out) {
   item.channel = entry.client_channel;
   item.hop = 0;
   ++counters_.originated;
-}
-
-void RelayPipeline::HandleCell(const InCell& in, ShardOutput& out) {
-  bool from_client = false;
-  const CircuitSlot slot = Lookup({in.channel, in.cell.circ_id()}, from_client);
-  if (slot == kNoCircuitSlot) {
-    ++counters_.unknown_circuit;
-    return;
-  }
-  // The cell is transformed where it will be sent from: one copy, into the output buffer.
-  OutItem& item = out.Append();
-  item.cell = in.cell;
-  item.hop = 0;
-  RelayCircuit& circuit = circuits_[slot].circuit;
-  const CellResult result = from_client ? circuit.HandleForward(item.cell.span())
-                                        : circuit.HandleBackward(item.cell.span());
-  Emit(slot, from_client, result, item, out);
 }
 
 // `item` (the last Append) holds the processed cell; turn the outcome into outputs.
@@ -276,7 +240,7 @@ void RelayPipeline::Close(CircuitSlot slot, DestroyReason to_client, DestroyReas
   ++counters_.destroyed;
 }
 
-void RelayPipeline::ProcessBatched(std::span<const InCell> batch, ShardOutput& out) {
+void RelayPipeline::ProcessBatch(std::span<const InCell> batch, ShardOutput& out) {
   // With 10,000+ circuits every cell's table bucket, circuit entry and key state are cache
   // misses, each depending on the one before. A pipeline of prefetches ahead of the cell being
   // handled overlaps them: the table buckets kTableAhead cells ahead, the circuit entry
@@ -314,7 +278,12 @@ void RelayPipeline::ProcessBatched(std::span<const InCell> batch, ShardOutput& o
     const InCell& in = batch[i];
     if (in.kind != InKind::kCell) {  // opens, closes and originations see every earlier cell done
       RunGroup(out);
-      HandleOne(in, out);
+      switch (in.kind) {
+        case InKind::kOpen: Open(in); break;
+        case InKind::kOriginate: Originate(in, out); break;
+        case InKind::kClose: HostClose(in, out); break;
+        case InKind::kCell: break;
+      }
       continue;
     }
     // The pipeline looked this cell up already; reuse it unless a table changed since.
@@ -345,7 +314,7 @@ CircuitSlot RelayPipeline::Lookup(CircuitKey key, bool& from_client) const {
   return back == kNoCircuitSlot ? kNoCircuitSlot : backward_owner_[back];
 }
 
-// Screens the cell into the group; its layer runs now (tor1) or with the group (aez).
+// Screens the cell into the group and queues its layer in its suite's batch.
 void RelayPipeline::Stage(CircuitSlot slot, bool from_client, const WireCell& cell) {
   Entry& entry = circuits_[slot];
   entry.group = group_id_;
@@ -354,30 +323,23 @@ void RelayPipeline::Stage(CircuitSlot slot, bool from_client, const WireCell& ce
   work = cell;
   staged.slot = slot;
   staged.from_client = from_client;
+  staged.recognized = false;
   RelayCircuit& circuit = entry.circuit;
-  const CellScreen screen =
+  staged.screen =
       from_client ? circuit.ScreenForward(work.span()) : circuit.ScreenBackward(work.span());
-  staged.screen = screen;
-  if (!screen.needs_layer) return;
-  const CellBody body = CellPayload(work.span());
-  if (AezCellDirection* direction = circuit.aez_direction(from_client)) {
-    staged.aez = true;
-    aez_batch_.Add(*direction, body, screen.early,
-                   from_client ? AezCellBatch::Op::kDecipher : AezCellBatch::Op::kEncipher);
-    return;
-  }
-  staged.aez = false;
-  if (from_client) {
-    staged.recognized = circuit.layer()->DecryptForward(body, screen.early);
-  } else {
-    circuit.layer()->EncryptBackward(body);
-  }
+  if (!staged.screen.needs_layer) return;
+  CellLayer& layer = circuit.layer(from_client);
+  batches_[layer.suite_id()]->Add(layer, RelayCircuit::layer_op(from_client),
+                                  CellPayload(work.span()), staged.screen.early,
+                                  &staged.recognized);
 }
 
-// Runs the group's aez layers as one batch, then completes and emits each cell in input order.
+// Runs the group's layers, suite by suite, then completes and emits each cell in input order.
 void RelayPipeline::RunGroup(ShardOutput& out) {
   if (group_.empty()) return;
-  aez_batch_.Run();
+  for (const std::unique_ptr<LayerBatch>& batch : batches_) {
+    if (batch) batch->Run();
+  }
   for (size_t k = 0; k < group_.size(); ++k) {
     const StagedCell& staged = group_[k];
     OutItem& item = out.Append();
@@ -386,13 +348,10 @@ void RelayPipeline::RunGroup(ShardOutput& out) {
     CellResult result = staged.screen.result;
     if (staged.screen.needs_layer) {
       RelayCircuit& circuit = circuits_[staged.slot].circuit;
-      if (staged.from_client) {
-        const bool recognized =
-            staged.aez ? AezCellRecognized(item.cell.payload()) : staged.recognized;
-        result = circuit.CompleteForward(item.cell.span(), staged.screen.early, recognized);
-      } else {
-        result = circuit.CompleteBackward(item.cell.span());
-      }
+      result = staged.from_client
+                   ? circuit.CompleteForward(item.cell.span(), staged.screen.early,
+                                             staged.recognized)
+                   : circuit.CompleteBackward(item.cell.span());
     }
     // A working copy that is not ciphertext on its way (a delivered cell, a REKEY) is wiped.
     if (result.outcome != CellOutcome::kForward) {

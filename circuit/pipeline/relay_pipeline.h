@@ -13,17 +13,20 @@
 // Outputs: kSend (channel, cell), kDeliver (a recognized forward cell, channel = client side),
 // kDestroy (send this DESTROY on channel), kClosed (that side already knows).
 //
-// Batching (`batched`, the default): the cells of a batch are staged in groups holding at most
-// one cell per circuit (a circuit's next cell depends on its previous one). Each cell is
-// screened (RelayCircuit::ScreenForward/Backward: checks, rekey count), the aez layers of the
-// whole group run as one AezCellBatch (AES rounds of different circuits interleaved, chain
-// steps four at a time), then each cell is completed and emitted in input order. Opens,
-// closes and originations run the group first. Outputs equal the circuits' own, one cell at
-// a time, byte for byte and in order (tests/engine_differential_test.cc).
+// One path for every cell, a batch of one included: the cells of a batch are staged in groups
+// holding at most one cell per circuit (a circuit's next cell depends on its previous one).
+// Each cell is screened (RelayCircuit::ScreenForward/Backward: checks, rekey count) and its
+// layer queued in its suite's LayerBatch; the group's batches run (aez: AES rounds of
+// different circuits interleaved, chain steps four at a time), then each cell is completed and
+// emitted in input order. Opens, closes and originations run the group first. Outputs equal
+// the circuits' own, one cell at a time, byte for byte and in order, however the inputs are
+// cut into batches (tests/pipeline_differential_test.cc).
 #ifndef RELAYCELL_CIRCUIT_PIPELINE_RELAY_PIPELINE_H_
 #define RELAYCELL_CIRCUIT_PIPELINE_RELAY_PIPELINE_H_
 
+#include <array>
 #include <cstddef>
+#include <memory>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -32,8 +35,8 @@
 #include "circuit/protocol_error.h"
 #include "circuit/relay_circuit.h"
 #include "circuit/pipeline/shard.h"
-#include "engine/suite/aez_cell_batch.h"
 #include "engine/suite/cell_suite.h"
+#include "engine/suite/suite_registry.h"
 #include "engine/rekey/rekey_config.h"
 #include "engine/rekey/rekey_enforcer.h"
 
@@ -41,7 +44,7 @@ namespace relaycell {
 
 // What a kOpen item carries for a relay circuit.
 struct RelayOpenParams {
-  CellSuiteKind suite = CellSuiteKind::kAez;
+  SuiteId suite = 0;  // a FindSuite id
   uint32_t next_channel = 0;
   uint32_t next_circ_id = 0;  // 0: this relay is the circuit's last hop
   std::span<const uint8_t> seed;
@@ -59,7 +62,6 @@ struct RelayPipelineConfig {
   size_t max_circuits = 100000;
   RekeyConfig rekey{};
   RekeyEnforcer::Mode rekey_mode = RekeyEnforcer::Mode::kEnforce;
-  bool batched = true;  // interleave the AEZ work of a batch's cells across circuits
 };
 
 // What the engine did, summed over all its circuits (monitoring; read after Stop).
@@ -101,15 +103,14 @@ class RelayPipeline final : public ShardProcessor {
     CircuitSlot back_slot = kNoCircuitSlot;
     uint32_t group = 0;  // == group_id_ while a cell of this circuit is staged
   };
-  // A cell staged in the current group: screened, its layer queued or done.
+  // A cell staged in the current group: screened, its layer queued in its suite's batch.
   struct StagedCell {
     CircuitSlot slot;
     bool from_client;
-    bool aez;         // the layer runs in aez_batch_
-    bool recognized;  // tor1 forward: the layer's verdict
+    bool recognized;  // forward: the layer's verdict, written when the batch runs
     CellScreen screen;
   };
-  static constexpr size_t kGroupCells = AezCellBatch::kCapacity;
+  static constexpr size_t kGroupCells = LayerBatch::kCapacity;
   // The prefetch pipeline's lookups, by batch index modulo the ring.
   struct AheadSlot {
     CircuitSlot slot = kNoCircuitSlot;
@@ -117,16 +118,14 @@ class RelayPipeline final : public ShardProcessor {
     uint32_t epoch = 0;  // table_epoch_ when looked up
   };
   static constexpr size_t kAheadRing = 16;
-  void HandleOne(const InCell& in, ShardOutput& out);
   void Open(const InCell& in);
+  void HostClose(const InCell& in, ShardOutput& out);
   void Originate(const InCell& in, ShardOutput& out);
-  void HandleCell(const InCell& in, ShardOutput& out);
   // The outcome of one cell of `slot` handled in either direction, turned into outputs.
   void Emit(CircuitSlot slot, bool from_client, const CellResult& result, OutItem& item,
             ShardOutput& out);
   void Close(CircuitSlot slot, DestroyReason to_client, DestroyReason to_next, bool tell_client,
              bool tell_next, ShardOutput& out);
-  void ProcessBatched(std::span<const InCell> batch, ShardOutput& out);
   CircuitSlot Lookup(CircuitKey key, bool& from_client) const;
   void Stage(CircuitSlot slot, bool from_client, const WireCell& cell);
   void RunGroup(ShardOutput& out);
@@ -137,10 +136,10 @@ class RelayPipeline final : public ShardProcessor {
   std::vector<CircuitSlot> backward_owner_;  // backward slot -> circuit slot
   std::vector<Entry> circuits_;            // by circuit slot
   RelayPipelineCounters counters_;
-  // The batched path's group: at most one cell per circuit, run together (RunGroup).
+  // The group: at most one cell per circuit, run together (RunGroup).
   std::vector<WireCell> group_cells_;  // working copies, kGroupCells, allocated once
   std::vector<StagedCell> group_;
-  AezCellBatch aez_batch_;
+  std::array<std::unique_ptr<LayerBatch>, kMaxSuites> batches_;  // by suite id
   uint32_t group_id_ = 1;
   AheadSlot ahead_[kAheadRing];
   uint32_t table_epoch_ = 1;  // bumped by every open and close: invalidates ahead_ lookups

@@ -13,6 +13,7 @@
 #include "circuit/pipeline/relay_pipeline.h"
 #include "circuit/relay_header.h"
 #include "circuit/pipeline/sharded_pipeline.h"
+#include "engine/suite/suite_registry.h"
 
 using namespace relaycell;
 
@@ -70,12 +71,12 @@ int main() {
   for (int h = 0; h < 3; ++h) {
     const size_t shard = relay.ShardOf({uint32_t(h), id[h]});
     id[h + 1] = h < 2 ? relay.PickCircIdForShard(100 + uint32_t(h), shard, 1000) : 0;
-    EncodeRelayOpen(uint32_t(h), id[h], {CellSuiteKind::kAez, 100 + uint32_t(h), id[h + 1], seeds[h]},
+    EncodeRelayOpen(uint32_t(h), id[h], {kAezSuiteId, 100 + uint32_t(h), id[h + 1], seeds[h]},
                     opens[size_t(h)]);
   }
   Exchange(relay, opens, 0);
   InCell open;
-  EncodeClientOpen(0, id[0], {CellSuiteKind::kAez, views}, open);
+  EncodeClientOpen(0, id[0], {kAezSuiteId, views}, open);
   Exchange(client, {open}, 0);
 
   // The client originates to hop 3; the cell crosses hops 1 and 2 (kSend) and is delivered.
@@ -84,12 +85,12 @@ int main() {
   originate.kind = InKind::kOriginate;
   originate.hop = 3;
   WriteCellHeader(id[0], CellCommand::kRelay, originate.cell.span());
-  BuildRelayPayload(RelayLayout::kAez, {RelayCommand::kData, 1, uint16_t(request.size())},
+  BuildRelayPayload(kAezRelayFormat, {RelayCommand::kData, 1, uint16_t(request.size())},
                     {reinterpret_cast<const uint8_t*>(request.data()), request.size()},
                     originate.cell.payload());
   OutItem item = Exchange(client, {originate}, 1)[0];
   for (int hop = 1; item.kind == OutKind::kSend; ++hop) item = Exchange(relay, {Arrive(item)}, 1)[0];
-  const ParsedRelay got = ParseRelayPayload(RelayLayout::kAez, item.cell.payload());
+  const ParsedRelay got = ParseRelayPayload(kAezRelayFormat, item.cell.payload());
   if (item.kind != OutKind::kDeliver || item.channel != 2 || !got.ok() ||
       std::string_view(reinterpret_cast<const char*>(got.data.data()), got.data.size()) != request) {
     return Fail("request not delivered at hop 3");
@@ -101,7 +102,7 @@ int main() {
   answer.kind = InKind::kOriginate;
   answer.channel = 2;
   WriteCellHeader(id[2], CellCommand::kRelay, answer.cell.span());
-  BuildRelayPayload(RelayLayout::kAez, {RelayCommand::kData, 1, uint16_t(reply.size())},
+  BuildRelayPayload(kAezRelayFormat, {RelayCommand::kData, 1, uint16_t(reply.size())},
                     {reinterpret_cast<const uint8_t*>(reply.data()), reply.size()},
                     answer.cell.payload());
   item = Exchange(relay, {answer}, 1)[0];
@@ -112,7 +113,7 @@ int main() {
     item = Exchange(relay, {back}, 1)[0];
   }
   item = Exchange(client, {Arrive(item)}, 1)[0];
-  const ParsedRelay answered = ParseRelayPayload(RelayLayout::kAez, item.cell.payload());
+  const ParsedRelay answered = ParseRelayPayload(kAezRelayFormat, item.cell.payload());
   if (item.kind != OutKind::kDeliver || item.hop != 3 || !answered.ok() ||
       std::string_view(reinterpret_cast<const char*>(answered.data.data()), answered.data.size()) != reply) {
     return Fail("reply not delivered from hop 3");

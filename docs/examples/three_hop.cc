@@ -10,6 +10,7 @@
 #include "circuit/client_circuit.h"
 #include "circuit/relay_circuit.h"
 #include "engine/suite/cell_suite.h"
+#include "engine/suite/suite_registry.h"
 
 using namespace relaycell;
 

@@ -27,6 +27,7 @@ const char* KdfErrorName(KdfError error) {
     case KdfError::kOk: return "ok";
     case KdfError::kSeedTooShort: return "key seed shorter than 32 bytes";
     case KdfError::kXofFailed: return "SHAKE256 unavailable";
+    case KdfError::kUnsupported: return "the suite takes no RELAY_REKEY";
   }
   return "unknown";
 }

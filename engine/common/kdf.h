@@ -22,6 +22,7 @@ enum class KdfError : uint8_t {
   kOk = 0,
   kSeedTooShort,  // a key seed under kMinKeySeedBytes
   kXofFailed,     // OpenSSL could not provide SHAKE256 (never expected)
+  kUnsupported,   // the suite takes no RELAY_REKEY
 };
 
 const char* KdfErrorName(KdfError error);

@@ -80,6 +80,12 @@ class ArenaBox {
       object_ = nullptr;
     }
   }
+  // Gives up ownership without destroying: the object stays in its slot, and the caller must
+  // hand it (with the arena returned here) to another box.
+  KeyArena* Release() {
+    object_ = nullptr;
+    return std::exchange(arena_, nullptr);
+  }
   T* get() const { return object_; }
   T* operator->() const { return object_; }
   T& operator*() const { return *object_; }

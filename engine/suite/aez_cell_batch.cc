@@ -14,12 +14,19 @@ AezCellBatch::~AezCellBatch() {
   sodium_memzero(deltas_, sizeof deltas_);
 }
 
-bool AezCellBatch::Add(AezCellDirection& direction, CellBody body, bool is_early, Op op) {
+void AezCellBatch::Add(CellLayer& layer, LayerOp op, CellBody body, bool early, bool* recognized) {
+  assert(layer.suite_id() == kAezSuiteId);
+  Add(static_cast<AezCellDirection&>(layer), body, early,
+      IsDecryptOp(op) ? Op::kDecipher : Op::kEncipher, recognized);
+}
+
+bool AezCellBatch::Add(AezCellDirection& direction, CellBody body, bool is_early, Op op,
+                       bool* recognized) {
   if (full()) return false;
 #ifndef NDEBUG
   for (size_t i = 0; i < count_; ++i) assert(entries_[i].direction != &direction);
 #endif
-  entries_[count_++] = {&direction, body.data(), is_early, op};
+  entries_[count_++] = {&direction, body.data(), is_early, op, recognized};
   return true;
 }
 
@@ -55,6 +62,10 @@ void AezCellBatch::Run() {
   AezCellDirection::FinishMany(std::span<AezCellDirection* const>(directions, count_),
                                std::span<const uint8_t* const>(plaintext_heads, count_),
                                std::span<const uint8_t* const>(ciphertext_heads, count_));
+  for (size_t i = 0; i < count_; ++i) {
+    const Entry& e = entries_[i];
+    if (e.recognized != nullptr) *e.recognized = AezCellRecognized(CellBody(e.body, kCellBodyBytes));
+  }
   sodium_memzero(heads_, count_ * kAezPrevBytes);
   sodium_memzero(deltas_, count_ * kAezDeltaBytes);
   count_ = 0;

@@ -23,26 +23,28 @@
 
 namespace relaycell {
 
-class AezCellBatch {
+class AezCellBatch final : public LayerBatch {
  public:
-  static constexpr size_t kCapacity = 64;
   enum class Op : uint8_t { kEncipher, kDecipher };
 
   AezCellBatch() = default;
-  ~AezCellBatch();  // wipes the saved cell heads and deltas
+  ~AezCellBatch() override;  // wipes the saved cell heads and deltas
   AezCellBatch(const AezCellBatch&) = delete;
   AezCellBatch& operator=(const AezCellBatch&) = delete;
 
-  size_t size() const { return count_; }
+  size_t size() const override { return count_; }
   bool empty() const { return count_ == 0; }
   bool full() const { return count_ == kCapacity; }
 
   // Queues `body` (transformed in place by Run). False, nothing queued, when full. `body`
   // must stay valid and untouched until Run; `direction` must not be queued already.
-  bool Add(AezCellDirection& direction, CellBody body, bool is_early, Op op);
+  bool Add(AezCellDirection& direction, CellBody body, bool is_early, Op op,
+           bool* recognized = nullptr);
+  // LayerBatch: `layer` is one of this suite's (suite_id() == kAezSuiteId).
+  void Add(CellLayer& layer, LayerOp op, CellBody body, bool early, bool* recognized) override;
 
   // Transforms every queued cell and advances its direction; the batch is empty afterwards.
-  void Run();
+  void Run() override;
 
  private:
   struct Entry {
@@ -50,6 +52,7 @@ class AezCellBatch {
     uint8_t* body;
     bool is_early;
     Op op;
+    bool* recognized;  // decipher: where the verdict goes, or null
   };
   std::array<Entry, kCapacity> entries_;
   size_t count_ = 0;

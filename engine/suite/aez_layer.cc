@@ -1,5 +1,7 @@
 #include "engine/suite/aez_layer.h"
 
+#include "engine/suite/aez_cell_batch.h"
+
 #include <sodium.h>
 
 #include <algorithm>
@@ -16,7 +18,7 @@ AezCellDirection::AezCellDirection(bool is_forward,
                                    std::span<const uint8_t, kKdfAezKeyBytes> aez_key,
                                    std::span<const uint8_t, kChainKeyBytes> chain_key,
                                    std::span<const uint8_t, kChainBytes> chain)
-    : is_forward_(is_forward) {
+    : CellLayer(kAezSuiteId), is_forward_(is_forward) {
   InstallKeys(aez_key, chain_key, chain);
 }
 
@@ -46,6 +48,11 @@ KdfError AezCellDirection::DeriveRekeyMaterial(std::span<const uint8_t> rekey_da
   const KdfError error = DeriveRekeyKeys(aez_key, rekey_data, out);
   sodium_memzero(aez_key, sizeof aez_key);
   return error;
+}
+
+void AezCellDirection::InstallRekeyMaterial(std::span<const uint8_t, kKdfOutputBytes> material) {
+  const HopKeyMaterialView keys = SplitKeyMaterial(material);
+  InstallKeys(keys.aez_key, keys.chain_key, is_forward_ ? keys.chain_fwd : keys.chain_bwd);
 }
 
 void AezCellDirection::Prepare(bool is_early, std::span<uint8_t, kAezDeltaBytes> delta) const {
@@ -145,25 +152,17 @@ SuiteError MakeDirections(std::span<const uint8_t> seed, AezCellDirectionBox& fo
 
 }  // namespace
 
-SuiteError AezSuite::MakeClientHop(std::span<const uint8_t> seed, ClientHopLayers& out) const {
+SuiteError AezSuite::MakeHop(std::span<const uint8_t> seed, HopLayers& out) const {
   if (seed.size() > max_seed_bytes()) return SuiteError::kBadSeedLength;
   AezCellDirectionBox forward, backward;
   const SuiteError error = MakeDirections(seed, forward, backward);
   if (error != SuiteError::kOk) return error;
-  out.forward = std::make_unique<AezClientForward>(std::move(forward));
-  out.backward = std::make_unique<AezClientBackward>(std::move(backward));
+  out.forward = AsLayerBox(std::move(forward));
+  out.backward = AsLayerBox(std::move(backward));
   return SuiteError::kOk;
 }
 
-SuiteError AezSuite::MakeRelayHop(std::span<const uint8_t> seed,
-                                  std::unique_ptr<RelayLayer>& out) const {
-  if (seed.size() > max_seed_bytes()) return SuiteError::kBadSeedLength;
-  AezCellDirectionBox forward, backward;
-  const SuiteError error = MakeDirections(seed, forward, backward);
-  if (error != SuiteError::kOk) return error;
-  out = std::make_unique<AezRelay>(std::move(forward), std::move(backward));
-  return SuiteError::kOk;
-}
+std::unique_ptr<LayerBatch> AezSuite::MakeBatch() const { return std::make_unique<AezCellBatch>(); }
 
 const CellSuite& AezCellSuite() {
   static const AezSuite suite;

@@ -19,6 +19,7 @@
 #include "engine/suite/aes256_chain.h"
 #include "engine/aez/aez.h"
 #include "engine/suite/cell_suite.h"
+#include "engine/suite/suite_registry.h"
 #include "engine/common/kdf.h"
 #include "engine/common/key_arena.h"
 
@@ -29,19 +30,26 @@ inline constexpr size_t kAezPrevBytes = 32;
 // The recognition test after removing one aez layer (prop 261): zero_1 u32 == 0,
 // zero_2 u16 == 0 and length >> 9 == 0, 55 bits of redundancy.
 inline bool AezCellRecognized(std::span<const uint8_t, kCellBodyBytes> body) {
-  const uint8_t fields =
-      body[0] | body[1] | body[2] | body[3] | body[4] | body[5] | (body[8] & 0xfe);
-  return fields == 0;
+  return kAezRelayFormat.RedundancyHolds(body);
 }
 
-class AezCellDirection {
+class AezCellDirection final : public CellLayer {
  public:
   AezCellDirection(bool is_forward, std::span<const uint8_t, kKdfAezKeyBytes> aez_key,
                    std::span<const uint8_t, kChainKeyBytes> chain_key,
                    std::span<const uint8_t, kChainBytes> chain);
-  ~AezCellDirection();
-  AezCellDirection(const AezCellDirection&) = delete;
-  AezCellDirection& operator=(const AezCellDirection&) = delete;
+  ~AezCellDirection() override;
+
+  // The layer: every op but the two decrypt ones enciphers (a forward layer at the client and
+  // a backward one at the relay encipher; the other ends decipher).
+  bool Apply(LayerOp op, CellBody body, bool early) override {
+    if (IsDecryptOp(op)) {
+      Decipher(body, early);
+      return AezCellRecognized(body);
+    }
+    Encipher(body, early);
+    return false;
+  }
 
   // One whole cell, in place.
   void Encipher(CellBody body, bool is_early);
@@ -71,10 +79,12 @@ class AezCellDirection {
   // current key. The 48-byte aez_key is I | J | L, rebuilt from the expanded key on the stack
   // and wiped, so no second copy of it lives in the direction's slot.
   KdfError DeriveRekeyMaterial(std::span<const uint8_t> rekey_data,
-                               std::span<uint8_t, kKdfOutputBytes> out) const;
+                               std::span<uint8_t, kKdfOutputBytes> out) const override;
+  // RELAY_REKEY's switch: this direction's part of the 112 bytes (chain_fwd or chain_bwd).
+  void InstallRekeyMaterial(std::span<const uint8_t, kKdfOutputBytes> material) override;
   uint64_t cell_number() const { return cell_number_; }
   // Pulls this direction's state (keys, chain, prev) into cache ahead of its next cell.
-  void Prefetch() const {
+  void Prefetch() const override {
     const char* at = reinterpret_cast<const char*>(this);
     for (size_t line = 0; line < sizeof(*this); line += 64) __builtin_prefetch(at + line);
   }
@@ -105,59 +115,16 @@ class AezCellDirection {
 
 using AezCellDirectionBox = ArenaBox<AezCellDirection>;
 
-// The layers, public so the rekey code can reach a hop's directions.
-class AezClientForward final : public ClientForwardLayer {
- public:
-  explicit AezClientForward(AezCellDirectionBox state) : state_(std::move(state)) {}
-  void Originate(CellBody body, bool early) override { state_->Encipher(body, early); }
-  void Encrypt(CellBody body, bool early) override { state_->Encipher(body, early); }
-  AezCellDirection& direction() { return *state_; }
-
- private:
-  AezCellDirectionBox state_;
-};
-
-class AezClientBackward final : public ClientBackwardLayer {
- public:
-  explicit AezClientBackward(AezCellDirectionBox state) : state_(std::move(state)) {}
-  bool Decrypt(CellBody body) override {
-    state_->Decipher(body, /*is_early=*/false);
-    return AezCellRecognized(body);
-  }
-  AezCellDirection& direction() { return *state_; }
-
- private:
-  AezCellDirectionBox state_;
-};
-
-class AezRelay final : public RelayLayer {
- public:
-  AezRelay(AezCellDirectionBox forward, AezCellDirectionBox backward)
-      : forward_(std::move(forward)), backward_(std::move(backward)) {}
-  bool DecryptForward(CellBody body, bool early) override {
-    forward_->Decipher(body, early);
-    return AezCellRecognized(body);
-  }
-  void OriginateBackward(CellBody body) override { backward_->Encipher(body, false); }
-  void EncryptBackward(CellBody body) override { backward_->Encipher(body, false); }
-  void Prefetch(bool forward) const override { (forward ? *forward_ : *backward_).Prefetch(); }
-  AezCellDirection& forward() { return *forward_; }
-  AezCellDirection& backward() { return *backward_; }
-
- private:
-  AezCellDirectionBox forward_, backward_;
-};
-
 class AezSuite final : public CellSuite {
  public:
-  CellSuiteKind kind() const override { return CellSuiteKind::kAez; }
+  SuiteId id() const override { return kAezSuiteId; }
   const char* name() const override { return "aez"; }
   size_t min_seed_bytes() const override { return kMinKeySeedBytes; }
   size_t max_seed_bytes() const override { return 1024; }
+  const RelayFormat& relay_format() const override { return kAezRelayFormat; }
   bool supports_rekey() const override { return true; }
-  SuiteError MakeClientHop(std::span<const uint8_t> seed, ClientHopLayers& out) const override;
-  SuiteError MakeRelayHop(std::span<const uint8_t> seed,
-                          std::unique_ptr<RelayLayer>& out) const override;
+  SuiteError MakeHop(std::span<const uint8_t> seed, HopLayers& out) const override;
+  std::unique_ptr<LayerBatch> MakeBatch() const override;
 };
 
 }  // namespace relaycell

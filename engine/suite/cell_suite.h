@@ -1,12 +1,15 @@
-// One interface for relay-cell cryptography, implemented by each suite ("aez", "tor1").
+// One interface for relay-cell cryptography, implemented by each suite (aez, tor1, ...).
 //
-// The shape follows Arti's tor-proto crypto/cell.rs: four small roles, each one hop and one
-// direction of a circuit:
-//   ClientForwardLayer   the client's state for cells it sends to this hop or past it
-//   ClientBackwardLayer  the client's state for cells coming back through this hop
-//   RelayLayer           a relay's state for its hop, both directions
-// A layer changes the 509-byte cell body in place and says whether the cell is "recognized"
-// (addressed to this hop). circuit/ holds the layers in order and never learns the cipher.
+// The shape follows Arti's tor-proto crypto/cell.rs (a layer per hop and direction, the client
+// and relay roles as operations on it). A suite provides:
+//   - CellLayer: one hop, one direction: the state every cell of that direction goes through
+//     in order. It lives in a KeyArena slot (LayerBox) and is wiped when released.
+//   - key setup: a hop's forward and backward layers from its key seed (MakeHop);
+//   - its batch (LayerBatch): cells of many layers queued, run at once, recognized or not;
+//   - its relay payload format (RelayFormat: where the header fields sit);
+//   - its rekey facet: whether it takes RELAY_REKEY, and each layer deriving and installing
+//     new keys (CellLayer::DeriveRekeyMaterial / InstallRekeyMaterial).
+// circuit/ holds layers in order, calls these and nothing else: it never learns the cipher.
 #ifndef RELAYCELL_ENGINE_SUITE_CELL_SUITE_H_
 #define RELAYCELL_ENGINE_SUITE_CELL_SUITE_H_
 
@@ -15,81 +18,141 @@
 #include <memory>
 #include <span>
 
+#include "engine/common/kdf.h"
+#include "engine/common/key_arena.h"
+#include "engine/suite/relay_format.h"
+
 namespace relaycell {
 
-inline constexpr size_t kCellBodyBytes = 509;
 using CellBody = std::span<uint8_t, kCellBodyBytes>;
 
-enum class CellSuiteKind : uint8_t { kAez, kTor1 };
+// A suite's number in kOpen parameters and the registry (engine/suite/suite_registry.h).
+using SuiteId = uint8_t;
 
 enum class SuiteError : uint8_t {
   kOk = 0,
-  kBadSeedLength,   // too short (aez) or not exactly the suite's length (tor1)
+  kBadSeedLength,   // not a length the suite accepts
   kOutOfKeyMemory,  // no locked memory for the key slots
   kKdfFailed,
   kBadCircuitId,     // circ_id 0 (reserved by the cell format)
   kBadHopCount,      // a client circuit has 1..8 hops
   kBadRekeyConfig,   // RekeyConfig::Validate() refused the limits
+  kUnknownSuite,     // no suite has that id or name
 };
 const char* SuiteErrorName(SuiteError error);
 
-// Every cell in one direction goes through Originate/Encrypt/Decrypt in order: the layers keep
-// per-direction state (a counter, a keystream position, a running digest, a chain), so a cell
-// skipped or reordered desynchronises that direction for good (as in Tor).
-class ClientForwardLayer {
+// What a layer does to one cell. Each cell of a direction goes through exactly one op of its
+// layer, in order: the layer keeps per-direction state (a counter, a keystream, a digest, a
+// chain), so a cell skipped or reordered desynchronises that direction for good (as in Tor).
+enum class LayerOp : uint8_t {
+  kClientOriginate,  // client, forward: the cell's destination is this hop
+  kClientEncrypt,    // client, forward: the cell goes past this hop
+  kClientDecrypt,    // client, backward: remove the hop's layer; recognized = the hop sent it
+  kRelayDecrypt,     // relay, forward: remove our layer; recognized = the cell is for us
+  kRelayOriginate,   // relay, backward: a cell of our own
+  kRelayEncrypt,     // relay, backward: a cell from further out, passing through
+};
+inline bool IsDecryptOp(LayerOp op) {
+  return op == LayerOp::kClientDecrypt || op == LayerOp::kRelayDecrypt;
+}
+
+class CellLayer {
  public:
-  virtual ~ClientForwardLayer() = default;
-  // The cell's destination is this hop: add what lets the hop recognize it, then encrypt.
-  virtual void Originate(CellBody body, bool early) = 0;
-  // The cell goes past this hop: add this hop's layer.
-  virtual void Encrypt(CellBody body, bool early) = 0;
+  virtual ~CellLayer() = default;
+  CellLayer(const CellLayer&) = delete;
+  CellLayer& operator=(const CellLayer&) = delete;
+
+  SuiteId suite_id() const { return suite_id_; }
+
+  // One cell, in place; `early`: the cell travels as RELAY_EARLY (part of some suites' tweak).
+  // Returns whether the cell is recognized (decrypt ops; false for the others).
+  virtual bool Apply(LayerOp op, CellBody body, bool early) = 0;
+  // Pulls the layer's state into cache ahead of its next cell: a pipeline calls it for a whole
+  // batch first, so the misses of different circuits overlap instead of stalling in turn.
+  virtual void Prefetch() const = 0;
+
+  // The rekey facet (suites whose supports_rekey() is true). Derives the next keys of this
+  // hop from this (forward) layer's current key and the REKEY's rekey_data (protocol §3).
+  virtual KdfError DeriveRekeyMaterial(std::span<const uint8_t> rekey_data,
+                                       std::span<uint8_t, kKdfOutputBytes> out) const {
+    return KdfError::kUnsupported;
+  }
+  // Switches this layer to its direction's part of `material`; the old keys are wiped.
+  virtual void InstallRekeyMaterial(std::span<const uint8_t, kKdfOutputBytes> material) {}
+
+ protected:
+  explicit CellLayer(SuiteId suite_id) : suite_id_(suite_id) {}
+
+ private:
+  const SuiteId suite_id_;
 };
 
-class ClientBackwardLayer {
- public:
-  virtual ~ClientBackwardLayer() = default;
-  // Removes this hop's layer. True if the cell was originated by this hop.
-  virtual bool Decrypt(CellBody body) = 0;
+// A layer in its KeyArena slot. Suites build their layer type T in the arena and hand it out as
+// a LayerBox (the base is at offset 0 of T: single inheritance, checked in AsLayerBox).
+using LayerBox = ArenaBox<CellLayer>;
+
+template <class T>
+LayerBox AsLayerBox(ArenaBox<T> box) {
+  static_assert(std::is_base_of_v<CellLayer, T>);
+  T* object = box.get();
+  KeyArena* arena = box.Release();
+  if (object == nullptr) return {};
+  CellLayer* base = object;
+  if (static_cast<void*>(base) != static_cast<void*>(object)) __builtin_trap();
+  return LayerBox(*arena, base);
+}
+
+struct HopLayers {
+  LayerBox forward;   // away from the client
+  LayerBox backward;  // towards the client
 };
 
-class RelayLayer {
+// Cells of many layers of one suite, run at once: what lets a pipeline keep the AES units full
+// across circuits. Each layer appears at most once per Run (its next cell depends on this one).
+class LayerBatch {
  public:
-  virtual ~RelayLayer() = default;
-  // A forward cell arrives: remove our layer. True if the cell is for us.
-  virtual bool DecryptForward(CellBody body, bool early) = 0;
-  // We send a cell of our own towards the client.
-  virtual void OriginateBackward(CellBody body) = 0;
-  // A cell from further out passes through us towards the client.
-  virtual void EncryptBackward(CellBody body) = 0;
-  // A hint that a cell in this direction comes soon: start pulling the direction's key state
-  // into cache. A relay with many circuits calls it for a whole batch before processing it,
-  // so the key-state misses of different circuits overlap instead of stalling one by one.
-  virtual void Prefetch(bool forward) const {}
-};
-
-struct ClientHopLayers {
-  std::unique_ptr<ClientForwardLayer> forward;
-  std::unique_ptr<ClientBackwardLayer> backward;
+  static constexpr size_t kCapacity = 64;
+  virtual ~LayerBatch() = default;
+  // Queues `body`, transformed in place by Run at the latest: the caller leaves it alone until
+  // then. `recognized`, if not null, receives a decrypt op's verdict by then. The caller keeps
+  // size() < kCapacity.
+  virtual void Add(CellLayer& layer, LayerOp op, CellBody body, bool early, bool* recognized) = 0;
+  // Runs every queued cell as if each had gone through CellLayer::Apply on its own; empties
+  // the batch.
+  virtual void Run() = 0;
+  virtual size_t size() const = 0;
 };
 
 class CellSuite {
  public:
   virtual ~CellSuite() = default;
-  virtual CellSuiteKind kind() const = 0;
+  virtual SuiteId id() const = 0;
   virtual const char* name() const = 0;
-  // Accepted key-seed lengths (aez: 32 and up; tor1: exactly 72, Df | Db | Kf | Kb).
+  // Accepted key-seed lengths.
   virtual size_t min_seed_bytes() const = 0;
   virtual size_t max_seed_bytes() const = 0;
-  // tor1 has no RELAY_REKEY: a REKEY on such a circuit closes it (prop 262 §2.1).
+  virtual const RelayFormat& relay_format() const = 0;
+  // Whether the suite takes RELAY_REKEY (prop 262). Where it does not, a REKEY closes the
+  // circuit as a protocol error (prop 262 §2.1).
   virtual bool supports_rekey() const = 0;
-  // Builds one hop's layers from its key seed. Allocates (once per hop, never per cell).
-  virtual SuiteError MakeClientHop(std::span<const uint8_t> seed, ClientHopLayers& out) const = 0;
-  virtual SuiteError MakeRelayHop(std::span<const uint8_t> seed,
-                                  std::unique_ptr<RelayLayer>& out) const = 0;
+  // Builds one hop's layers from its key seed (both sides of a hop build the same two).
+  // Allocates once per hop, never per cell.
+  virtual SuiteError MakeHop(std::span<const uint8_t> seed, HopLayers& out) const = 0;
+  // A batch for this suite's layers (a pipeline keeps one per suite, made once).
+  virtual std::unique_ptr<LayerBatch> MakeBatch() const = 0;
 };
 
-const CellSuite& AezCellSuite();
-const CellSuite& Tor1CellSuite();
+// A batch that runs each cell through Apply in turn: for suites whose layer gains nothing from
+// running cells together (tor1: one AES-CTR job and a SHA-1 per cell).
+class SerialLayerBatch final : public LayerBatch {
+ public:
+  void Add(CellLayer& layer, LayerOp op, CellBody body, bool early, bool* recognized) override {
+    const bool verdict = layer.Apply(op, body, early);
+    if (recognized != nullptr) *recognized = verdict;
+  }
+  void Run() override {}
+  size_t size() const override { return 0; }
+};
 
 }  // namespace relaycell
 

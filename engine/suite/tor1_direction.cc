@@ -37,7 +37,8 @@ KeyArena& Tor1Direction::Arena() {
 }
 
 Tor1Direction::Tor1Direction(std::span<const uint8_t, kTor1DigestSeedBytes> digest_seed,
-                             std::span<const uint8_t, kTor1CipherKeyBytes> cipher_key) {
+                             std::span<const uint8_t, kTor1CipherKeyBytes> cipher_key)
+    : CellLayer(kTor1SuiteId) {
   alignas(16) uint8_t dec_keys[16 * 11];
   IMB_AES_KEYEXP_128(ThreadIpsecMbManager(), cipher_key.data(), enc_keys_, dec_keys);
   sodium_memzero(dec_keys, sizeof dec_keys);

@@ -11,6 +11,7 @@
 #include <span>
 
 #include "engine/suite/cell_suite.h"
+#include "engine/suite/suite_registry.h"
 #include "engine/common/key_arena.h"
 
 namespace relaycell {
@@ -18,13 +19,32 @@ namespace relaycell {
 inline constexpr size_t kTor1DigestSeedBytes = 20;
 inline constexpr size_t kTor1CipherKeyBytes = 16;
 
-class Tor1Direction {
+class Tor1Direction final : public CellLayer {
  public:
   Tor1Direction(std::span<const uint8_t, kTor1DigestSeedBytes> digest_seed,
                 std::span<const uint8_t, kTor1CipherKeyBytes> cipher_key);
-  ~Tor1Direction();
-  Tor1Direction(const Tor1Direction&) = delete;
-  Tor1Direction& operator=(const Tor1Direction&) = delete;
+  ~Tor1Direction() override;
+
+  // The layer: an originator sets the digest before encrypting, a decrypting end checks it
+  // after; a hop in between only runs the keystream.
+  bool Apply(LayerOp op, CellBody body, bool /*early*/) override {
+    switch (op) {
+      case LayerOp::kClientOriginate:
+      case LayerOp::kRelayOriginate:
+        SetDigest(body);
+        ApplyKeystream(body);
+        return false;
+      case LayerOp::kClientEncrypt:
+      case LayerOp::kRelayEncrypt:
+        ApplyKeystream(body);
+        return false;
+      case LayerOp::kClientDecrypt:
+      case LayerOp::kRelayDecrypt:
+        ApplyKeystream(body);
+        return CheckDigest(body);
+    }
+    return false;
+  }
 
   // XORs the next |data| keystream bytes into data.
   void ApplyKeystream(std::span<uint8_t> data);
@@ -36,7 +56,7 @@ class Tor1Direction {
   bool CheckDigest(CellBody body);
 
   // Pulls this direction's state (keys, keystream, digest) into cache ahead of its next cell.
-  void Prefetch() const {
+  void Prefetch() const override {
     const char* at = reinterpret_cast<const char*>(this);
     for (size_t line = 0; line < sizeof(*this); line += 64) __builtin_prefetch(at + line);
   }

@@ -22,14 +22,17 @@ inline constexpr size_t kTor1SeedBytes = 72;
 // The tor1 suite object; see CellSuite. Layers keep their direction state in KeyArena slots.
 class Tor1Suite final : public CellSuite {
  public:
-  CellSuiteKind kind() const override { return CellSuiteKind::kTor1; }
+  SuiteId id() const override { return kTor1SuiteId; }
   const char* name() const override { return "tor1"; }
   size_t min_seed_bytes() const override { return kTor1SeedBytes; }
   size_t max_seed_bytes() const override { return kTor1SeedBytes; }
+  const RelayFormat& relay_format() const override { return kTor1RelayFormat; }
   bool supports_rekey() const override { return false; }
-  SuiteError MakeClientHop(std::span<const uint8_t> seed, ClientHopLayers& out) const override;
-  SuiteError MakeRelayHop(std::span<const uint8_t> seed,
-                          std::unique_ptr<RelayLayer>& out) const override;
+  SuiteError MakeHop(std::span<const uint8_t> seed, HopLayers& out) const override;
+  // tor1 runs cell by cell: one AES-CTR job and one SHA-1 per cell, nothing to interleave.
+  std::unique_ptr<LayerBatch> MakeBatch() const override {
+    return std::make_unique<SerialLayerBatch>();
+  }
 };
 
 }  // namespace relaycell
