@@ -6,13 +6,14 @@
 #include <array>
 #include <chrono>
 #include <cstring>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "circuit/client_circuit.h"
 #include "circuit/relay_circuit.h"
 #include "engine/suite/cell_suite.h"
-#include "engine/suite/tor1_layer.h"
 #include "tools/bench.h"
 #include "engine/suite/suite_registry.h"
 
@@ -40,7 +41,7 @@ struct BenchPath {
   explicit BenchPath(const CellSuite& suite) {
     std::vector<std::vector<uint8_t>> seeds;
     std::vector<std::span<const uint8_t>> views;
-    const size_t seed_bytes = suite.id() == kTor1SuiteId ? kTor1SeedBytes : 32;
+    const size_t seed_bytes = suite.min_seed_bytes();
     for (int h = 0; h < kHops; ++h) seeds.emplace_back(seed_bytes, uint8_t(h + 1));
     for (auto& s : seeds) views.emplace_back(s);
     if (ClientCircuit::Create(suite, kBaseId, views, BenchRekeyConfig(), client) != SuiteError::kOk) {
@@ -132,36 +133,55 @@ double DeliverNs(const CellSuite& suite, double min_time_s, bool quick) {
 
 void RunCellsBench(const BenchConfig& config, std::vector<BenchResult>& results) {
   const double t = config.min_time_s;
-  // aez and tor1 in alternation, so the ratios survive this machine's noise.
-  PeelWorkload aez_peeler(AezCellSuite()), tor1_peeler(Tor1CellSuite());
-  OriginateWorkload aez_client(AezCellSuite()), tor1_client(Tor1CellSuite());
-  const std::vector<double> ns = NsPerOpInterleaved(
-      {[&](size_t n) { aez_peeler.Run(n); }, [&](size_t n) { tor1_peeler.Run(n); },
-       [&](size_t n) { aez_client.Run(n); }, [&](size_t n) { tor1_client.Run(n); }},
-      t * 4);
-  const double aez_peel = aez_peeler.ok() ? ns[0] : 0, tor1_peel = tor1_peeler.ok() ? ns[1] : 0;
-  const double aez_orig = aez_client.ok() ? ns[2] : 0, tor1_orig = tor1_client.ok() ? ns[3] : 0;
-  const double aez_del = DeliverNs(AezCellSuite(), t, config.quick);
-  const double tor1_del = DeliverNs(Tor1CellSuite(), t, config.quick);
-  auto ratio = [](double base, double ours) { return ours > 0 ? base / ours : 0.0; };
-  const bool aez = config.suite != "tor1", tor1 = config.suite != "aez";
-  if (aez) {
-    results.push_back({"cells.aez.peel", aez_peel, "ns", {{"cells.tor1.peel", ratio(tor1_peel, aez_peel)}},
-                       "per unrecognized cell at a relay"});
-    results.push_back({"cells.aez.originate", aez_orig, "ns",
-                       {{"cells.tor1.originate", ratio(tor1_orig, aez_orig)}}, "client to hop 3 of 3"});
-    results.push_back({"cells.aez.deliver", aez_del, "ns",
-                       {{"cells.tor1.deliver", ratio(tor1_del, aez_del)}}, "client from hop 3 of 3"});
+  // Every suite asked for (all registered ones by default), peel and originate of all suites in
+  // alternation, so the ratios survive this machine's noise.
+  std::vector<const CellSuite*> suites;
+  for (const CellSuite* suite : AllSuites()) {
+    if (config.suite == "all" || config.suite == suite->name()) suites.push_back(suite);
   }
-  if (tor1) {
-    results.push_back({"cells.tor1.peel", tor1_peel, "ns", {}, "per unrecognized cell at a relay"});
-    results.push_back({"cells.tor1.originate", tor1_orig, "ns", {}, "client to hop 3 of 3"});
-    results.push_back({"cells.tor1.deliver", tor1_del, "ns", {}, "client from hop 3 of 3"});
+  std::vector<std::unique_ptr<PeelWorkload>> peelers;
+  std::vector<std::unique_ptr<OriginateWorkload>> clients;
+  std::vector<std::function<void(size_t)>> runs;
+  for (const CellSuite* suite : suites) {
+    peelers.push_back(std::make_unique<PeelWorkload>(*suite));
+    clients.push_back(std::make_unique<OriginateWorkload>(*suite));
+  }
+  for (auto& p : peelers) runs.push_back([&p](size_t n) { p->Run(n); });
+  for (auto& c : clients) runs.push_back([&c](size_t n) { c->Run(n); });
+  const std::vector<double> ns = NsPerOpInterleaved(runs, t * 2 * double(suites.size()));
+  struct Figures {
+    std::string name;
+    double peel, originate, deliver;
+  };
+  std::vector<Figures> figures;
+  for (size_t i = 0; i < suites.size(); ++i) {
+    figures.push_back({suites[i]->name(), peelers[i]->ok() ? ns[i] : 0,
+                       clients[i]->ok() ? ns[suites.size() + i] : 0,
+                       DeliverNs(*suites[i], t, config.quick)});
+  }
+  auto ratio = [](double base, double ours) { return ours > 0 ? base / ours : 0.0; };
+  // aez's rows carry its speed-up over every other suite measured.
+  for (const Figures& f : figures) {
+    BenchResult peel{"cells." + f.name + ".peel", f.peel, "ns", {}, "per unrecognized cell at a relay"};
+    BenchResult orig{"cells." + f.name + ".originate", f.originate, "ns", {}, "client to hop 3 of 3"};
+    BenchResult del{"cells." + f.name + ".deliver", f.deliver, "ns", {}, "client from hop 3 of 3"};
+    if (f.name == "aez") {
+      for (const Figures& o : figures) {
+        if (o.name == f.name) continue;
+        peel.vs.emplace_back("cells." + o.name + ".peel", ratio(o.peel, f.peel));
+        orig.vs.emplace_back("cells." + o.name + ".originate", ratio(o.originate, f.originate));
+        del.vs.emplace_back("cells." + o.name + ".deliver", ratio(o.deliver, f.deliver));
+      }
+    }
+    results.push_back(std::move(peel));
+    results.push_back(std::move(orig));
+    results.push_back(std::move(del));
   }
 }
 
 const bool registered = RegisterBenchGroup(
-    {"cells", "per-cell peel / originate / deliver, aez vs tor1", RunCellsBench, 30});
+    {"cells", "per-cell peel / originate / deliver, every suite, aez vs the others", RunCellsBench,
+     30});
 
 }  // namespace
 }  // namespace relaycell::tools

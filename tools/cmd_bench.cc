@@ -15,6 +15,7 @@
 #include "circuit/cell.h"
 #include "kernels/path_choice.h"
 #include "kernels/targets.h"
+#include "engine/suite/suite_registry.h"
 #include "tools/bench.h"
 #include "tools/command.h"
 
@@ -103,6 +104,7 @@ void PrintTable(const std::vector<BenchResult>& results) {
 
 // The main job's table, when the engine group ran: one row per suite and operation, in the
 // units a relay operator compares (payload = the 509-byte cell body).
+// The engine table: one row per suite and operation, with aez's speed-up over each other suite.
 void PrintEngineTable(const std::vector<BenchResult>& results, const BenchConfig& config) {
   auto find = [&](const std::string& name) -> const BenchResult* {
     for (const BenchResult& r : results) {
@@ -111,30 +113,39 @@ void PrintEngineTable(const std::vector<BenchResult>& results, const BenchConfig
     return nullptr;
   };
   static constexpr const char* kOperations[] = {"peel", "originate", "deliver"};
-  static constexpr const char* kSuites[] = {"aez", "tor1"};
-  bool any = false;
-  for (const char* op : kOperations) {
-    for (const char* suite : kSuites) any |= find(std::string("engine.") + suite + "." + op) != nullptr;
+  std::vector<std::string> suites, others;
+  for (const CellSuite* suite : AllSuites()) {
+    bool any = false;
+    for (const char* op : kOperations) {
+      any |= find(std::string("engine.") + suite->name() + "." + op) != nullptr;
+    }
+    if (!any) continue;
+    suites.emplace_back(suite->name());
+    if (suites.back() != "aez") others.push_back(suites.back());
   }
-  if (!any) return;
+  if (suites.empty()) return;
   std::printf("engine: %zu circuits, %d hops, ns per cell on one core (peel: middle relay, "
               "cells not for it; originate/deliver: client, all hops)\n\n",
               config.circuits, config.hops);
-  std::printf("%-6s %-10s %10s %10s %10s %10s\n", "suite", "operation", "ns/cell", "Mcells/s",
-              "Gbit/s", "aez/tor1");
-  std::printf("%s\n", std::string(61, '-').c_str());
-  for (const char* suite : kSuites) {
+  std::printf("%-6s %-10s %10s %10s %10s", "suite", "operation", "ns/cell", "Mcells/s", "Gbit/s");
+  for (const std::string& other : others) std::printf(" %10s", ("aez/" + other).c_str());
+  std::printf("\n%s\n", std::string(49 + 11 * others.size(), '-').c_str());
+  for (const std::string& suite : suites) {
     for (const char* op : kOperations) {
-      const BenchResult* r = find(std::string("engine.") + suite + "." + op);
+      const BenchResult* r = find("engine." + suite + "." + op);
       if (r == nullptr || r->value <= 0) continue;
+      std::printf("%-6s %-10s %10.1f %10.2f %10.2f", suite.c_str(), op, r->value, 1e3 / r->value,
+                  kCellBodyBytes * 8.0 / r->value);
       const BenchResult* aez = find(std::string("engine.aez.") + op);
-      const BenchResult* tor1 = find(std::string("engine.tor1.") + op);
-      char ratio[32] = "";
-      if (aez != nullptr && tor1 != nullptr && aez->value > 0) {
-        std::snprintf(ratio, sizeof ratio, "%.2fx", tor1->value / aez->value);
+      for (const std::string& other : others) {
+        const BenchResult* o = find("engine." + other + "." + op);
+        char ratio[32] = "";
+        if (suite == "aez" && aez != nullptr && o != nullptr && aez->value > 0 && o->value > 0) {
+          std::snprintf(ratio, sizeof ratio, "%.2fx", o->value / aez->value);
+        }
+        std::printf(" %10s", ratio);
       }
-      std::printf("%-6s %-10s %10.1f %10.2f %10.2f %10s\n", suite, op, r->value, 1e3 / r->value,
-                  kCellBodyBytes * 8.0 / r->value, std::string(suite) == "aez" ? ratio : "");
+      std::printf("\n");
     }
   }
   std::printf("\n");
