@@ -173,9 +173,9 @@ CellResult ClientCircuit::CompleteReceive(int origin, CellBytes cell) {
 }
 
 void ClientCircuit::PrefetchLayers(bool forward, int hops) {
-  if (!open_) return;
   for (int hop = 1; hop <= hops; ++hop) {
-    (forward ? forward_layer(hop) : backward_layer(hop)).Prefetch();
+    const HopLayers& layers = layers_[size_t(hop - 1)];
+    (forward ? layers.forward : layers.backward).Prefetch();
   }
 }
 

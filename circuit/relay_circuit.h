@@ -109,7 +109,7 @@ class RelayCircuit {
   }
   // Starts pulling the key state a cell from that side will need into cache (batches).
   void Prefetch(bool from_client) const {
-    if (open_) (from_client ? *layers_.forward : *layers_.backward).Prefetch();
+    (from_client ? layers_.forward : layers_.backward).Prefetch();
   }
   DestroyReason destroy_reason() const { return destroy_reason_; }
 

@@ -87,6 +87,14 @@ class ArenaBox {
     return std::exchange(arena_, nullptr);
   }
   T* get() const { return object_; }
+  // Starts pulling the whole slot into cache without touching it (the slot's size comes from
+  // the arena, which is hot): a batch prefetches many circuits' keys before it needs them.
+  void Prefetch() const {
+    if (object_ == nullptr) return;
+    const char* at = reinterpret_cast<const char*>(object_);
+    const size_t bytes = arena_->slot_bytes();
+    for (size_t line = 0; line < bytes; line += 64) __builtin_prefetch(at + line);
+  }
   T* operator->() const { return object_; }
   T& operator*() const { return *object_; }
   explicit operator bool() const { return object_ != nullptr; }

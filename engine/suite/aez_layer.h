@@ -84,7 +84,7 @@ class AezCellDirection final : public CellLayer {
   void InstallRekeyMaterial(std::span<const uint8_t, kKdfOutputBytes> material) override;
   uint64_t cell_number() const { return cell_number_; }
   // Pulls this direction's state (keys, chain, prev) into cache ahead of its next cell.
-  void Prefetch() const override {
+  void Prefetch() const {
     const char* at = reinterpret_cast<const char*>(this);
     for (size_t line = 0; line < sizeof(*this); line += 64) __builtin_prefetch(at + line);
   }

@@ -67,9 +67,6 @@ class CellLayer {
   // One cell, in place; `early`: the cell travels as RELAY_EARLY (part of some suites' tweak).
   // Returns whether the cell is recognized (decrypt ops; false for the others).
   virtual bool Apply(LayerOp op, CellBody body, bool early) = 0;
-  // Pulls the layer's state into cache ahead of its next cell: a pipeline calls it for a whole
-  // batch first, so the misses of different circuits overlap instead of stalling in turn.
-  virtual void Prefetch() const = 0;
 
   // The rekey facet (suites whose supports_rekey() is true). Derives the next keys of this
   // hop from this (forward) layer's current key and the REKEY's rekey_data (protocol §3).
@@ -89,6 +86,9 @@ class CellLayer {
 
 // A layer in its KeyArena slot. Suites build their layer type T in the arena and hand it out as
 // a LayerBox (the base is at offset 0 of T: single inheritance, checked in AsLayerBox).
+// LayerBox::Prefetch pulls the layer's state into cache without a load of its own (not even
+// the vtable): a pipeline calls it for a whole batch first, so the misses of different
+// circuits overlap instead of stalling in turn.
 using LayerBox = ArenaBox<CellLayer>;
 
 template <class T>

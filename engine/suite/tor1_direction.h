@@ -56,7 +56,7 @@ class Tor1Direction final : public CellLayer {
   bool CheckDigest(CellBody body);
 
   // Pulls this direction's state (keys, keystream, digest) into cache ahead of its next cell.
-  void Prefetch() const override {
+  void Prefetch() const {
     const char* at = reinterpret_cast<const char*>(this);
     for (size_t line = 0; line < sizeof(*this); line += 64) __builtin_prefetch(at + line);
   }
