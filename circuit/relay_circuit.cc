@@ -31,6 +31,7 @@ SuiteError RelayCircuit::Create(const CellSuite& suite, std::span<const uint8_t>
                                                         : RekeyCapability::kNotRekeyable,
                                  mode);
   circuit.suite_ = &suite;
+  circuit.suite_id_ = suite.id();
   circuit.client_side_id_ = client_side_id;
   circuit.next_side_id_ = next_side_id;
   circuit.open_ = true;

@@ -100,6 +100,9 @@ class RelayCircuit {
   uint32_t client_side_id() const { return client_side_id_; }
   uint32_t next_side_id() const { return next_side_id_; }
   const CellSuite& suite() const { return *suite_; }
+  // The suite's id, kept in the circuit so a pipeline picks the batch without touching the
+  // layer (whose state may still be on its way into cache).
+  SuiteId suite_id() const { return suite_id_; }
   // The protocol error that closed the circuit, as counters (at most one: the first error
   // closes it, so the circuit keeps one byte, not a counter per kind).
   CircuitErrorCounters errors() const {
@@ -125,6 +128,7 @@ class RelayCircuit {
 
   HopLayers layers_;
   const CellSuite* suite_ = nullptr;
+  SuiteId suite_id_ = 0;
   RelayHopRekey rekey_{RekeyConfig{}, RekeyCapability::kNotRekeyable};
   // The ACK waiting for PollControlCell; allocated at the first rekey (ciphertext, not secret).
   std::unique_ptr<std::array<uint8_t, kCellBytes>> control_cell_;

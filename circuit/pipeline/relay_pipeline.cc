@@ -328,8 +328,7 @@ void RelayPipeline::Stage(CircuitSlot slot, bool from_client, const WireCell& ce
   staged.screen =
       from_client ? circuit.ScreenForward(work.span()) : circuit.ScreenBackward(work.span());
   if (!staged.screen.needs_layer) return;
-  CellLayer& layer = circuit.layer(from_client);
-  batches_[layer.suite_id()]->Add(layer, RelayCircuit::layer_op(from_client),
+  batches_[circuit.suite_id()]->Add(circuit.layer(from_client), RelayCircuit::layer_op(from_client),
                                   CellPayload(work.span()), staged.screen.early,
                                   &staged.recognized);
 }
