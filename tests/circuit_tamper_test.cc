@@ -1,5 +1,6 @@
-// Tampering: with aez any flipped bit anywhere on the path kills the cell and the circuit;
-// with tor1 (AES-CTR, digest checked only at the end) a tag can be added and removed unseen.
+// Tampering: with aez and cgo (wide-block layers) any flipped bit anywhere on the path kills the
+// cell and the circuit; with tor1 (AES-CTR, digest checked only at the end) a tag can be added
+// and removed unseen.
 #include <gtest/gtest.h>
 
 #include "tests/circuit_test_util.h"
@@ -30,12 +31,18 @@ void Warm(Path& path, int warmup) {
 const size_t kBits[] = {0, 7, 8 * 4, 8 * 8 + 1, 8 * 10 + 3, 8 * 31 + 7, 8 * 32, 8 * 200 + 5,
                         8 * 447, 8 * 476 + 2, 8 * 492, 8 * 508 + 7};
 
+// The suites whose layers resist tagging: every test below runs on each.
+class Tamper : public ::testing::TestWithParam<SuiteId> {
+ protected:
+  const CellSuite& suite() const { return *FindSuite(GetParam()); }
+};
+
 // Forward: flip one bit on link `link` (0 = client→hop 1, i = hop i→hop i+1) of a cell to hop 3.
-TEST(AezTamper, AnyForwardBitFlipIsNeverDeliveredAndKillsTheCircuit) {
+TEST_P(Tamper, AnyForwardBitFlipIsNeverDeliveredAndKillsTheCircuit) {
   for (int link = 0; link < kHops; ++link) {
     for (size_t bit : kBits) {
       Path path;
-      path.Build(AezCellSuite(), kHops);
+      path.Build(suite(), kHops);
       Warm(path, 2);
       Cell cell{};
       const auto data = testing::TestData(300, 99);
@@ -68,15 +75,16 @@ TEST(AezTamper, AnyForwardBitFlipIsNeverDeliveredAndKillsTheCircuit) {
 }
 
 // Backward: flip one bit on link `link` (0 = hop 1→client, i = hop i+1→hop i) of a cell from hop 3.
-TEST(AezTamper, AnyBackwardBitFlipIsNeverDeliveredAndKillsTheCircuit) {
+TEST_P(Tamper, AnyBackwardBitFlipIsNeverDeliveredAndKillsTheCircuit) {
   for (int link = 0; link < kHops; ++link) {
     for (size_t bit : kBits) {
       Path path;
-      path.Build(AezCellSuite(), kHops);
+      path.Build(suite(), kHops);
       Warm(path, 1);
       Cell cell{};
-      const auto data = testing::TestData(498, 7);
-      ASSERT_EQ(path.relays[kHops - 1].Originate({RelayCommand::kData, 9, 498}, data, cell), OriginateError::kOk);
+      const auto data = testing::TestData(400, 7);
+      ASSERT_EQ(path.relays[kHops - 1].Originate({RelayCommand::kData, 9, 400}, data, cell),
+                OriginateError::kOk);
       for (int i = kHops - 2; i >= -1; --i) {
         if (i + 1 == link) CellPayload(CellBytes(cell))[bit / 8] ^= uint8_t(1u << (bit % 8));
         if (i >= 0) {
@@ -131,7 +139,10 @@ void TagAndUntag(const CellSuite& suite, CellOutcome& exit_outcome, bool& intact
            std::equal(data.begin(), data.end(), r.data.begin());
 }
 
-TEST(TaggingAttack, Tor1IsMalleableAezIsNot) {
+INSTANTIATE_TEST_SUITE_P(WideBlock, Tamper, ::testing::Values(kAezSuiteId, kCgoSuiteId),
+                         testing::SuiteParamName);
+
+TEST(TaggingAttack, Tor1IsMalleableAezAndCgoAreNot) {
   CellOutcome outcome;
   bool intact = false;
   TagAndUntag(Tor1CellSuite(), outcome, intact);
@@ -140,6 +151,10 @@ TEST(TaggingAttack, Tor1IsMalleableAezIsNot) {
 
   TagAndUntag(AezCellSuite(), outcome, intact);
   EXPECT_EQ(outcome, CellOutcome::kDestroyed) << "aez: the cell dies at the exit";
+  EXPECT_FALSE(intact);
+
+  TagAndUntag(CgoCellSuite(), outcome, intact);
+  EXPECT_EQ(outcome, CellOutcome::kDestroyed) << "cgo: the cell dies at the exit";
   EXPECT_FALSE(intact);
 }
 

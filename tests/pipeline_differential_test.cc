@@ -110,6 +110,7 @@ RelayWorld MakeRelayWorkload(const CellSuite& suite, size_t count, size_t cells,
     world.inputs.push_back(open);
   }
   const RelayFormat& layout = suite.relay_format();
+  const size_t max_data = layout.max_data(uint8_t(RelayCommand::kData));
   for (size_t n = 0; n < cells; ++n) {
     auto& c = world.circuits[rng() % count];
     InCell in;
@@ -118,7 +119,7 @@ RelayWorld MakeRelayWorkload(const CellSuite& suite, size_t count, size_t cells,
     if (pick < 55) {  // a relay cell from the client to some hop, and any REKEY it now owes
       if (!c.client.is_open()) continue;
       const int hop = 1 + int(rng() % unsigned(c.client.hops()));
-      const auto data = TestData(rng() % 499, uint32_t(n));
+      const auto data = TestData(rng() % (max_data + 1), uint32_t(n));
       if (c.client.Originate(hop, {RelayCommand::kData, 7, uint16_t(data.size())}, data,
                              rng() % 8 == 0, in.cell.span()) != OriginateError::kOk) {
         continue;
@@ -135,7 +136,7 @@ RelayWorld MakeRelayWorkload(const CellSuite& suite, size_t count, size_t cells,
     } else if (pick < 83) {  // the relay originates towards the client
       in.kind = InKind::kOriginate;
       WriteCellHeader(c.circ_id, CellCommand::kRelay, in.cell.span());
-      const auto data = TestData(rng() % 499, uint32_t(n) ^ 0x777);
+      const auto data = TestData(rng() % (max_data + 1), uint32_t(n) ^ 0x777);
       BuildRelayPayload(layout, {RelayCommand::kData, 9, uint16_t(data.size())}, data,
                         in.cell.payload());
       if (rng() % 10 == 0) in.cell.payload()[0] ^= 1;  // malformed: refused
@@ -323,6 +324,7 @@ ClientWorld MakeClientWorkload(const CellSuite& suite, size_t count, size_t cell
   ClientWorld world;
   world.circuits.resize(count);
   const RelayFormat& layout = suite.relay_format();
+  const size_t max_data = layout.max_data(uint8_t(RelayCommand::kData));
   for (size_t i = 0; i < count; ++i) {
     auto& c = world.circuits[i];
     c.channel = 1 + uint32_t(i % 3);
@@ -353,13 +355,13 @@ ClientWorld MakeClientWorkload(const CellSuite& suite, size_t count, size_t cell
       in.hop = uint8_t(1 + rng() % unsigned(hops + (rng() % 20 == 0)));
       WriteCellHeader(c.circ_id, rng() % 8 ? CellCommand::kRelay : CellCommand::kRelayEarly,
                       in.cell.span());
-      const auto data = TestData(rng() % 499, uint32_t(n));
+      const auto data = TestData(rng() % (max_data + 1), uint32_t(n));
       BuildRelayPayload(layout, {RelayCommand::kData, 3, uint16_t(data.size())}, data,
                         in.cell.payload());
     } else if (pick < 85) {  // a cell originated by some hop, layered on the way back
       const int hop = 1 + int(rng() % unsigned(hops));
       if (!c.relays[size_t(hop - 1)].is_open()) continue;
-      const auto data = TestData(rng() % 499, uint32_t(n) ^ 0x1234);
+      const auto data = TestData(rng() % (max_data + 1), uint32_t(n) ^ 0x1234);
       if (c.relays[size_t(hop - 1)].Originate({RelayCommand::kData, 3, uint16_t(data.size())},
                                               data, in.cell.span()) != OriginateError::kOk) {
         continue;

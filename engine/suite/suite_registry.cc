@@ -7,7 +7,8 @@ namespace {
 
 // In id order: a suite's id is its index.
 const auto& Registry() {
-  static const std::array<const CellSuite*, 2> suites{&AezCellSuite(), &Tor1CellSuite()};
+  static const std::array<const CellSuite*, 3> suites{&AezCellSuite(), &Tor1CellSuite(),
+                                                      &CgoCellSuite()};
   return suites;
 }
 

@@ -13,6 +13,7 @@ namespace relaycell {
 
 inline constexpr SuiteId kAezSuiteId = 0;
 inline constexpr SuiteId kTor1SuiteId = 1;
+inline constexpr SuiteId kCgoSuiteId = 2;
 inline constexpr size_t kMaxSuites = 8;  // ids are below this
 
 // nullptr if no suite has that id / name.
@@ -23,6 +24,7 @@ std::span<const CellSuite* const> AllSuites();
 
 const CellSuite& AezCellSuite();
 const CellSuite& Tor1CellSuite();
+const CellSuite& CgoCellSuite();
 
 }  // namespace relaycell
 

@@ -1,0 +1,37 @@
+#include "engine/suite/cgo/cgo_cell_batch.h"
+
+#include <sodium.h>
+
+#include <cassert>
+
+namespace relaycell {
+
+CgoCellBatch::~CgoCellBatch() { sodium_memzero(scratch_.data(), sizeof scratch_); }
+
+bool CgoCellBatch::Add(CgoDirection& direction, CellBody body, uint8_t cmd, CgoOp op,
+                       bool* recognized) {
+  if (full()) return false;
+#ifndef NDEBUG
+  for (size_t i = 0; i < count_; ++i) {
+    assert(cells_[i].direction != &direction);
+    assert(cells_[i].body != body.data());
+  }
+#endif
+  cells_[count_++] = {&direction, body.data(), recognized, op, cmd};
+  return true;
+}
+
+void CgoCellBatch::Add(CellLayer& layer, LayerOp op, CellBody body, bool early, bool* recognized) {
+  assert(layer.suite_id() == kCgoSuiteId);
+  Add(static_cast<CgoDirection&>(layer), body, early ? kCgoCmdRelayEarly : kCgoCmdRelay,
+      CgoDirection::CgoOpOf(op), recognized);
+}
+
+void CgoCellBatch::Run() {
+  if (count_ == 0) return;
+  CgoDirection::RunMany(std::span<const CgoCell>(cells_.data(), count_),
+                        std::span<CgoCellScratch>(scratch_.data(), count_));
+  count_ = 0;
+}
+
+}  // namespace relaycell
