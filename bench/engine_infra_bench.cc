@@ -148,7 +148,7 @@ void BM_ShardedPipeline(benchmark::State& state) {
   constexpr size_t kCircuits = 10000;
   constexpr int kWorkRounds = 40;  // 40 dependent multiply-adds: ~50 ns per cell on Zen 3
   const std::vector<CircuitKey> keys = RandomKeys(kCircuits, 3);
-  EngineConfig config;
+  ShardedPipelineConfig config;
   config.workers = size_t(state.range(0));
   config.shard.queue_capacity = 1024;
   config.shard.max_batch = 64;

@@ -1,5 +1,5 @@
 // A client's circuit of 1..8 hops: originates relay cells to any hop and delivers the cells
-// that come back. Knows the layers' order, never the cipher (see engine/cell_suite.h).
+// that come back. Knows the layers' order, never the cipher (see engine/suite/cell_suite.h).
 //
 //   ClientCircuit circuit;
 //   if (ClientCircuit::Create(*FindSuite("aez"), circ_id, seeds, circuit) != SuiteError::kOk) ...

@@ -1,7 +1,7 @@
-// The engines against the circuits they are built from: a random workload over many circuits
+// The pipelines against the circuits they are built from: a random workload over many circuits
 // (relay cells to every hop, garbage, DESTROYs, host closes, PADDING, unknown circuits,
-// originated cells and, on aez, RELAY_REKEY) goes once through the engine (in random batch
-// sizes, batched and one at a time) and once, cell by cell, through plain RelayCircuits /
+// originated cells and, on aez, RELAY_REKEY) goes once through the pipeline (in random batch
+// sizes, and batches of one) and once, cell by cell, through plain RelayCircuits /
 // ClientCircuits driven as docs/embedding.md says. Every output must match byte for byte.
 #include <gtest/gtest.h>
 
@@ -476,7 +476,7 @@ TEST_P(PipelineDifferential, ClientPipelineMatchesOneCellAtATime) {
   }
 }
 
-// Rekeys through the batched engine: its REKEY(1) cells carry fresh random bytes, so no
+// Rekeys through the client pipeline: its REKEY(1) cells carry fresh random bytes, so no
 // reference can match them byte for byte; instead the engine's circuits talk to real relays
 // (small thresholds: many rekeys of every hop) and every cell must arrive intact both ways.
 TEST_P(PipelineDifferential, BatchedClientPipelineRekeysWithRelays) {

@@ -87,7 +87,7 @@ std::vector<InCell> OpenPaths(const CellSuite& suite, ShardedPipeline& relay, si
 
 TEST_P(PipelineRelay, ThreeHopsThroughShardedPipelinesAndBack) {
   constexpr size_t kCircuits = 24;
-  EngineConfig config;
+  ShardedPipelineConfig config;
   config.workers = 2;
   config.shard.queue_capacity = 16;  // back-pressure all the time
   config.shard.output_buffer = 4;
@@ -221,7 +221,7 @@ TEST_P(PipelineRelay, ThreeHopsThroughShardedPipelinesAndBack) {
 // would garble any reordering: the outputs equal one-at-a-time circuits' outputs).
 TEST_P(PipelineRelay, BackPressureAndStopLoseNothing) {
   constexpr size_t kCircuits = 40;
-  EngineConfig config;
+  ShardedPipelineConfig config;
   config.workers = 2;
   config.shard.queue_capacity = 8;
   config.shard.output_buffer = 2;

@@ -148,7 +148,7 @@ ShardProcessorFactory SequenceFactory(size_t max_circuits) {
 }
 
 TEST(ShardedPipeline, EveryCellOnceAndInOrderWithTinyQueues) {
-  EngineConfig config;
+  ShardedPipelineConfig config;
   config.workers = 2;
   config.shard = {.queue_capacity = 4, .max_batch = 3, .output_buffer = 2};
   ShardedPipeline engine(config, SequenceFactory(256));
@@ -200,7 +200,7 @@ TEST(ShardedPipeline, EveryCellOnceAndInOrderWithTinyQueues) {
 }
 
 TEST(ShardedPipeline, CircuitRemovedMidBatchLosesNothing) {
-  EngineConfig config;
+  ShardedPipelineConfig config;
   config.workers = 2;
   config.shard = {.queue_capacity = 1024, .max_batch = 256, .output_buffer = 16};
   ShardedPipeline engine(config, SequenceFactory(64));
@@ -246,7 +246,7 @@ TEST(ShardedPipeline, CircuitRemovedMidBatchLosesNothing) {
 }
 
 TEST(ShardedPipeline, StopDrainsCellsStillQueued) {
-  EngineConfig config;
+  ShardedPipelineConfig config;
   config.workers = 2;
   config.shard = {.queue_capacity = 64, .max_batch = 8, .output_buffer = 8};
   std::atomic<bool> gate{false};
@@ -281,7 +281,7 @@ TEST(ShardedPipeline, StopDrainsCellsStillQueued) {
 }
 
 TEST(ShardedPipeline, HostThatDoesNotPollStallsWorkersWithoutLoss) {
-  EngineConfig config;
+  ShardedPipelineConfig config;
   config.workers = 1;
   config.shard = {.queue_capacity = 8, .max_batch = 4, .output_buffer = 4};
   ShardedPipeline engine(config, SequenceFactory(4));
@@ -308,7 +308,7 @@ TEST(ShardedPipeline, HostThatDoesNotPollStallsWorkersWithoutLoss) {
 }
 
 TEST(ShardedPipeline, RoutingIsStableBalancedAndSteerable) {
-  EngineConfig config;
+  ShardedPipelineConfig config;
   config.workers = 4;
   ShardedPipeline engine(config, SequenceFactory(4));
   std::vector<int> per_shard(4, 0);
@@ -336,13 +336,13 @@ TEST(ShardedPipeline, RoutingIsStableBalancedAndSteerable) {
 }
 
 TEST(ShardedPipeline, ZeroWorkersMeansOnePerHardwareThread) {
-  ShardedPipeline engine(EngineConfig{}, SequenceFactory(4));
+  ShardedPipeline engine(ShardedPipelineConfig{}, SequenceFactory(4));
   EXPECT_EQ(engine.workers(), std::max(1u, std::thread::hardware_concurrency()));
 }
 
 TEST(ShardedPipeline, DestructorWithoutStopJoinsCleanly) {
   std::vector<InCell> items = {MakeCell(1, 1, 0, 0, InKind::kOpen), MakeCell(1, 1, kRelay, 0)};
-  EngineConfig config;
+  ShardedPipelineConfig config;
   config.workers = 2;
   auto engine = std::make_unique<ShardedPipeline>(config, SequenceFactory(4));
   EXPECT_EQ(engine->Submit(items), 2u);
@@ -351,7 +351,7 @@ TEST(ShardedPipeline, DestructorWithoutStopJoinsCleanly) {
 
 
 TEST(ShardedPipeline, WaitForProgressTimesOutWhenNothingHappens) {
-  EngineConfig config;
+  ShardedPipelineConfig config;
   config.workers = 2;
   ShardedPipeline engine(config, SequenceFactory(4));
   EXPECT_FALSE(engine.WaitForProgress(kShortWait));  // nothing submitted, nothing to come
@@ -363,7 +363,7 @@ TEST(ShardedPipeline, WaitForProgressTimesOutWhenNothingHappens) {
 // The host submitted everything and waits for output; the worker is stalled, then released by
 // another thread while the host is (usually) parked.
 TEST(ShardedPipeline, WaitForProgressReturnsWhenAWorkerProducesOutput) {
-  EngineConfig config;
+  ShardedPipelineConfig config;
   config.workers = 1;
   std::atomic<bool> gate{false};
   ShardedPipeline engine(config, [&](size_t) {
@@ -393,7 +393,7 @@ TEST(ShardedPipeline, WaitForProgressReturnsWhenAWorkerProducesOutput) {
 // host_wake_items cells (or the worker ran dry): the next Submit then accepts at least that
 // many. The cells are for circuits nobody opened, so they produce no output to wake on.
 TEST(ShardedPipeline, WaitForProgressAfterRefusalWaitsForARunOfRoom) {
-  EngineConfig config;
+  ShardedPipelineConfig config;
   config.workers = 1;
   config.shard = {.queue_capacity = 64, .max_batch = 4, .output_buffer = 4, .host_wake_items = 24};
   // The worker is held at its first batch until the queue has refused the host once, so the

@@ -249,7 +249,7 @@ double DeliverNs(ClientSide& side, SuiteId kind, size_t circuits, int hops,
 double ShardedCellsPerSecond(SuiteId suite, size_t circuits, size_t workers,
                              size_t total_cells) {
   constexpr std::chrono::microseconds kWaitTimeout{1000};
-  EngineConfig config;
+  ShardedPipelineConfig config;
   config.workers = workers;
   config.shard.queue_capacity = 4096;
   ShardedPipeline engine(config, [&](size_t) {

@@ -1,4 +1,4 @@
-// The client side of the batched engine: a ShardProcessor that owns many ClientCircuits, keyed
+// The client pipeline: a ShardProcessor that owns many ClientCircuits, keyed
 // by (channel to hop 1, circ_id). It originates cells to any hop and delivers the cells that
 // come back; RELAY_REKEY runs inside the circuits, its cells come out as ordinary kSend items.
 //

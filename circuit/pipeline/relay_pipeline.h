@@ -1,4 +1,4 @@
-// The relay side of the batched engine: a ShardProcessor that owns many RelayCircuits.
+// The relay pipeline: a ShardProcessor that owns many RelayCircuits.
 //
 // A relay circuit is known by two keys: (client channel, client-side circ_id) for cells coming
 // from the client, and (next channel, next-side circ_id) for cells coming back from the next

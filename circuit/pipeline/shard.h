@@ -1,4 +1,4 @@
-// One shard of the batched relay engine: a worker thread that alone owns a share of the
+// One shard of a pipeline: a worker thread that alone owns a share of the
 // circuits, fed by one SPSC queue from the host and answering on one SPSC queue to the host.
 //
 // The vocabulary of the engine lives here too: what goes in (InCell), what comes out

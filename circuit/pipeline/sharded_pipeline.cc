@@ -4,7 +4,7 @@
 
 namespace relaycell {
 
-ShardedPipeline::ShardedPipeline(const EngineConfig& config,
+ShardedPipeline::ShardedPipeline(const ShardedPipelineConfig& config,
                              const ShardProcessorFactory& make_processor) {
   size_t workers = config.workers;
   if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());

@@ -1,4 +1,4 @@
-// The batched relay engine's frame: N shard workers, each owning the circuits that hash to it.
+// The sharded pipeline: N shard workers, each owning the circuits that hash to it.
 //
 //   host thread --Submit--> [SPSC in-queue]  -> worker i: processor_i.ProcessBatch -> ...
 //   host thread <--Poll---- [SPSC out-queue] <- ...
@@ -37,7 +37,7 @@
 
 namespace relaycell {
 
-struct EngineConfig {
+struct ShardedPipelineConfig {
   size_t workers = 0;  // 0: one per hardware thread
   ShardConfig shard;
 };
@@ -47,7 +47,7 @@ using ShardProcessorFactory = std::function<std::unique_ptr<ShardProcessor>(size
 
 class ShardedPipeline {
  public:
-  ShardedPipeline(const EngineConfig& config, const ShardProcessorFactory& make_processor);
+  ShardedPipeline(const ShardedPipelineConfig& config, const ShardProcessorFactory& make_processor);
   // Stops (discarding outputs nobody polled) if Stop was not called.
   ~ShardedPipeline();
   ShardedPipeline(const ShardedPipeline&) = delete;

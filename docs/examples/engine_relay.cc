@@ -1,7 +1,7 @@
-// The batched engines, embedded: a client engine and a sharded relay engine holding all three
+// The pipelines, embedded: a client pipeline and a sharded relay pipeline holding all three
 // hops of a circuit. A request goes to hop 3, hop 3 answers, the client gets the answer; then
 // the client closes the circuit and the DESTROY walks out. Built and run by ctest
-// (example.engine_relay); see docs/embedding.md, "The batched engine".
+// (example.engine_relay); see docs/embedding.md, "The pipelines (many circuits, worker threads)".
 #include <chrono>
 #include <cstdio>
 #include <cstring>

@@ -6,7 +6,7 @@
 // dumps, and guarded at both ends. Freed slots are wiped at once; slabs are wiped on release.
 //
 // Locking can be refused: an unprivileged process may lock only RLIMIT_MEMLOCK bytes (8 MiB by
-// default on Debian, about 5,900 aez relay circuits), and libsodium ignores a refused mlock.
+// default on Debian, about 5,000 aez relay circuits), and libsodium ignores a refused mlock.
 // The arena asks again and counts the slabs left unlocked (unlocked_slabs()): still guarded,
 // wiped and kept out of core dumps, but they may be swapped. A relay should raise the limit
 // (systemd: LimitMEMLOCK=) and watch that count.

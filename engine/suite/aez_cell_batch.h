@@ -2,7 +2,7 @@
 // or client engine keep the AES units full across circuits (Tor does one cell at a time).
 //
 //   AezCellBatch batch;
-//   batch.Add(hop.forward(), body, early, AezCellBatch::Op::kDecipher);  // at most once per
+//   batch.Add(direction, body, early, AezCellBatch::Op::kDecipher);  // at most once per
 //   batch.Add(...);                                                       // direction per Run
 //   batch.Run();  // every body transformed, every direction advanced: as if each cell had
 //                 // gone through AezCellDirection::Encipher/Decipher on its own
