@@ -18,6 +18,8 @@ constexpr size_t kRecognizedAt = 1;
 constexpr size_t kDigestAt = 5;
 constexpr size_t kDigestFieldBytes = 4;
 
+alignas(16) const uint8_t kZeros[1024] = {};
+
 // Adds `blocks` to a 128-bit big-endian counter.
 void AddToCounter(uint8_t counter[16], uint64_t blocks) {
   for (int i = 15; i >= 0 && blocks != 0; --i) {
@@ -47,65 +49,60 @@ Tor1Direction::Tor1Direction(std::span<const uint8_t, kTor1DigestSeedBytes> dige
 
 Tor1Direction::~Tor1Direction() {
   sodium_memzero(enc_keys_, sizeof enc_keys_);
-  sodium_memzero(leftover_, sizeof leftover_);
+  sodium_memzero(keystream_, sizeof keystream_);
   sodium_memzero(&digest_, sizeof digest_);
 }
 
-// Runs AES-128-CTR in place over `blocks` whole blocks from the current counter, and advances
-// it. ipsec-mb's counter arithmetic may be narrower than 128 bits, so one job never carries out
-// of the low 32 bits (our own arithmetic carries between jobs).
-void Tor1Direction::RunCounter(uint8_t* data, size_t blocks) {
+void Tor1Direction::Refill() {
+  // Keep the unused tail, then generate whole blocks behind it: the stream never restarts.
+  const size_t left = keystream_end_ - keystream_begin_;
+  std::memmove(keystream_, keystream_ + keystream_begin_, left);
+  size_t blocks = (kKeystreamBytes - left) / 16;
+  // ipsec-mb's counter arithmetic may be narrower than 128 bits: never let one job carry out of
+  // the low 32 bits (one more refill handles the carry in our own arithmetic).
+  const uint32_t low = uint32_t(counter_[12]) << 24 | uint32_t(counter_[13]) << 16 |
+                       uint32_t(counter_[14]) << 8 | counter_[15];
+  blocks = std::min<uint64_t>(blocks, uint64_t{0x100000000} - low);
+
   IMB_MGR* mgr = ThreadIpsecMbManager();
-  while (blocks > 0) {
-    const uint32_t low = uint32_t(counter_[12]) << 24 | uint32_t(counter_[13]) << 16 |
-                         uint32_t(counter_[14]) << 8 | counter_[15];
-    const size_t n = std::min<uint64_t>(blocks, uint64_t{0x100000000} - low);
-    IMB_JOB* job = IMB_GET_NEXT_JOB(mgr);
-    job->cipher_direction = IMB_DIR_ENCRYPT;
-    job->chain_order = IMB_ORDER_CIPHER_HASH;
-    job->cipher_mode = IMB_CIPHER_CNTR;
-    job->hash_alg = IMB_AUTH_NULL;
-    job->enc_keys = enc_keys_;
-    job->dec_keys = enc_keys_;
-    job->key_len_in_bytes = 16;
-    job->src = data;
-    job->dst = data;
-    job->cipher_start_src_offset_in_bytes = 0;
-    job->msg_len_to_cipher_in_bytes = n * 16;
-    job->iv = counter_;
-    job->iv_len_in_bytes = 16;
-    job = IMB_SUBMIT_JOB(mgr);
-    while (job == nullptr) job = IMB_FLUSH_JOB(mgr);
-    // A failed job would leave the data as it was, and that sends plaintext: never continue.
-    if (job->status != IMB_STATUS_COMPLETED) {
-      std::fprintf(stderr, "relaycell: AES-128-CTR job failed (status %d)\n", int(job->status));
-      std::abort();
-    }
-    AddToCounter(counter_, n);
-    data += n * 16;
-    blocks -= n;
+  IMB_JOB* job = IMB_GET_NEXT_JOB(mgr);
+  job->cipher_direction = IMB_DIR_ENCRYPT;
+  job->chain_order = IMB_ORDER_CIPHER_HASH;
+  job->cipher_mode = IMB_CIPHER_CNTR;
+  job->hash_alg = IMB_AUTH_NULL;
+  job->enc_keys = enc_keys_;
+  job->dec_keys = enc_keys_;
+  job->key_len_in_bytes = 16;
+  job->src = kZeros;
+  job->dst = keystream_ + left;
+  job->cipher_start_src_offset_in_bytes = 0;
+  job->msg_len_to_cipher_in_bytes = blocks * 16;
+  job->iv = counter_;
+  job->iv_len_in_bytes = 16;
+  job = IMB_SUBMIT_JOB(mgr);
+  while (job == nullptr) job = IMB_FLUSH_JOB(mgr);
+  // A failed job would leave zeros, and XORing zeros sends plaintext: never continue.
+  if (job->status != IMB_STATUS_COMPLETED) {
+    std::fprintf(stderr, "relaycell: AES-128-CTR job failed (status %d)\n", int(job->status));
+    std::abort();
   }
+  AddToCounter(counter_, blocks);
+  keystream_begin_ = 0;
+  keystream_end_ = left + blocks * 16;
 }
 
-// The stream runs on across cells, and a cell (509 bytes) ends inside a block: the rest of
-// that block's keystream waits in leftover_. The cell's bytes after the leftover go through one
-// CTR job in a block-aligned scratch copy whose zero tail comes out as the next leftover.
 void Tor1Direction::ApplyKeystream(std::span<uint8_t> data) {
-  size_t done = std::min(data.size(), size_t(leftover_bytes_));
-  const uint8_t* ks = leftover_ + (sizeof leftover_ - leftover_bytes_);
-  for (size_t i = 0; i < done; ++i) data[i] ^= ks[i];
-  leftover_bytes_ = uint8_t(leftover_bytes_ - done);
+  size_t done = 0;
   while (done < data.size()) {
-    alignas(64) uint8_t scratch[kScratchBytes];
-    const size_t n = std::min(data.size() - done, kScratchBytes);
-    const size_t rounded = (n + 15) & ~size_t{15};
-    std::memcpy(scratch, data.data() + done, n);
-    std::memset(scratch + n, 0, rounded - n);
-    RunCounter(scratch, rounded / 16);
-    std::memcpy(data.data() + done, scratch, n);
-    leftover_bytes_ = uint8_t(rounded - n);
-    std::memcpy(leftover_ + (sizeof leftover_ - leftover_bytes_), scratch + n, leftover_bytes_);
-    sodium_memzero(scratch, rounded);
+    if (keystream_begin_ == keystream_end_ ||
+        (keystream_end_ - keystream_begin_ < data.size() - done && keystream_begin_ > 0)) {
+      Refill();
+    }
+    const size_t n = std::min(data.size() - done, keystream_end_ - keystream_begin_);
+    const uint8_t* ks = keystream_ + keystream_begin_;
+    uint8_t* out = data.data() + done;
+    for (size_t i = 0; i < n; ++i) out[i] ^= ks[i];
+    keystream_begin_ += n;
     done += n;
   }
 }

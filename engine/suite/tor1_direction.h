@@ -1,5 +1,5 @@
 // One direction of a tor1 hop: an AES-128-CTR keystream that runs for the circuit's life and a
-// running SHA-1 digest. Lives in a KeyArena slot (it holds the key schedule and the counter).
+// running SHA-1 digest. Lives in a KeyArena slot (it holds the key schedule and keystream).
 #ifndef RELAYCELL_ENGINE_SUITE_TOR1_DIRECTION_H_
 #define RELAYCELL_ENGINE_SUITE_TOR1_DIRECTION_H_
 
@@ -55,7 +55,7 @@ class Tor1Direction final : public CellLayer {
   // joins the running digest.
   bool CheckDigest(CellBody body);
 
-  // Pulls this direction's state (keys, counter, digest) into cache ahead of its next cell.
+  // Pulls this direction's state (keys, keystream, digest) into cache ahead of its next cell.
   void Prefetch() const {
     const char* at = reinterpret_cast<const char*>(this);
     for (size_t line = 0; line < sizeof(*this); line += 64) __builtin_prefetch(at + line);
@@ -65,16 +65,14 @@ class Tor1Direction final : public CellLayer {
   static KeyArena& Arena();
 
  private:
-  void RunCounter(uint8_t* data, size_t blocks);
+  void Refill();
 
-  // One cell's worth: a cell's keystream is one ipsec-mb job.
-  static constexpr size_t kScratchBytes = 512;
-  // No keystream is buffered ahead (only the rest of the last block): at 10,000 circuits a
-  // direction's state is what each cell pulls from memory, so it stays at six cache lines (336 bytes; it was 1,344).
+  static constexpr size_t kKeystreamBytes = 1024;  // >= 2 cells' worth: one job per cell or so
   alignas(16) uint8_t enc_keys_[16 * 11];
   alignas(16) uint8_t counter_[16];  // the next block's counter, 128-bit big-endian
-  uint8_t leftover_[16];             // the unused end of the last block's keystream
-  uint8_t leftover_bytes_ = 0;       // how many of leftover_'s last bytes are unused
+  alignas(16) uint8_t keystream_[kKeystreamBytes];
+  size_t keystream_begin_ = 0;
+  size_t keystream_end_ = 0;
   SHA_CTX digest_;
 };
 
