@@ -1,6 +1,7 @@
 #include "circuit/cell.h"
 
 #include <cstring>
+#include "engine/common/byte_io.h"
 
 namespace relaycell {
 
@@ -38,8 +39,7 @@ bool IsKnownDestroyReason(uint8_t reason) {
 
 ParsedCell ParseCell(ConstCellBytes cell) {
   ParsedCell parsed;
-  parsed.header.circ_id = uint32_t(cell[0]) << 24 | uint32_t(cell[1]) << 16 |
-                          uint32_t(cell[2]) << 8 | uint32_t(cell[3]);
+  parsed.header.circ_id = LoadBe<uint32_t>(cell, 0);
   const uint8_t command = cell[4];
   switch (command) {
     case uint8_t(CellCommand::kPadding):
@@ -73,10 +73,7 @@ ParsedCell ParseCell(ConstCellBytes cell) {
 }
 
 void WriteCellHeader(uint32_t circ_id, CellCommand command, CellBytes cell) {
-  cell[0] = uint8_t(circ_id >> 24);
-  cell[1] = uint8_t(circ_id >> 16);
-  cell[2] = uint8_t(circ_id >> 8);
-  cell[3] = uint8_t(circ_id);
+  StoreBe<uint32_t>(circ_id, cell, 0);
   cell[4] = uint8_t(command);
 }
 

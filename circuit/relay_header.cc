@@ -1,15 +1,10 @@
+#include "engine/common/byte_io.h"
 #include "circuit/relay_header.h"
 
 #include <cstring>
 
 namespace relaycell {
 namespace {
-
-uint16_t Be16(const uint8_t* p) { return uint16_t(p[0] << 8 | p[1]); }
-void PutBe16(uint16_t v, uint8_t* p) {
-  p[0] = uint8_t(v >> 8);
-  p[1] = uint8_t(v);
-}
 
 }  // namespace
 
@@ -44,14 +39,14 @@ ParsedRelay ParseRelayPayload(const RelayFormat& format,
     parsed.error = ProtocolError::kUnknownRelayCommand;
     return parsed;
   }
-  const uint16_t length = Be16(&payload[format.length_at]);
+  const uint16_t length = LoadBe<uint16_t>(payload, format.length_at);
   if (length > format.max_data(command)) {
     parsed.error = ProtocolError::kRelayLengthTooLong;
     return parsed;
   }
   parsed.header.command = RelayCommand(command);
   parsed.header.stream_id =
-      format.has_stream_id(command) ? Be16(&payload[format.stream_id_at]) : uint16_t{0};
+      format.has_stream_id(command) ? LoadBe<uint16_t>(payload, format.stream_id_at) : uint16_t{0};
   parsed.header.length = length;
   parsed.data = payload.subspan(format.data_offset(command), length);
   return parsed;
@@ -65,8 +60,8 @@ bool BuildRelayPayload(const RelayFormat& format, const RelayHeader& header,
   if (!has_stream_id && header.stream_id != 0) return false;
   std::memset(payload.data(), 0, payload.size());
   payload[format.command_at] = command;
-  if (has_stream_id) PutBe16(header.stream_id, &payload[format.stream_id_at]);
-  PutBe16(header.length, &payload[format.length_at]);
+  if (has_stream_id) StoreBe<uint16_t>(header.stream_id, payload, format.stream_id_at);
+  StoreBe<uint16_t>(header.length, payload, format.length_at);
   if (!data.empty()) std::memcpy(&payload[format.data_offset(command)], data.data(), data.size());
   return true;
 }

@@ -4,72 +4,13 @@
 
 #include <cstring>
 
+#include "engine/common/byte_io.h"
+
 namespace relaycell::dske {
 namespace {
 
-// Bounds-checked big-endian reader: every read checks what is left first.
-class Reader {
- public:
-  explicit Reader(std::span<const uint8_t> data) : data_(data) {}
-  bool U8(uint8_t& v) {
-    if (left() < 1) return false;
-    v = data_[at_++];
-    return true;
-  }
-  template <class T>
-  bool BigEndian(T& v) {
-    if (left() < sizeof(T)) return false;
-    v = 0;
-    for (size_t i = 0; i < sizeof(T); ++i) v = static_cast<T>((v << 8) | data_[at_ + i]);
-    at_ += sizeof(T);
-    return true;
-  }
-  bool Bytes(std::span<uint8_t> out) {
-    if (left() < out.size()) return false;
-    std::memcpy(out.data(), data_.data() + at_, out.size());
-    at_ += out.size();
-    return true;
-  }
-  bool View(size_t n, std::span<const uint8_t>& out) {
-    if (left() < n) return false;
-    out = data_.subspan(at_, n);
-    at_ += n;
-    return true;
-  }
-  size_t left() const { return data_.size() - at_; }
-
- private:
-  std::span<const uint8_t> data_;
-  size_t at_ = 0;
-};
-
-class Writer {
- public:
-  explicit Writer(std::span<uint8_t> out) : out_(out) {}
-  template <class T>
-  void BigEndian(T v) {
-    if (!Room(sizeof(T))) return;
-    uint64_t value = v;
-    for (size_t i = sizeof(T); i-- > 0; value >>= 8) out_[at_ + i] = static_cast<uint8_t>(value);
-    at_ += sizeof(T);
-  }
-  void Bytes(std::span<const uint8_t> bytes) {
-    if (!Room(bytes.size())) return;
-    if (!bytes.empty()) std::memcpy(out_.data() + at_, bytes.data(), bytes.size());
-    at_ += bytes.size();
-  }
-  bool ok() const { return ok_; }
-  size_t size() const { return at_; }
-
- private:
-  bool Room(size_t n) {
-    if (!ok_ || out_.size() - at_ < n) ok_ = false;
-    return ok_;
-  }
-  std::span<uint8_t> out_;
-  size_t at_ = 0;
-  bool ok_ = true;
-};
+using Reader = ByteReader;
+using Writer = ByteWriter;
 
 bool IsShareMessage(MessageType type) {
   return type == MessageType::kPut || type == MessageType::kDeliver;

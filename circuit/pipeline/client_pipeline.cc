@@ -8,6 +8,7 @@
 
 #include "circuit/cell.h"
 #include "circuit/relay_header.h"
+#include "engine/common/byte_io.h"
 
 namespace relaycell {
 namespace {
@@ -30,15 +31,12 @@ bool EncodeClientOpen(uint32_t channel, uint32_t circ_id, const ClientOpenParams
   out.channel = channel;
   out.kind = InKind::kOpen;
   WriteCellHeader(circ_id, CellCommand::kCreate2, out.cell.span());
-  uint8_t* p = out.cell.payload().data();
-  p[0] = uint8_t(params.suite);
-  p[1] = uint8_t(hops);
-  p[2] = uint8_t(length >> 8);
-  p[3] = uint8_t(length);
-  for (size_t h = 0; h < hops; ++h) {
-    if (length != 0) std::memcpy(p + kOpenHeaderBytes + h * length, params.hop_seeds[h].data(), length);
-  }
-  return true;
+  ByteWriter w(out.cell.payload());
+  w.U8(params.suite);
+  w.U8(uint8_t(hops));
+  w.BigEndian(uint16_t(length));
+  for (size_t h = 0; h < hops; ++h) w.Bytes(params.hop_seeds[h]);
+  return w.ok();
 }
 
 ClientPipeline::ClientPipeline(const ClientPipelineConfig& config)
@@ -62,17 +60,18 @@ ClientCircuit* ClientPipeline::Find(CircuitKey key) {
 
 void ClientPipeline::Open(const InCell& in) {
   const CircuitKey key{in.channel, in.cell.circ_id()};
-  const uint8_t* p = in.cell.payload().data();
-  const size_t hops = p[1];
-  const size_t length = size_t{p[2]} << 8 | p[3];
-  const CellSuite* suite = FindSuite(p[0]);
-  if (key.circ_id == 0 || suite == nullptr || hops == 0 ||
-      hops > size_t(kMaxHops) || kOpenHeaderBytes + hops * length > kCellBodyBytes) {
+  ByteReader r(in.cell.payload());
+  uint8_t suite_id = 0, hops = 0;
+  uint16_t length = 0;
+  const bool header_ok = r.U8(suite_id) && r.U8(hops) && r.BigEndian(length);
+  const CellSuite* suite = FindSuite(suite_id);
+  std::array<std::span<const uint8_t>, kMaxHops> seeds;
+  bool ok = header_ok && key.circ_id != 0 && suite != nullptr && hops != 0 && hops <= kMaxHops;
+  for (size_t h = 0; ok && h < hops; ++h) ok = r.View(length, seeds[h]);
+  if (!ok) {
     ++counters_.open_failed;
     return;
   }
-  std::array<std::span<const uint8_t>, kMaxHops> seeds;
-  for (size_t h = 0; h < hops; ++h) seeds[h] = {p + kOpenHeaderBytes + h * length, length};
   const CircuitInsert inserted = table_.Insert(key);
   if (inserted.error != CircuitTableError::kOk) {
     ++counters_.open_failed;

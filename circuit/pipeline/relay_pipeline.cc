@@ -6,6 +6,7 @@
 
 #include "circuit/cell.h"
 #include "circuit/relay_header.h"
+#include "engine/common/byte_io.h"
 
 namespace relaycell {
 namespace {
@@ -13,13 +14,6 @@ namespace {
 // kOpen payload: suite u8 | next_channel u32 | next_circ_id u32 | seed_length u16 | seed.
 constexpr size_t kOpenHeaderBytes = 11;
 static_assert(kOpenHeaderBytes + kMaxOpenSeedBytes == kCellBodyBytes);
-
-void PutU32(uint32_t v, uint8_t* p) {
-  p[0] = uint8_t(v >> 24), p[1] = uint8_t(v >> 16), p[2] = uint8_t(v >> 8), p[3] = uint8_t(v);
-}
-uint32_t GetU32(const uint8_t* p) {
-  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
-}
 
 }  // namespace
 
@@ -30,26 +24,23 @@ bool EncodeRelayOpen(uint32_t channel, uint32_t circ_id, const RelayOpenParams& 
   out.channel = channel;
   out.kind = InKind::kOpen;
   WriteCellHeader(circ_id, CellCommand::kCreate2, out.cell.span());
-  uint8_t* p = out.cell.payload().data();
-  p[0] = uint8_t(params.suite);
-  PutU32(params.next_channel, p + 1);
-  PutU32(params.next_circ_id, p + 5);
-  p[9] = uint8_t(params.seed.size() >> 8);
-  p[10] = uint8_t(params.seed.size());
-  if (!params.seed.empty()) std::memcpy(p + kOpenHeaderBytes, params.seed.data(), params.seed.size());
-  return true;
+  ByteWriter w(out.cell.payload());
+  w.U8(params.suite);
+  w.BigEndian(params.next_channel);
+  w.BigEndian(params.next_circ_id);
+  w.BigEndian(uint16_t(params.seed.size()));
+  w.Bytes(params.seed);
+  return w.ok();
 }
 
 bool DecodeRelayOpen(const WireCell& cell, RelayOpenParams& out) {
-  const uint8_t* p = cell.payload().data();
-  if (FindSuite(p[0]) == nullptr) return false;
-  const size_t length = size_t{p[9]} << 8 | p[10];
-  if (length > kMaxOpenSeedBytes) return false;
-  out.suite = p[0];
-  out.next_channel = GetU32(p + 1);
-  out.next_circ_id = GetU32(p + 5);
-  out.seed = std::span<const uint8_t>(p + kOpenHeaderBytes, length);
-  return true;
+  ByteReader r(cell.payload());
+  uint16_t length = 0;
+  if (!r.U8(out.suite) || !r.BigEndian(out.next_channel) || !r.BigEndian(out.next_circ_id) ||
+      !r.BigEndian(length) || FindSuite(out.suite) == nullptr || length > kMaxOpenSeedBytes) {
+    return false;
+  }
+  return r.View(length, out.seed);
 }
 
 RelayPipeline::RelayPipeline(const RelayPipelineConfig& config)

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "circuit/cell.h"
+#include "engine/common/byte_io.h"
 #include "circuit/pipeline/spsc_queue.h"
 
 namespace relaycell {
@@ -52,8 +53,7 @@ struct WireCell {
   CellBytes span() { return CellBytes(bytes); }
   ConstCellBytes span() const { return ConstCellBytes(bytes); }
   uint32_t circ_id() const {
-    return uint32_t{bytes[0]} << 24 | uint32_t{bytes[1]} << 16 | uint32_t{bytes[2]} << 8 |
-           bytes[3];
+    return LoadBe<uint32_t>(bytes, 0);
   }
   uint8_t command() const { return bytes[4]; }
   std::span<uint8_t, kCellBodyBytes> payload() { return CellPayload(span()); }

@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include "engine/common/byte_io.h"
 
 namespace relaycell {
 
@@ -30,9 +31,11 @@ size_t RekeyBody::encoded_length() const {
 RekeyError ParseRekeyBody(uint16_t stream_id, std::span<const uint8_t> data, RekeyBody& out) {
   out.SetAck();
   if (stream_id != kRekeyStreamId) return RekeyError::kNonZeroStreamId;
-  if (data.size() < kRekeyMethodBytes) return RekeyError::kTruncatedBody;
-  const uint16_t method = static_cast<uint16_t>(data[0] << 8 | data[1]);
-  const std::span<const uint8_t> rekey_data = data.subspan(kRekeyMethodBytes);
+  ByteReader r(data);
+  uint16_t method = 0;
+  std::span<const uint8_t> rekey_data;
+  if (!r.BigEndian(method)) return RekeyError::kTruncatedBody;
+  r.View(r.left(), rekey_data);
   switch (method) {
     case static_cast<uint16_t>(RekeyMethod::kAck):
       return rekey_data.empty() ? RekeyError::kNone : RekeyError::kAckWithData;
@@ -48,13 +51,10 @@ RekeyError ParseRekeyBody(uint16_t stream_id, std::span<const uint8_t> data, Rek
 size_t BuildRekeyBody(const RekeyBody& body, std::span<uint8_t> out) {
   const size_t length = body.encoded_length();
   if (out.size() < length) return 0;
-  const auto method = static_cast<uint16_t>(body.method());
-  out[0] = static_cast<uint8_t>(method >> 8);
-  out[1] = static_cast<uint8_t>(method);
-  if (body.method() == RekeyMethod::kShake256Client) {
-    std::copy(body.rekey_data().begin(), body.rekey_data().end(), out.begin() + kRekeyMethodBytes);
-  }
-  return length;
+  ByteWriter w(out);
+  w.BigEndian(static_cast<uint16_t>(body.method()));
+  if (body.method() == RekeyMethod::kShake256Client) w.Bytes(body.rekey_data());
+  return w.ok() ? length : 0;
 }
 
 }  // namespace relaycell

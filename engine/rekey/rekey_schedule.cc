@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <limits>
+#include "engine/common/byte_io.h"
 
 namespace relaycell {
 
@@ -56,8 +57,7 @@ uint64_t RekeySchedule::Random64() {
   } else {
     randombytes_buf(bytes, sizeof bytes);
   }
-  uint64_t value = 0;
-  for (uint8_t b : bytes) value = value << 8 | b;
+  const uint64_t value = LoadBe<uint64_t>(bytes, 0);
   sodium_memzero(bytes, sizeof bytes);
   return value;
 }

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "engine/common/ipsec_mb_manager.h"
+#include "engine/common/byte_io.h"
 
 namespace relaycell {
 namespace {
@@ -60,8 +61,7 @@ void Tor1Direction::Refill() {
   size_t blocks = (kKeystreamBytes - left) / 16;
   // ipsec-mb's counter arithmetic may be narrower than 128 bits: never let one job carry out of
   // the low 32 bits (one more refill handles the carry in our own arithmetic).
-  const uint32_t low = uint32_t(counter_[12]) << 24 | uint32_t(counter_[13]) << 16 |
-                       uint32_t(counter_[14]) << 8 | counter_[15];
+  const uint32_t low = LoadBe<uint32_t>(counter_, 12);
   blocks = std::min<uint64_t>(blocks, uint64_t{0x100000000} - low);
 
   IMB_MGR* mgr = ThreadIpsecMbManager();
