@@ -538,17 +538,17 @@ RELAYCELL_AEZ_VAES512 void Finish(const AezCoreJob& job, size_t bytes, size_t d,
 
 // A relay cell's 509 bytes get their own copy of Begin and Finish with every length folded
 // in: no loops or masks left to compute, a third fewer instructions than the general one.
-constexpr size_t kCellBytes = 509;
+constexpr size_t kCellBodyMessageBytes = 509;
 RELAYCELL_AEZ_VAES512 void BeginAny(const AezCoreJob& job, size_t d, CoreState& st) {
-  if (job.bytes == kCellBytes) {
-    Begin(job, kCellBytes, d, st);
+  if (job.bytes == kCellBodyMessageBytes) {
+    Begin(job, kCellBodyMessageBytes, d, st);
   } else {
     Begin(job, job.bytes, d, st);
   }
 }
 RELAYCELL_AEZ_VAES512 void FinishAny(const AezCoreJob& job, size_t d, const CoreState& st) {
-  if (job.bytes == kCellBytes) {
-    Finish(job, kCellBytes, d, st);
+  if (job.bytes == kCellBodyMessageBytes) {
+    Finish(job, kCellBodyMessageBytes, d, st);
   } else {
     Finish(job, job.bytes, d, st);
   }
