@@ -215,7 +215,7 @@ constexpr size_t kGroup = 16;
 void CoreGroup(const AezCoreJob* jobs, size_t n, bool decipher) {
   const size_t d = decipher ? 1 : 0;
   CoreState st[kGroup];
-  const AezKeyBlocks* keys[3 * kGroup];
+  const AezKeyBlocks* keys[3 * kGroup] = {};  // entries past the group's stay null
   Blk v[3 * kGroup];
   alignas(16) static const uint8_t kZero[16] = {};
   const Blk zero = LoadB(kZero);

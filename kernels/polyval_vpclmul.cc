@@ -56,12 +56,6 @@ RELAYCELL_VPCLMUL_INLINE Wide256 Mul(__m256i a, __m256i b) {
                                   _mm256_clmulepi64_epi128(a, b, 0x10)),
                  _mm256_clmulepi64_epi128(a, b, 0x11)};
 }
-RELAYCELL_VPCLMUL_INLINE void MulAdd(__m256i a, __m256i b, Wide256& acc) {
-  const Wide256 p = Mul(a, b);
-  acc.lo = _mm256_xor_si256(acc.lo, p.lo);
-  acc.mid = _mm256_xor_si256(acc.mid, p.mid);
-  acc.hi = _mm256_xor_si256(acc.hi, p.hi);
-}
 
 // t * x^-128 mod P: fold the low word twice by kFold (P's low word is 1), keep the high half.
 RELAYCELL_VPCLMUL_INLINE __m128i Reduce(const Wide128& t) {

@@ -44,7 +44,6 @@ struct Wide512 {  // four independent Wide128, one per lane
   __m512i lo, mid, hi;
 };
 
-RELAYCELL_VPCLMUL512_INLINE __m128i Swap64(__m128i v) { return _mm_shuffle_epi32(v, 0x4E); }
 RELAYCELL_VPCLMUL512_INLINE __m512i Swap64(__m512i v) {
   return _mm512_shuffle_epi32(v, _MM_PERM_BADC);
 }

@@ -32,7 +32,9 @@ TEST(AezRoundTrip, EveryLengthTo1100SeveralKeysAndDeltas) {
       ASSERT_TRUE(AezEncipher(key.key, d, x, c));
       ASSERT_TRUE(AezDecipher(key.key, d, c, back));
       ASSERT_EQ(back, x) << "n = " << n;
-      if (n >= 2) ASSERT_NE(c, x) << "n = " << n;
+      if (n >= 2) {
+        ASSERT_NE(c, x) << "n = " << n;
+      }
       // In place gives the same bytes.
       std::vector<uint8_t> inplace = x;
       ASSERT_TRUE(AezEncipher(key.key, d, inplace, inplace));
@@ -161,7 +163,9 @@ TEST(AezBatch, MatchesSingleAndReferenceOnMixedBatches) {
                  batched[i].data(), n};
       ASSERT_TRUE(AezEncipher(key.key, std::span<const uint8_t, 16>(deltas[i].data(), 16),
                               in[i], single[i]));
-      if (trial < 3) ASSERT_EQ(single[i], aez_reference::Encipher(key.raw(), deltas[i].data(), in[i]));
+      if (trial < 3) {
+        ASSERT_EQ(single[i], aez_reference::Encipher(key.raw(), deltas[i].data(), in[i]));
+      }
     }
     AezEncipherBatch(jobs);
     for (size_t i = 0; i < count; ++i) ASSERT_EQ(batched[i], single[i]) << "job " << i;

@@ -44,7 +44,9 @@ TEST(Gf256, ScalarMatchesReferenceOnAllPairs) {
     for (unsigned b = 0; b < 256; ++b) {
       ASSERT_EQ(GfMul(uint8_t(a), uint8_t(b)), ReferenceMul(uint8_t(a), uint8_t(b))) << a << "*" << b;
     }
-    if (a != 0) ASSERT_EQ(GfMul(uint8_t(a), GfInverse(uint8_t(a))), 1) << a;
+    if (a != 0) {
+      ASSERT_EQ(GfMul(uint8_t(a), GfInverse(uint8_t(a))), 1) << a;
+    }
   }
 }
 

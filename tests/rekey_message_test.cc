@@ -133,7 +133,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadBody{"AckWith32Bytes", 0, WithLength({0x00, 0x00}, 34), RekeyError::kAckWithData},
         BadBody{"StreamId1", 1, WithLength({0x00, 0x01}, 34), RekeyError::kNonZeroStreamId},
         BadBody{"StreamIdFFFF", 0xffff, {0x00, 0x00}, RekeyError::kNonZeroStreamId}),
-    [](const testing::TestParamInfo<BadBody>& info) { return info.param.name; });
+    [](const testing::TestParamInfo<BadBody>& p) { return p.param.name; });
 
 TEST(RekeyError, EveryErrorHasAStableDistinctName) {
   std::set<std::string> seen;

@@ -284,8 +284,9 @@ TEST_P(RelayHopRekeyError, ClosesWithoutSwitchingOrKeepingKeyMaterial) {
 }
 
 std::vector<uint8_t> Method(uint16_t method, size_t data_bytes) {
-  std::vector<uint8_t> v = {static_cast<uint8_t>(method >> 8), static_cast<uint8_t>(method)};
-  v.resize(2 + data_bytes, 0x5A);
+  std::vector<uint8_t> v(2 + data_bytes, 0x5A);
+  v[0] = static_cast<uint8_t>(method >> 8);
+  v[1] = static_cast<uint8_t>(method);
   return v;
 }
 
@@ -298,7 +299,7 @@ INSTANTIATE_TEST_SUITE_P(
                     RelayCase{"AckWithData", 0, Method(0, 1), RekeyError::kAckWithData},
                     RelayCase{"Truncated", 0, {0x00}, RekeyError::kTruncatedBody},
                     RelayCase{"StreamId", 9, Method(1, 32), RekeyError::kNonZeroStreamId}),
-    [](const testing::TestParamInfo<RelayCase>& info) { return info.param.name; });
+    [](const testing::TestParamInfo<RelayCase>& p) { return p.param.name; });
 
 TEST(RelayHopRekeyErrors, RekeyOnTor1) {
   RelayHopRekey hop(Small(), RekeyCapability::kNotRekeyable);

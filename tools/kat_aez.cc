@@ -61,7 +61,7 @@ void ExpandKey(const Bytes& k, AezKey& key) {
 }
 
 bool RunEntry(const nlohmann::json& e, size_t index, KatTally& tally, std::string& error) {
-  const std::string where = "#" + std::to_string(index);
+  const std::string where = std::string("#").append(std::to_string(index));
   if (!e.is_object()) {
     error = where + " is not an object";
     return false;
