@@ -48,7 +48,8 @@ void BM_AezEncipherBatch509(benchmark::State& state) {
     cells.push_back(RandomBytes(509, 100 + i));
     deltas.push_back(RandomBytes(16, 200 + i));
   }
-  for (size_t i = 0; i < count; ++i) jobs.push_back({keys[i].get(), deltas[i].data(), cells[i].data(), cells[i].data(), 509});
+  for (size_t i = 0; i < count; ++i)
+    jobs.push_back({keys[i].get(), deltas[i].data(), cells[i].data(), cells[i].data(), 509});
   for (auto _ : state) {
     AezEncipherBatch(jobs);
     benchmark::DoNotOptimize(cells[0].data());

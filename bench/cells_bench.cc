@@ -29,8 +29,8 @@ struct Path {
     ClientCircuit::Create(suite, 1, views, client);
     relays.resize(size_t(hops));
     for (int h = 0; h < hops; ++h)
-      RelayCircuit::Create(suite, seeds[size_t(h)], 1 + uint32_t(h), h + 1 < hops ? 2 + uint32_t(h) : 0,
-                           relays[size_t(h)]);
+      RelayCircuit::Create(suite, seeds[size_t(h)], 1 + uint32_t(h),
+                           h + 1 < hops ? 2 + uint32_t(h) : 0, relays[size_t(h)]);
   }
 };
 

@@ -121,8 +121,8 @@ BENCHMARK(BM_SpscHandOff)->Arg(1)->Arg(16)->Arg(64)->UseRealTime()->Unit(benchma
 // multiply-adds per cell (tens of ns, the order of one AEZ layer), so scaling has work to scale.
 class StandInProcessor : public ShardProcessor {
  public:
-  StandInProcessor(std::span<const CircuitKey> keys, int work_rounds) : table_(keys.size()),
-      work_rounds_(work_rounds) {
+  StandInProcessor(std::span<const CircuitKey> keys, int work_rounds)
+      : table_(keys.size()), work_rounds_(work_rounds) {
     for (const CircuitKey& key : keys) table_.Insert(key);
   }
   void ProcessBatch(std::span<const InCell> batch, ShardOutput& out) override {
@@ -176,7 +176,11 @@ void BM_ShardedPipeline(benchmark::State& state) {
   state.SetItemsProcessed(int64_t(state.iterations()) * int64_t(cells.size()));
   if (outputs != uint64_t(state.iterations()) * cells.size()) state.SkipWithError("lost cells");
 }
-BENCHMARK(BM_ShardedPipeline)->ArgName("workers")->Arg(1)->Arg(2)->UseRealTime()
+BENCHMARK(BM_ShardedPipeline)
+    ->ArgName("workers")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 
 }  // namespace

@@ -101,7 +101,8 @@ BENCHMARK(BM_Memcpy)->Arg(64)->Arg(509)->Arg(4096)->Arg(1 << 20);
 
 // GF(2^8) k x m over range(2)-byte rows; ours (0x11B) and ISA-L (0x11D) do the same work.
 struct GfRows {
-  GfRows(size_t k, size_t m, size_t length) : coefficients(RandomBytes(k * m, 20)), tables(32 * k * m) {
+  GfRows(size_t k, size_t m, size_t length)
+      : coefficients(RandomBytes(k * m, 20)), tables(32 * k * m) {
     for (size_t j = 0; j < k; ++j) in.push_back(RandomBytes(length, 10 + j));
     for (size_t r = 0; r < m; ++r) out.emplace_back(length);
     for (auto& row : in) {
@@ -117,10 +118,12 @@ struct GfRows {
 };
 
 void BM_GfMatrixMultiply(benchmark::State& state) {
-  const size_t k = size_t(state.range(0)), m = size_t(state.range(1)), length = size_t(state.range(2));
+  const size_t k = size_t(state.range(0)), m = size_t(state.range(1)),
+               length = size_t(state.range(2));
   GfRows rows(k, m, length);
   for (auto _ : state) {
-    relaycell::kernels::GfMatrixMultiply(rows.coefficients, k, m, rows.in_rows, rows.out_rows, length);
+    relaycell::kernels::GfMatrixMultiply(rows.coefficients, k, m, rows.in_rows, rows.out_rows,
+                                         length);
     benchmark::ClobberMemory();
   }
   state.SetBytesProcessed(int64_t(k * length) * state.iterations());
@@ -183,7 +186,8 @@ void BM_PolyvalBatch16(benchmark::State& state) {
     keys.push_back(RandomBytes(16, 40 + i));
     messages.push_back(RandomBytes(bytes, 60 + i));
   }
-  for (size_t i = 0; i < 16; ++i) jobs.push_back({keys[i].data(), messages[i].data(), bytes, tags[i].data()});
+  for (size_t i = 0; i < 16; ++i)
+    jobs.push_back({keys[i].data(), messages[i].data(), bytes, tags[i].data()});
   for (auto _ : state) {
     relaycell::kernels::PolyvalBatch(jobs);
     benchmark::ClobberMemory();
@@ -195,7 +199,7 @@ BENCHMARK(BM_PolyvalBatch16)->Arg(64)->Arg(512);
 void BM_OpensslGmac(benchmark::State& state) {
   const size_t bytes = size_t(state.range(0));
   std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> ctx(EVP_CIPHER_CTX_new(),
-                                                                       EVP_CIPHER_CTX_free);
+                                                                      EVP_CIPHER_CTX_free);
   const auto key = RandomBytes(16, 32), iv = RandomBytes(12, 33), message = RandomBytes(bytes, 34);
   uint8_t tag[16];
   EVP_EncryptInit_ex(ctx.get(), EVP_aes_128_gcm(), nullptr, key.data(), iv.data());

@@ -32,7 +32,13 @@ const char* DestroyReasonName(DestroyReason reason) {
 
 bool IsKnownDestroyReason(uint8_t reason) {
   switch (reason) {
-    case 0: case 1: case 2: case 3: case 5: case 9: case 11: return true;
+    case 0:
+    case 1:
+    case 2:
+    case 3:
+    case 5:
+    case 9:
+    case 11: return true;
     default: return false;
   }
 }
@@ -47,12 +53,8 @@ ParsedCell ParseCell(ConstCellBytes cell) {
     case uint8_t(CellCommand::kDestroy):
     case uint8_t(CellCommand::kRelayEarly):
     case uint8_t(CellCommand::kCreate2):
-    case uint8_t(CellCommand::kCreated2):
-      parsed.header.command = CellCommand(command);
-      break;
-    default:
-      parsed.error = ProtocolError::kUnknownCellCommand;
-      return parsed;
+    case uint8_t(CellCommand::kCreated2): parsed.header.command = CellCommand(command); break;
+    default: parsed.error = ProtocolError::kUnknownCellCommand; return parsed;
   }
   // PADDING is link-level; everything else names a circuit, and circ_id 0 is no circuit.
   if (parsed.header.command != CellCommand::kPadding && parsed.header.circ_id == 0) {

@@ -24,19 +24,19 @@ enum class CellOutcome : uint8_t {
 
 struct CellResult {
   CellOutcome outcome = CellOutcome::kClosed;
-  ProtocolError error = ProtocolError::kNone;          // why, when a protocol error destroyed it
+  ProtocolError error = ProtocolError::kNone;           // why, when a protocol error destroyed it
   DestroyReason destroy_reason = DestroyReason::kNone;  // for kDestroyed
-  int hop = 0;                                           // client: the hop (1-based) a delivered cell came from
-  bool early = false;                                    // a delivered forward cell was RELAY_EARLY
+  int hop = 0;         // client: the hop (1-based) a delivered cell came from
+  bool early = false;  // a delivered forward cell was RELAY_EARLY
   RelayHeader header;
   std::span<const uint8_t> data;
 };
 
 enum class OriginateError : uint8_t {
   kOk = 0,
-  kClosed,       // the circuit is destroyed
-  kNoSuchHop,    // hop outside 1..hops()
-  kBadPayload,   // data longer than the suite's format holds, or header.length != data size
+  kClosed,      // the circuit is destroyed
+  kNoSuchHop,   // hop outside 1..hops()
+  kBadPayload,  // data longer than the suite's format holds, or header.length != data size
 };
 const char* OriginateErrorName(OriginateError error);
 

@@ -144,7 +144,8 @@ CellResult ClientCircuit::CompleteReceive(int origin, CellBytes cell) {
   if (origin == 0) return Fail(ProtocolError::kUnrecognized, cell);
   for (int i = 0; i < origin; ++i) {
     const RekeyError error = rekey_[size_t(i)]->CountBackwardCell();
-    if (error != RekeyError::kNone) [[unlikely]] return Fail(ProtocolErrorFromRekey(error), cell);
+    if (error != RekeyError::kNone) [[unlikely]]
+      return Fail(ProtocolErrorFromRekey(error), cell);
   }
   const CellBody body = CellPayload(cell);
   const ParsedRelay relay = CheckRecognizedPayload(*suite_, body);
@@ -182,7 +183,8 @@ void ClientCircuit::PrefetchLayers(bool forward, int hops) {
 bool ClientCircuit::CountForward(int hop) {
   for (int i = 0; i < hop; ++i) {
     const RekeyError error = rekey_[size_t(i)]->CountForwardCell();
-    if (error != RekeyError::kNone) [[unlikely]] return !FailOnRekey(error);
+    if (error != RekeyError::kNone) [[unlikely]]
+      return !FailOnRekey(error);
   }
   return true;
 }
@@ -250,7 +252,8 @@ RekeyError ClientCircuit::SendRekey(int hop, const RekeyBody& body, CellBytes ce
   uint8_t data[kRekeyBodyMaxBytes];
   const size_t length = BuildRekeyBody(body, data);
   uint8_t payload[kCellBodyBytes];
-  BuildRelayPayload(suite_->relay_format(), {RelayCommand::kRekey, kRekeyStreamId, uint16_t(length)},
+  BuildRelayPayload(suite_->relay_format(),
+                    {RelayCommand::kRekey, kRekeyStreamId, uint16_t(length)},
                     std::span<const uint8_t>(data, length), payload);
   sodium_memzero(data, sizeof data);
   // Counted like any forward cell (hop's count restarted by StartRekey: it is the first).

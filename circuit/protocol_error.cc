@@ -51,7 +51,8 @@ const char* ProtocolErrorCounterName(ProtocolError error) {
     case ProtocolError::kRekeyAckAtRelay: return RekeyErrorName(RekeyError::kAckAtRelay);
     case ProtocolError::kRekeyClientMethodAtClient:
       return RekeyErrorName(RekeyError::kClientMethodAtClient);
-    case ProtocolError::kRekeyAckWithoutPending: return RekeyErrorName(RekeyError::kAckWithoutPending);
+    case ProtocolError::kRekeyAckWithoutPending:
+      return RekeyErrorName(RekeyError::kAckWithoutPending);
     case ProtocolError::kRekeyNonZeroStreamId: return RekeyErrorName(RekeyError::kNonZeroStreamId);
     case ProtocolError::kRekeyTooSoon: return RekeyErrorName(RekeyError::kRekeyTooSoon);
     case ProtocolError::kRekeyOverdue: return RekeyErrorName(RekeyError::kRekeyOverdue);

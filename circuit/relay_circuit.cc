@@ -26,10 +26,9 @@ SuiteError RelayCircuit::Create(const CellSuite& suite, std::span<const uint8_t>
   const SuiteError error = suite.MakeHop(seed, circuit.layers_);
   if (error != SuiteError::kOk) return error;
   // The first threshold counts from here, when the hop's keys are installed.
-  circuit.rekey_ = RelayHopRekey(rekey_config,
-                                 suite.supports_rekey() ? RekeyCapability::kRekeyable
-                                                        : RekeyCapability::kNotRekeyable,
-                                 mode);
+  circuit.rekey_ = RelayHopRekey(
+      rekey_config,
+      suite.supports_rekey() ? RekeyCapability::kRekeyable : RekeyCapability::kNotRekeyable, mode);
   circuit.suite_ = &suite;
   circuit.suite_id_ = suite.id();
   circuit.client_side_id_ = client_side_id;
@@ -99,7 +98,8 @@ CellResult RelayCircuit::CompleteForward(CellBytes cell, bool early, bool recogn
   }
   const ParsedRelay relay = CheckRecognizedPayload(*suite_, body);
   if (!relay.ok()) return Fail(relay.error, cell);
-  if (relay.header.command == RelayCommand::kRekey) [[unlikely]] return OnRekey(relay, cell);
+  if (relay.header.command == RelayCommand::kRekey) [[unlikely]]
+    return OnRekey(relay, cell);
   result.outcome = CellOutcome::kDelivered;
   result.early = early;
   result.header = relay.header;
@@ -176,7 +176,8 @@ CellResult RelayCircuit::OnRekey(const ParsedRelay& relay, CellBytes cell) {
   RekeyBody reply;  // an ACK
   uint8_t data[kRekeyBodyMaxBytes];
   const size_t length = BuildRekeyBody(reply, data);
-  BuildRelayPayload(suite_->relay_format(), {RelayCommand::kRekey, kRekeyStreamId, uint16_t(length)},
+  BuildRelayPayload(suite_->relay_format(),
+                    {RelayCommand::kRekey, kRekeyStreamId, uint16_t(length)},
                     std::span<const uint8_t>(data, length), CellPayload(ack));
   // The ACK is the first cell on the new count (OnRekeyCell restarted it); it cannot fail.
   (void)rekey_.CountCell();

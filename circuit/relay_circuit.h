@@ -82,7 +82,8 @@ class RelayCircuit {
   // A cell of our own towards the client. A REKEY header is refused (kBadPayload): the ACK is
   // the circuit's own. kClosed also when the cell would pass the key's deadline (the circuit
   // is then destroyed with kRekeyOverdue: send DESTROY(PROTOCOL) both ways).
-  OriginateError Originate(const RelayHeader& header, std::span<const uint8_t> data, CellBytes cell);
+  OriginateError Originate(const RelayHeader& header, std::span<const uint8_t> data,
+                           CellBytes cell);
   OriginateError OriginatePayload(std::span<const uint8_t, kCellBodyBytes> payload, CellBytes cell);
 
   // The REKEY ACK owed to the client, if any: writes it into `cell` (ready to send towards the

@@ -4,13 +4,16 @@
 #include <cstring>
 
 namespace relaycell {
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 bool IsKnownRelayCommand(uint8_t command) {
   switch (command) {
-    case 2: case 3: case 5: case 10: case 28: case 29: return true;
+    case 2:
+    case 3:
+    case 5:
+    case 10:
+    case 28:
+    case 29: return true;
     default: return false;
   }
 }

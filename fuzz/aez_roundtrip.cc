@@ -30,12 +30,12 @@ struct Reader {
 };
 
 // Says which property broke, so a crash file explains itself.
-#define Check(ok)                                                              \
-  do {                                                                         \
-    if (!(ok)) {                                                               \
-      std::fprintf(stderr, "aez_roundtrip: line %d: %s\n", __LINE__, #ok);     \
-      std::abort();                                                            \
-    }                                                                          \
+#define Check(ok)                                                          \
+  do {                                                                     \
+    if (!(ok)) {                                                           \
+      std::fprintf(stderr, "aez_roundtrip: line %d: %s\n", __LINE__, #ok); \
+      std::abort();                                                        \
+    }                                                                      \
   } while (0)
 
 }  // namespace

@@ -27,7 +27,8 @@ relaycell::InCell MakeInput(const uint8_t* r) {
   const uint32_t id = 1 + uint32_t(r[1] % kCircuits);
   const uint8_t flags = r[2];
   in.channel = 1;
-  for (size_t i = 0; i < kCellBytes; ++i) in.cell.bytes[i] = uint8_t(r[3 + i % 16] + i * (r[3] | 1));
+  for (size_t i = 0; i < kCellBytes; ++i)
+    in.cell.bytes[i] = uint8_t(r[3 + i % 16] + i * (r[3] | 1));
   switch (r[0] % 6) {
     case 0: {  // open with 1..3 hops, sometimes left as raw bytes (malformed)
       if (flags & 0x40) {
@@ -40,7 +41,8 @@ relaycell::InCell MakeInput(const uint8_t* r) {
       std::span<const uint8_t> views[3];
       const size_t hops = 1 + (flags >> 1) % 3;
       for (size_t h = 0; h < hops; ++h) {
-        for (size_t i = 0; i < seed_bytes; ++i) seeds[h][i] = uint8_t(r[3 + (i + h) % 16] ^ (i * 7 + h));
+        for (size_t i = 0; i < seed_bytes; ++i)
+          seeds[h][i] = uint8_t(r[3 + (i + h) % 16] ^ (i * 7 + h));
         views[h] = std::span<const uint8_t>(seeds[h], seed_bytes);
       }
       EncodeClientOpen(1, id, {suite, std::span<const std::span<const uint8_t>>(views, hops)}, in);

@@ -46,13 +46,14 @@ class HubWorld {
       Clear();
     }
     std::error_code ec;
-    const std::filesystem::path base =
-        std::filesystem::is_directory("/dev/shm", ec) ? std::filesystem::path("/dev/shm")
-                                                      : std::filesystem::temp_directory_path();
+    const std::filesystem::path base = std::filesystem::is_directory("/dev/shm", ec)
+                                           ? std::filesystem::path("/dev/shm")
+                                           : std::filesystem::temp_directory_path();
     std::string pattern = (base / "fuzz_dske_XXXXXX").string();
     if (mkdtemp(pattern.data()) == nullptr) return false;
     root_ = pattern;
-    if (psrd::InitPair(root_ / "client", "fuzzer", root_ / "hub", "H1", kPoolBytes) != psrd::PsrdError::kOk ||
+    if (psrd::InitPair(root_ / "client", "fuzzer", root_ / "hub", "H1", kPoolBytes) !=
+            psrd::PsrdError::kOk ||
         psrd::PsrdStore::Open(root_ / "client", client_) != psrd::PsrdError::kOk ||
         DskeHub::Open("H1", root_ / "hub", hub_) != HubError::kOk) {
       Clear();
@@ -98,7 +99,8 @@ void CheckParseRoundTrip(const uint8_t* data, size_t size) {
   Message again;
   if (Parse(std::span(wire, written), again) != ParseError::kOk) std::abort();
   if (again.type != message.type || again.key_id != message.key_id || again.x != message.x ||
-      again.pad.count != message.pad.count || again.ciphertext.size() != message.ciphertext.size()) {
+      again.pad.count != message.pad.count ||
+      again.ciphertext.size() != message.ciphertext.size()) {
     std::abort();
   }
   if (message.type == MessageType::kPut || message.type == MessageType::kDeliver) {
@@ -120,8 +122,8 @@ void CheckHub(const uint8_t* data, size_t size) {
     uint8_t share[288] = {};
     KeyId id{};
     for (size_t i = 0; i < id.size() && i + 2 < size; ++i) id[i] = data[i + 2];
-    const SealStatus sealed = SealShare(world.client(), "fuzzer.to.H1", MessageType::kPut, id, 1, 2, 3,
-                                        std::span(share, share_bytes), message, message_bytes);
+    const SealStatus sealed = SealShare(world.client(), "fuzzer.to.H1", MessageType::kPut, id, 1, 2,
+                                        3, std::span(share, share_bytes), message, message_bytes);
     if (!sealed.ok()) return;
     for (size_t i = 18; i < size && i - 18 < message_bytes; ++i) message[i - 18] ^= data[i];
   }

@@ -45,7 +45,8 @@ std::vector<OutItem> FeedBothAndCompare(ShardProcessor& batched, ShardProcessor&
   for (size_t i = 0; i < outputs.size(); ++i) {
     const OutItem& o = outputs[i];
     const OutItem& e = expected[i];
-    if (o.kind != e.kind || o.channel != e.channel || o.hop != e.hop || o.cell.bytes != e.cell.bytes) {
+    if (o.kind != e.kind || o.channel != e.channel || o.hop != e.hop ||
+        o.cell.bytes != e.cell.bytes) {
       std::abort();  // a batch must come out as its cells one at a time would
     }
   }

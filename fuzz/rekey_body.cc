@@ -201,9 +201,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         CheckClientStep(client, before, 0, kAck, step);
         break;
       }
-      case 7:
-        client.RequestRekey();
-        break;
+      case 7: client.RequestRekey(); break;
       case 8: {  // jump the counts (large values reach the deadlines quickly)
         const uint64_t n = in.Byte();
         relay.PresetCountForTesting(relay.enforcer().cells() + n);

@@ -25,15 +25,15 @@ relaycell::InCell MakeInput(const uint8_t* r) {
   const bool from_next = r[1] & 0x80;
   in.channel = from_next ? 2 : 1;
   // Fill the whole cell from the 16 seed bytes so every field can take any value.
-  for (size_t i = 0; i < kCellBytes; ++i) in.cell.bytes[i] = uint8_t(r[3 + i % 16] + i * (r[3] | 1));
+  for (size_t i = 0; i < kCellBytes; ++i)
+    in.cell.bytes[i] = uint8_t(r[3 + i % 16] + i * (r[3] | 1));
   switch (r[0] % 6) {
     case 0: {  // open (sometimes malformed: then the bytes stay as they are)
       uint8_t seed[32];
       std::memcpy(seed, r + 3, 16);
       std::memcpy(seed + 16, r + 3, 16);
       if (!(r[2] & 0x40)) {
-        EncodeRelayOpen(1, id, {SuiteId(r[2] & 1), 2, (r[2] & 2) ? 0x80000000u | id : 0, seed},
-                        in);
+        EncodeRelayOpen(1, id, {SuiteId(r[2] & 1), 2, (r[2] & 2) ? 0x80000000u | id : 0, seed}, in);
       } else {
         in.kind = InKind::kOpen;
       }

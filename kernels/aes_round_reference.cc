@@ -32,11 +32,9 @@ uint8_t SubByte(uint8_t x) {
   uint8_t x126 = GfMulConstantTime(x120, x6);
   uint8_t x127 = GfMulConstantTime(x126, x);
   uint8_t inverse = GfMulConstantTime(x127, x127);  // x^254
-  auto rotl = [](uint8_t v, int n) {
-    return static_cast<uint8_t>((v << n) | (v >> (8 - n)));
-  };
-  return static_cast<uint8_t>(inverse ^ rotl(inverse, 1) ^ rotl(inverse, 2) ^
-                              rotl(inverse, 3) ^ rotl(inverse, 4) ^ 0x63);
+  auto rotl = [](uint8_t v, int n) { return static_cast<uint8_t>((v << n) | (v >> (8 - n))); };
+  return static_cast<uint8_t>(inverse ^ rotl(inverse, 1) ^ rotl(inverse, 2) ^ rotl(inverse, 3) ^
+                              rotl(inverse, 4) ^ 0x63);
 }
 
 }  // namespace
@@ -53,8 +51,8 @@ void AesRoundReference(const uint8_t in[16], const uint8_t round_key[16], uint8_
     const uint8_t* col = shifted + 4 * c;
     for (int r = 0; r < 4; ++r) {
       out[4 * c + r] = static_cast<uint8_t>(
-          GfMulConstantTime(col[r], 2) ^ GfMulConstantTime(col[(r + 1) % 4], 3) ^
-          col[(r + 2) % 4] ^ col[(r + 3) % 4] ^ round_key[4 * c + r]);
+          GfMulConstantTime(col[r], 2) ^ GfMulConstantTime(col[(r + 1) % 4], 3) ^ col[(r + 2) % 4] ^
+          col[(r + 3) % 4] ^ round_key[4 * c + r]);
     }
   }
 }

@@ -139,14 +139,13 @@ bool AesRoundsWithPath(KernelPath path, std::span<const uint8_t> in,
       case RawKernel::kVaes512:
         AesRoundsVaes512(in.data(), offsets_or_null, blocks, round_keys.data(), rounds, out.data());
         return true;
-      default:
-        return false;
+      default: return false;
     }
   }
   const size_t index = HighwayTableIndex(path);
   if (index == 0) return false;
-  HWY_DISPATCH_TABLE(AesRoundsShared)[index](in.data(), offsets_or_null, blocks,
-                                             round_keys.data(), rounds, out.data());
+  const auto rounds_on_target = HWY_DISPATCH_TABLE(AesRoundsShared)[index];
+  rounds_on_target(in.data(), offsets_or_null, blocks, round_keys.data(), rounds, out.data());
   return true;
 }
 
@@ -161,7 +160,8 @@ double MeasureAesRounds(KernelPath path) {
   constexpr size_t kBlocks = 28, kRounds = 4;
   alignas(64) uint8_t in[kBlocks * 16], offsets[kBlocks * 16], keys[kRounds * 16],
       out[kBlocks * 16];
-  for (size_t i = 0; i < sizeof in; ++i) in[i] = static_cast<uint8_t>(i * 7), offsets[i] = static_cast<uint8_t>(i);
+  for (size_t i = 0; i < sizeof in; ++i)
+    in[i] = static_cast<uint8_t>(i * 7), offsets[i] = static_cast<uint8_t>(i);
   for (size_t i = 0; i < sizeof keys; ++i) keys[i] = static_cast<uint8_t>(i * 13 + 1);
   return BestRate(kBlocks * kRounds, [&] {
     AesRoundsWithPath(path, in, offsets, keys, out);
@@ -178,8 +178,9 @@ bool AesRoundsPerBlockKeys(std::span<const uint8_t> in, std::span<const uint8_t>
       rounds > kMaxAesRounds) {
     return false;
   }
-  HWY_DYNAMIC_DISPATCH(AesRoundsKeyed)(in.data(), offsets.empty() ? nullptr : offsets.data(),
-                                       blocks, round_keys.data(), rounds, out.data());
+  HWY_DYNAMIC_DISPATCH(AesRoundsKeyed)
+  (in.data(), offsets.empty() ? nullptr : offsets.data(), blocks, round_keys.data(), rounds,
+   out.data());
   return true;
 }
 

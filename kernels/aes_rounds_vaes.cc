@@ -36,8 +36,8 @@ RELAYCELL_VAES_TARGET inline void Rounds256(const uint8_t* in, const uint8_t* of
 // Eight vectors (16 blocks) in flight cover the AESENC latency at two per cycle; smaller
 // batches finish with four, one, then a lone 128-bit block.
 RELAYCELL_VAES_TARGET void AesRoundsVaes256(const uint8_t* in, const uint8_t* offsets,
-                                            size_t blocks, const uint8_t* round_keys,
-                                            size_t rounds, uint8_t* out) {
+                                            size_t blocks, const uint8_t* round_keys, size_t rounds,
+                                            uint8_t* out) {
   __m256i keys[kMaxAesRounds];
   for (size_t r = 0; r < rounds; ++r) {
     keys[r] = _mm256_broadcastsi128_si256(
@@ -45,12 +45,16 @@ RELAYCELL_VAES_TARGET void AesRoundsVaes256(const uint8_t* in, const uint8_t* of
   }
   size_t b = 0;
   auto at = [&](const uint8_t* p) { return p ? p + 16 * b : nullptr; };
-  for (; b + 16 <= blocks; b += 16) Rounds256<8>(in + 16 * b, at(offsets), keys, rounds, out + 16 * b);
-  for (; b + 8 <= blocks; b += 8) Rounds256<4>(in + 16 * b, at(offsets), keys, rounds, out + 16 * b);
-  for (; b + 2 <= blocks; b += 2) Rounds256<1>(in + 16 * b, at(offsets), keys, rounds, out + 16 * b);
+  for (; b + 16 <= blocks; b += 16)
+    Rounds256<8>(in + 16 * b, at(offsets), keys, rounds, out + 16 * b);
+  for (; b + 8 <= blocks; b += 8)
+    Rounds256<4>(in + 16 * b, at(offsets), keys, rounds, out + 16 * b);
+  for (; b + 2 <= blocks; b += 2)
+    Rounds256<1>(in + 16 * b, at(offsets), keys, rounds, out + 16 * b);
   if (b < blocks) {
     __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + 16 * b));
-    if (offsets) v = _mm_xor_si128(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(offsets + 16 * b)));
+    if (offsets)
+      v = _mm_xor_si128(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(offsets + 16 * b)));
     for (size_t r = 0; r < rounds; ++r) v = _mm_aesenc_si128(v, _mm256_castsi256_si128(keys[r]));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 16 * b), v);
   }

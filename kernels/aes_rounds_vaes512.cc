@@ -29,7 +29,8 @@ inline OffsetRows RowsOf(const uint8_t* offsets) {
 }
 
 RELAYCELL_VAES512_TARGET inline __m512i RoundKey(const uint8_t* round_keys, size_t r) {
-  return _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(round_keys + 16 * r)));
+  return _mm512_broadcast_i32x4(
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(round_keys + 16 * r)));
 }
 
 template <size_t kVectors>
@@ -101,37 +102,22 @@ RELAYCELL_VAES512_TARGET void AesRoundsVaes512(const uint8_t* in, const uint8_t*
   const uint8_t* keys = round_keys;
   size_t b = 0;
   auto at = [&](const uint8_t* p) { return p ? p + 16 * b : nullptr; };
-  for (; b + 32 <= blocks; b += 32) Rounds512<8>(in + 16 * b, at(offsets), keys, rounds, out + 16 * b);
+  for (; b + 32 <= blocks; b += 32)
+    Rounds512<8>(in + 16 * b, at(offsets), keys, rounds, out + 16 * b);
   const size_t rest = blocks - b;
   const bool pair = (rest & 2) != 0, single = (rest & 1) != 0;
   // All of the rest in one pass (up to seven zmm, a ymm and an xmm interleaved round by
   // round): AEZ's 28-block call is seven zmm in flight, not four and then three, which left
   // the unit waiting on the second batch's latency (measured: 12% faster on 28 x 4 rounds).
   switch (rest / 4) {  // no lambda: it would not carry the target attribute
-    case 7:
-      Rest512<7>(in + 16 * b, at(offsets), keys, rounds, pair, single, out + 16 * b);
-      break;
-    case 6:
-      Rest512<6>(in + 16 * b, at(offsets), keys, rounds, pair, single, out + 16 * b);
-      break;
-    case 5:
-      Rest512<5>(in + 16 * b, at(offsets), keys, rounds, pair, single, out + 16 * b);
-      break;
-    case 4:
-      Rest512<4>(in + 16 * b, at(offsets), keys, rounds, pair, single, out + 16 * b);
-      break;
-    case 3:
-      Rest512<3>(in + 16 * b, at(offsets), keys, rounds, pair, single, out + 16 * b);
-      break;
-    case 2:
-      Rest512<2>(in + 16 * b, at(offsets), keys, rounds, pair, single, out + 16 * b);
-      break;
-    case 1:
-      Rest512<1>(in + 16 * b, at(offsets), keys, rounds, pair, single, out + 16 * b);
-      break;
-    default:
-      Rest512<0>(in + 16 * b, at(offsets), keys, rounds, pair, single, out + 16 * b);
-      break;
+    case 7: Rest512<7>(in + 16 * b, at(offsets), keys, rounds, pair, single, out + 16 * b); break;
+    case 6: Rest512<6>(in + 16 * b, at(offsets), keys, rounds, pair, single, out + 16 * b); break;
+    case 5: Rest512<5>(in + 16 * b, at(offsets), keys, rounds, pair, single, out + 16 * b); break;
+    case 4: Rest512<4>(in + 16 * b, at(offsets), keys, rounds, pair, single, out + 16 * b); break;
+    case 3: Rest512<3>(in + 16 * b, at(offsets), keys, rounds, pair, single, out + 16 * b); break;
+    case 2: Rest512<2>(in + 16 * b, at(offsets), keys, rounds, pair, single, out + 16 * b); break;
+    case 1: Rest512<1>(in + 16 * b, at(offsets), keys, rounds, pair, single, out + 16 * b); break;
+    default: Rest512<0>(in + 16 * b, at(offsets), keys, rounds, pair, single, out + 16 * b); break;
   }
 }
 

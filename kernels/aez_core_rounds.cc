@@ -90,9 +90,8 @@ HWY_INLINE Blk NextIPower(const AezKeyBlocks& key, size_t group, const Blk& prev
 // Pass 1 on N pairs starting at position p0 of their group of 8.
 //   W = X ^ E^{1,i}(X'),  X* = X' ^ E^{0,0}(W)
 template <size_t N>
-HWY_INLINE void Pass1Chunk(const Blk* k4, const AezKeyBlocks& key, const Blk& j_ipow,
-                           const Blk& i1, size_t p0, const uint8_t* in, uint8_t* out,
-                           Blk& sum_x) {
+HWY_INLINE void Pass1Chunk(const Blk* k4, const AezKeyBlocks& key, const Blk& j_ipow, const Blk& i1,
+                           size_t p0, const uint8_t* in, uint8_t* out, Blk& sum_x) {
   Blk x[N], xp[N], t[N];
   for (size_t b = 0; b < N; ++b) {
     x[b] = LoadB(in + 32 * b);
@@ -117,8 +116,7 @@ HWY_INLINE void Pass1Chunk(const Blk* k4, const AezKeyBlocks& key, const Blk& j_
 //   S' = E^{2,i}(S), Y = W ^ S', Y' = X* ^ S', Z' = Y ^ E^{0,0}(Y'), Z = Y' ^ E^{1,i}(Z')
 template <size_t N>
 HWY_INLINE void Pass2Chunk(const Blk* k4, const AezKeyBlocks& key, const Blk& s_2j_ipow,
-                           const Blk& j_ipow, const Blk& i1, size_t p0, uint8_t* out,
-                           Blk& sum_y) {
+                           const Blk& j_ipow, const Blk& i1, size_t p0, uint8_t* out, Blk& sum_y) {
   Blk y[N], yp[N], t[N];
   for (size_t b = 0; b < N; ++b) t[b] = XorB(s_2j_ipow, LoadB(key.l_multiple((p0 + b + 1) & 7)));
   Aes4N(t, k4);
@@ -146,8 +144,14 @@ template <class Chunk8, class Chunk4, class Chunk2, class Chunk1>
 HWY_INLINE void ForPairs(size_t n, Chunk8 c8, Chunk4 c4, Chunk2 c2, Chunk1 c1) {
   size_t p = 0;
   for (; p + 8 <= n; p += 8) c8(p);
-  if (p + 4 <= n) { c4(p); p += 4; }
-  if (p + 2 <= n) { c2(p); p += 2; }
+  if (p + 4 <= n) {
+    c4(p);
+    p += 4;
+  }
+  if (p + 2 <= n) {
+    c2(p);
+    p += 2;
+  }
   if (p < n) c1(p);
 }
 
@@ -155,8 +159,7 @@ void LoadAes4Keys(const AezKeyBlocks& key, Blk* k4) {
   for (int r = 0; r < 4; ++r) k4[r] = LoadB(key.aes4(r));
 }
 
-void Pass1(const AezKeyBlocks& key, const uint8_t* in, uint8_t* out, size_t pairs,
-           Blk& sum_x) {
+void Pass1(const AezKeyBlocks& key, const uint8_t* in, uint8_t* out, size_t pairs, Blk& sum_x) {
   Blk k4[4];
   LoadAes4Keys(key, k4);
   const Blk i1 = LoadB(key.i_powers[0]);
@@ -169,10 +172,18 @@ void Pass1(const AezKeyBlocks& key, const uint8_t* in, uint8_t* out, size_t pair
     uint8_t* gout = out + 256 * g;
     ForPairs(
         std::min<size_t>(8, pairs - 8 * g),
-        [&](size_t p) { Pass1Chunk<8>(k4, key, j_ipow, i1, p, gin + 32 * p, gout + 32 * p, sum_x); },
-        [&](size_t p) { Pass1Chunk<4>(k4, key, j_ipow, i1, p, gin + 32 * p, gout + 32 * p, sum_x); },
-        [&](size_t p) { Pass1Chunk<2>(k4, key, j_ipow, i1, p, gin + 32 * p, gout + 32 * p, sum_x); },
-        [&](size_t p) { Pass1Chunk<1>(k4, key, j_ipow, i1, p, gin + 32 * p, gout + 32 * p, sum_x); });
+        [&](size_t p) {
+          Pass1Chunk<8>(k4, key, j_ipow, i1, p, gin + 32 * p, gout + 32 * p, sum_x);
+        },
+        [&](size_t p) {
+          Pass1Chunk<4>(k4, key, j_ipow, i1, p, gin + 32 * p, gout + 32 * p, sum_x);
+        },
+        [&](size_t p) {
+          Pass1Chunk<2>(k4, key, j_ipow, i1, p, gin + 32 * p, gout + 32 * p, sum_x);
+        },
+        [&](size_t p) {
+          Pass1Chunk<1>(k4, key, j_ipow, i1, p, gin + 32 * p, gout + 32 * p, sum_x);
+        });
   }
 }
 
@@ -261,7 +272,8 @@ void CoreGroup(const AezCoreJob* jobs, size_t n, bool decipher) {
   }
 
   // Pass 2.
-  for (size_t g = 0; g < n; ++g) Pass2(*jobs[g].key, st[g].s, jobs[g].out, st[g].pairs, st[g].sum_y);
+  for (size_t g = 0; g < n; ++g)
+    Pass2(*jobs[g].key, st[g].s, jobs[g].out, st[g].pairs, st[g].sum_y);
 
   // Final AES10s: fragment pads E^{-1,4}(S), E^{-1,5}(S) and E^{-1,2-d}(Sy).
   for (size_t g = 0; g < n; ++g) {
@@ -306,7 +318,8 @@ void CoreGroup(const AezCoreJob* jobs, size_t n, bool decipher) {
 }
 
 void CoreBatch(const AezCoreJob* jobs, size_t n, bool decipher) {
-  for (size_t at = 0; at < n; at += kGroup) CoreGroup(jobs + at, std::min(kGroup, n - at), decipher);
+  for (size_t at = 0; at < n; at += kGroup)
+    CoreGroup(jobs + at, std::min(kGroup, n - at), decipher);
 }
 
 }  // namespace HWY_NAMESPACE
@@ -386,14 +399,9 @@ bool AezHashStringsWithPath(KernelPath path, const AezKeyBlocks& key, size_t fir
   if (path.is_raw()) {
     if (!RawKernelUsable(path.raw())) return false;
     switch (path.raw()) {
-      case RawKernel::kVaes256:
-        AezHashStringsVaes256(key, first_j, strings, sum);
-        return true;
-      case RawKernel::kVaes512:
-        AezHashStringsVaes512(key, first_j, strings, sum);
-        return true;
-      default:
-        return false;
+      case RawKernel::kVaes256: AezHashStringsVaes256(key, first_j, strings, sum); return true;
+      case RawKernel::kVaes512: AezHashStringsVaes512(key, first_j, strings, sum); return true;
+      default: return false;
     }
   }
   if (HighwayTableIndex(path) == 0) return false;
@@ -434,21 +442,15 @@ bool AezHashStringsWithPath(KernelPath path, const AezKeyBlocks& key, size_t fir
   return true;
 }
 
-bool AezCoreRoundsBatchWithPath(KernelPath path, std::span<const AezCoreJob> jobs,
-                                bool decipher) {
+bool AezCoreRoundsBatchWithPath(KernelPath path, std::span<const AezCoreJob> jobs, bool decipher) {
   if (!JobsValid(jobs)) return false;
   if (path.is_raw()) {
     if (!RawKernelUsable(path.raw())) return false;
     if (jobs.empty()) return true;  // the kernels read jobs[0] before their loops
     switch (path.raw()) {
-      case RawKernel::kVaes256:
-        AezCoreVaes256(jobs.data(), jobs.size(), decipher);
-        return true;
-      case RawKernel::kVaes512:
-        AezCoreVaes512(jobs.data(), jobs.size(), decipher);
-        return true;
-      default:
-        return false;
+      case RawKernel::kVaes256: AezCoreVaes256(jobs.data(), jobs.size(), decipher); return true;
+      case RawKernel::kVaes512: AezCoreVaes512(jobs.data(), jobs.size(), decipher); return true;
+      default: return false;
     }
   }
   const size_t index = HighwayTableIndex(path);
@@ -457,8 +459,8 @@ bool AezCoreRoundsBatchWithPath(KernelPath path, std::span<const AezCoreJob> job
   return true;
 }
 
-bool AezCoreRounds(const AezKeyBlocks& key, const uint8_t* delta, const uint8_t* in,
-                   uint8_t* out, size_t bytes, bool decipher) {
+bool AezCoreRounds(const AezKeyBlocks& key, const uint8_t* delta, const uint8_t* in, uint8_t* out,
+                   size_t bytes, bool decipher) {
   const AezCoreJob job{&key, delta, in, out, bytes};
   return AezCoreRoundsBatchWithPath(ActivePath(KernelFamily::kAezCore), {&job, 1}, decipher);
 }
@@ -490,7 +492,9 @@ double MeasureAezCore(KernelPath path) {
   alignas(16) const uint8_t delta[16] = {1, 2, 3};
   AezCoreJob jobs[kBatch];
   for (size_t m = 0; m < kBatch; ++m) jobs[m] = {&keys[m], delta, cells[m], cells[m], kCell};
-  const double single = BestRate(kCell, [&] { AezCoreRoundsBatchWithPath(path, {jobs, 1}, false); });
+  const double single = BestRate(kCell, [&] {
+    AezCoreRoundsBatchWithPath(path, {jobs, 1}, false);
+  });
   const double batch =
       BestRate(kCell * kBatch, [&] { AezCoreRoundsBatchWithPath(path, jobs, false); });
   return 2.0 / (1.0 / single + 1.0 / batch);  // harmonic mean: equal time weights

@@ -42,7 +42,7 @@ struct AezKeyBlocks {
   alignas(16) uint8_t table[kRows][16];
   alignas(16) uint8_t i_powers[kAezIPowers][16];  // 2^k·I
 
-  const uint8_t* aes4(size_t r) const { return table[kAes4Row + r]; }  // r <= 3
+  const uint8_t* aes4(size_t r) const { return table[kAes4Row + r]; }     // r <= 3
   const uint8_t* l_multiple(size_t k) const { return table[kLRow + k]; }  // k <= 8
   const uint8_t* j_multiple(size_t k) const { return table[kJRow + k]; }  // k < kAezJMultiples
   uint8_t* aes4(size_t r) { return table[kAes4Row + r]; }
@@ -66,8 +66,8 @@ struct AezCoreJob {
 
 // AEZ-core encipher (decipher = false) or decipher of one message. False (nothing written)
 // if bytes < 32.
-bool AezCoreRounds(const AezKeyBlocks& key, const uint8_t* delta, const uint8_t* in,
-                   uint8_t* out, size_t bytes, bool decipher);
+bool AezCoreRounds(const AezKeyBlocks& key, const uint8_t* delta, const uint8_t* in, uint8_t* out,
+                   size_t bytes, bool decipher);
 
 // Many messages, each under its own key and Δ, processed in interleaved groups. False
 // (nothing written) if any job has bytes < 32 or a null pointer.
@@ -76,8 +76,7 @@ bool AezCoreRoundsBatch(std::span<const AezCoreJob> jobs, bool decipher);
 // The batch through a chosen path (kernels/kernel_path.h: a Highway target, or raw VAES at 256
 // or 512 bits); false also when this CPU cannot run that path. The calls without a path run
 // ActivePath(KernelFamily::kAezCore).
-bool AezCoreRoundsBatchWithPath(KernelPath path, std::span<const AezCoreJob> jobs,
-                                bool decipher);
+bool AezCoreRoundsBatchWithPath(KernelPath path, std::span<const AezCoreJob> jobs, bool decipher);
 
 // sum ^= AES4(blocks[0]) ^ AES4(blocks[1]) ^ ... (n blocks of 16 bytes, offsets already
 // XORed in): AEZ-hash's and the fragment's shape, in one call, on ActivePath(kAezHash).

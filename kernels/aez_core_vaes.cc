@@ -211,8 +211,7 @@ RELAYCELL_AEZ_VAES __m128i Pass1(const RoundKeys& k, const AezKeyBlocks& key, co
       case 1:
         sum = _mm256_xor_si256(sum, Pass1Vectors<1>(k, j_ipow_2, i1_2, l_pairs, gin, gout));
         break;
-      default:
-        break;
+      default: break;
     }
     if (in_group & 1) {  // the message's last pair, alone
       const size_t p = in_group - 1;
@@ -258,8 +257,7 @@ RELAYCELL_AEZ_VAES __m128i Pass2(const RoundKeys& k, const AezKeyBlocks& key, __
       case 1:
         sum = _mm256_xor_si256(sum, Pass2Vectors<1>(k, s_2j_ipow_2, j_ipow_2, i1_2, l_pairs, gout));
         break;
-      default:
-        break;
+      default: break;
     }
     if (in_group & 1) {
       const size_t p = in_group - 1;
@@ -325,8 +323,7 @@ RELAYCELL_AEZ_VAES void Finish(const AezCoreJob& job, size_t d, const CoreState&
   Store2(job.out + 32 * st.pairs, cuv);
   const __m128i i2 = Load(key.i_powers[1]);
   const __m256i frag_out = Aes4(_mm256_xor_si256(cuv, _mm256_xor_si256(Broadcast(i2), l45)), k);
-  const __m128i cy_out =
-      Aes4(_mm_xor_si128(cy, _mm_xor_si128(i2, Load(key.l_multiple(2 - d)))), k);
+  const __m128i cy_out = Aes4(_mm_xor_si128(cy, _mm_xor_si128(i2, Load(key.l_multiple(2 - d)))), k);
   sum_y = _mm_xor_si128(sum_y, FoldLanes(_mm256_and_si256(frag_out, masks.lanes)));
   const __m128i cx = _mm_xor_si128(_mm_xor_si128(st.sy, st.delta), _mm_xor_si128(sum_y, cy_out));
   Store(job.out + job.bytes - 32, cx);

@@ -31,9 +31,8 @@
 namespace relaycell::kernels {
 namespace {
 
-#define RELAYCELL_AEZ_VAES512                                                     \
-  __attribute__((target("avx512f,avx512bw,avx512vl,avx2,aes,vaes"), always_inline)) \
-  inline
+#define RELAYCELL_AEZ_VAES512 \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx2,aes,vaes"), always_inline)) inline
 #define RELAYCELL_AEZ_VAES512_ENTRY \
   __attribute__((target("avx512f,avx512bw,avx512vl,avx2,aes,vaes")))
 
@@ -65,11 +64,17 @@ constexpr size_t kBlocks = sizeof(V) / 16;
 template <class V>
 V Narrow(__m512i v);
 template <>
-RELAYCELL_AEZ_VAES512 __m512i Narrow<__m512i>(__m512i v) { return v; }
+RELAYCELL_AEZ_VAES512 __m512i Narrow<__m512i>(__m512i v) {
+  return v;
+}
 template <>
-RELAYCELL_AEZ_VAES512 __m256i Narrow<__m256i>(__m512i v) { return _mm512_castsi512_si256(v); }
+RELAYCELL_AEZ_VAES512 __m256i Narrow<__m256i>(__m512i v) {
+  return _mm512_castsi512_si256(v);
+}
 template <>
-RELAYCELL_AEZ_VAES512 __m128i Narrow<__m128i>(__m512i v) { return _mm512_castsi512_si128(v); }
+RELAYCELL_AEZ_VAES512 __m128i Narrow<__m128i>(__m512i v) {
+  return _mm512_castsi512_si128(v);
+}
 
 RELAYCELL_AEZ_VAES512 __m512i Widen(__m512i v) { return v; }
 RELAYCELL_AEZ_VAES512 __m512i Widen(__m256i v) { return _mm512_zextsi256_si512(v); }
@@ -78,11 +83,17 @@ RELAYCELL_AEZ_VAES512 __m512i Widen(__m128i v) { return _mm512_zextsi128_si512(v
 template <class V>
 V LoadRows(const uint8_t* p);
 template <>
-RELAYCELL_AEZ_VAES512 __m512i LoadRows<__m512i>(const uint8_t* p) { return Load4(p); }
+RELAYCELL_AEZ_VAES512 __m512i LoadRows<__m512i>(const uint8_t* p) {
+  return Load4(p);
+}
 template <>
-RELAYCELL_AEZ_VAES512 __m256i LoadRows<__m256i>(const uint8_t* p) { return Load2(p); }
+RELAYCELL_AEZ_VAES512 __m256i LoadRows<__m256i>(const uint8_t* p) {
+  return Load2(p);
+}
 template <>
-RELAYCELL_AEZ_VAES512 __m128i LoadRows<__m128i>(const uint8_t* p) { return Load(p); }
+RELAYCELL_AEZ_VAES512 __m128i LoadRows<__m128i>(const uint8_t* p) {
+  return Load(p);
+}
 
 RELAYCELL_AEZ_VAES512 void StoreRows(uint8_t* p, __m512i v) { _mm512_storeu_si512(p, v); }
 RELAYCELL_AEZ_VAES512 void StoreRows(uint8_t* p, __m256i v) {
@@ -123,9 +134,10 @@ RELAYCELL_AEZ_VAES512 void GatherPairs(const uint8_t* in, __m128i& x, __m128i& x
 }
 // The inverse: (Z, Z') vectors -> pairs (Z_i, Z'_i), ... in message order.
 RELAYCELL_AEZ_VAES512 void ScatterPairs(uint8_t* out, __m512i z, __m512i zp) {
-  _mm512_storeu_si512(out, _mm512_permutex2var_epi64(z, _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0), zp));
-  _mm512_storeu_si512(out + 64,
-                      _mm512_permutex2var_epi64(z, _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4), zp));
+  _mm512_storeu_si512(out,
+                      _mm512_permutex2var_epi64(z, _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0), zp));
+  _mm512_storeu_si512(
+      out + 64, _mm512_permutex2var_epi64(z, _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4), zp));
 }
 RELAYCELL_AEZ_VAES512 void ScatterPairs(uint8_t* out, __m256i z, __m256i zp) {
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm256_permute2x128_si256(z, zp, 0x20));
@@ -176,9 +188,9 @@ RELAYCELL_AEZ_VAES512 __m512i FoldBroadcast(__m512i v) {
   return Xor(v, _mm512_shuffle_i64x2(v, v, _MM_SHUFFLE(2, 3, 0, 1)));
 }
 RELAYCELL_AEZ_VAES512 __m128i FoldToBlock(__m512i v) {
-  return Xor(Xor3(Narrow<__m128i>(v), _mm512_extracti32x4_epi32(v, 1),
-                  _mm512_extracti32x4_epi32(v, 2)),
-             _mm512_extracti32x4_epi32(v, 3));
+  return Xor(
+      Xor3(Narrow<__m128i>(v), _mm512_extracti32x4_epi32(v, 1), _mm512_extracti32x4_epi32(v, 2)),
+      _mm512_extracti32x4_epi32(v, 3));
 }
 
 // The message's pairs as vectors: in every 8-pair group, whole quads as zmm, then what is left
@@ -235,9 +247,9 @@ struct FragmentMasks {
 alignas(64) constexpr uint8_t kKeepWindow[64] = {
     0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
     0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
-alignas(64) constexpr uint8_t kMarkerWindow[64] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0x80};
+alignas(64) constexpr uint8_t kMarkerWindow[64] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                                   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                                   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80};
 RELAYCELL_AEZ_VAES512 FragmentMasks MakeFragmentMasks(size_t frag) {
   const __mmask8 lanes = (frag > 0 ? LaneBits(0) : 0) | (frag >= 16 ? LaneBits(1) : 0);
   return {Load2(kKeepWindow + 32 - frag), Load2(kMarkerWindow + 32 - frag), lanes};
@@ -303,7 +315,7 @@ struct Pass1Quads {
 // `s_offset` ^ the middle's output is S ^ 2J ^ 2^k·I in every lane.
 template <class V, size_t n>
 RELAYCELL_AEZ_VAES512 __m512i Pass2First(const RoundKeys& k, __m512i middle, __m512i s_offset,
-                                        __m512i i1, const uint8_t* l_rows, uint8_t* out) {
+                                         __m512i i1, const uint8_t* l_rows, uint8_t* out) {
   constexpr size_t kSpan = 32 * kBlocks<V>;
   V t[n], w_i[n], xs[n];
   for (size_t v = 0; v < n; ++v) {
@@ -333,7 +345,7 @@ RELAYCELL_AEZ_VAES512 void Pass2Rest(const RoundKeys& k, __m512i j_ipow, __m512i
   V u[n], yp[n], offset[n], y_offset[n];
   for (size_t v = 0; v < n; ++v) {
     offset[v] = Xor(Narrow<V>(j_ipow), LoadRows<V>(l_rows + 16 * kBlocks<V> * v));  // E^{1,i}'s
-    u[v] = LoadRows<V>(out + kSpan * v);  // Y' ^ I
+    u[v] = LoadRows<V>(out + kSpan * v);                                            // Y' ^ I
     yp[v] = Xor(u[v], Narrow<V>(i1));
     y_offset[v] = Xor(LoadRows<V>(out + kSpan * v + kSpan / 2), offset[v]);
   }
@@ -354,7 +366,7 @@ struct Pass2FirstQuads {
   template <size_t n>
   RELAYCELL_AEZ_VAES512 void Quads(const GroupTerms& terms, size_t first, const uint8_t* l_rows) {
     sum = Xor(sum, Pass2First<__m512i, n>(k, middle, Xor(s_offset, terms.ipow), i1, l_rows,
-                                         out + 32 * first));
+                                          out + 32 * first));
   }
 };
 struct Pass2RestQuads {
@@ -399,11 +411,12 @@ RELAYCELL_AEZ_VAES512 __m512i Pass1Ends(const RoundKeys& k, const AezKeyBlocks& 
         _mm512_zextsi256_si512(fragment),
         _mm256_inserti128_si256(_mm256_castsi128_si256(xp_w), Narrow<__m128i>(xy), 1), 1)};
     Aes4Head(v, k);
-    const __m512i first = Round(
-        v[0], _mm512_inserti64x4(_mm512_setzero_si512(),
-                                 _mm256_inserti128_si256(_mm256_castsi128_si256(Xor(x, Narrow<__m128i>(i1))),
-                                                         Narrow<__m128i>(xy_key), 1),
-                                 1));
+    const __m512i first =
+        Round(v[0], _mm512_inserti64x4(
+                        _mm512_setzero_si512(),
+                        _mm256_inserti128_si256(_mm256_castsi128_si256(Xor(x, Narrow<__m128i>(i1))),
+                                                Narrow<__m128i>(xy_key), 1),
+                        1));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(tout), _mm512_extracti32x4_epi32(first, 2));
     v[0] = first;
     Aes4Head(v, k);
@@ -429,8 +442,8 @@ RELAYCELL_AEZ_VAES512 __m512i Pass1Ends(const RoundKeys& k, const AezKeyBlocks& 
   __m512i sum = Xor(_mm512_maskz_mov_epi64(masks.lanes, first),
                     _mm512_maskz_mov_epi64(LaneBits(0) | LaneBits(2) | LaneBits(3), second));
   if (tail.count == 3) {  // the third pair alone
-    sum = Xor(sum, Pass1Vectors<__m128i, 1>(k, tail.terms.j_ipow, i1, l_rows + 32, tin + 64,
-                                            tout + 64));
+    sum = Xor(sum,
+              Pass1Vectors<__m128i, 1>(k, tail.terms.j_ipow, i1, l_rows + 32, tin + 64, tout + 64));
   }
   return sum;
 }
@@ -449,8 +462,7 @@ RELAYCELL_AEZ_VAES512 void Begin(const AezCoreJob& job, size_t bytes, size_t d, 
   st.xy = BroadcastFrom(job.in + bytes - 16);
   const __m512i l_sx = BroadcastFrom(key.l_multiple(1 + d));
   // E^{0,1+d}(Xy)'s last key: Xx ^ Δ ^ (1+d)L.
-  const __m512i xy_key =
-      Xor3(BroadcastFrom(job.in + bytes - 32), BroadcastFrom(job.delta), l_sx);
+  const __m512i xy_key = Xor3(BroadcastFrom(job.in + bytes - 32), BroadcastFrom(job.delta), l_sx);
   Pass1Quads quads{k, BroadcastFrom(key.i_powers[0]), job.in, job.out, _mm512_setzero_si512()};
   // Quads first, tail last, in the order pass 2 finishes them (a chained call reads what the
   // previous one wrote; measured: faster than the tail first).
@@ -507,21 +519,21 @@ RELAYCELL_AEZ_VAES512 void Finish(const AezCoreJob& job, size_t bytes, size_t d,
                              EndLTerms(key, Load(key.l_multiple(2 - d))));
   // Cuv || 10* = (pads & keep) ^ (Xuv || 10*) and Cy = Sx ^ pad, whitened for their AES4 in the
   // same step: one ternary op between the two AES calls.
-  const __m512i keep = _mm512_mask_mov_epi64(_mm512_zextsi256_si512(masks.keep), kYLane,
-                                             _mm512_set1_epi64(-1));
-  const __m512i whitening = Xor(
-      end_offsets, _mm512_mask_mov_epi64(_mm512_zextsi256_si512(st.fragment), kYLane, st.sx));
+  const __m512i keep =
+      _mm512_mask_mov_epi64(_mm512_zextsi256_si512(masks.keep), kYLane, _mm512_set1_epi64(-1));
+  const __m512i whitening =
+      Xor(end_offsets, _mm512_mask_mov_epi64(_mm512_zextsi256_si512(st.fragment), kYLane, st.sx));
   __m512i ends[1] = {_mm512_ternarylogic_epi64(pads, keep, whitening, 0x6A)};  // (a & b) ^ c
-  const __m512i c_ends = Xor(ends[0], end_offsets);  // Cuv || 10*, Cy
+  const __m512i c_ends = Xor(ends[0], end_offsets);                            // Cuv || 10*, Cy
   Aes4Head(ends, k);
   const __m512i ends_out = Round(ends[0], _mm512_setzero_si512());
   // Cx = Sy ^ Δ ^ S_Y ^ the fragment's terms ^ E^{0,2-d}(Cy).
   const __m128i sy = Xor(_mm512_extracti32x4_epi32(st.middle, 2), Load(key.l_multiple(2 - d)));
   const __m128i rest = Xor3(FoldToBlock(sum_y), sy, st.delta);
-  const __m128i cx = Xor3(
-      _mm_mask_xor_epi64(rest, masks.lanes & LaneBits(0), Narrow<__m128i>(ends_out), rest),
-      _mm512_maskz_extracti32x4_epi32(masks.lanes & LaneBits(1) ? 0xF : 0, ends_out, 1),
-      _mm512_extracti32x4_epi32(ends_out, 2));
+  const __m128i cx =
+      Xor3(_mm_mask_xor_epi64(rest, masks.lanes & LaneBits(0), Narrow<__m128i>(ends_out), rest),
+           _mm512_maskz_extracti32x4_epi32(masks.lanes & LaneBits(1) ? 0xF : 0, ends_out, 1),
+           _mm512_extracti32x4_epi32(ends_out, 2));
   // 32 bytes: what lies past the fragment is Cx and Cy's place, written next.
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(job.out + 32 * pairs),
                       _mm512_castsi512_si256(c_ends));
@@ -653,8 +665,9 @@ RELAYCELL_AEZ_VAES512_ENTRY void AezAes4XorSumVaes512(const AezKeyBlocks& key,
 RELAYCELL_AEZ_VAES512_ENTRY void AezHashStringsVaes512(
     const AezKeyBlocks& key, size_t first_j, std::span<const std::span<const uint8_t>> strings,
     uint8_t sum[16]) {
-  Aes4Sum acc{LoadKeys(key), _mm512_setzero_si512(), _mm256_setzero_si256(), _mm_setzero_si128(),
-              false, false};
+  Aes4Sum acc{
+      LoadKeys(key), _mm512_setzero_si512(), _mm256_setzero_si256(), _mm_setzero_si128(), false,
+      false};
   const __m128i i1 = Load(key.i_powers[0]);
   for (size_t s = 0; s < strings.size(); ++s) {
     const std::span<const uint8_t> text = strings[s];

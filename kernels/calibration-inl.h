@@ -39,8 +39,8 @@ double BestRate(double units, Call call) {
   for (int trial = 0; trial < 3; ++trial) {
     const auto start = Clock::now();
     for (size_t r = 0; r < reps; ++r) call();
-    best_ns = std::min(best_ns,
-                       std::chrono::duration<double, std::nano>(Clock::now() - start).count());
+    best_ns =
+        std::min(best_ns, std::chrono::duration<double, std::nano>(Clock::now() - start).count());
   }
   return units * static_cast<double>(reps) / std::max(best_ns, 1.0);
 }

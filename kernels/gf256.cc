@@ -94,8 +94,8 @@ HWY_INLINE void GroupVector(D d, const uint8_t* HWY_RESTRICT wide, size_t inputs
       const auto tl = hn::Load(d, table + 2 * r * lanes);
       const auto th = hn::Load(d, table + (2 * r + 1) * lanes);
       for (size_t u = 0; u < kUnroll; ++u) {
-        acc[u][r] = hn::Xor(acc[u][r], hn::Xor(hn::TableLookupBytes(tl, lo[u]),
-                                               hn::TableLookupBytes(th, hi[u])));
+        acc[u][r] = hn::Xor(
+            acc[u][r], hn::Xor(hn::TableLookupBytes(tl, lo[u]), hn::TableLookupBytes(th, hi[u])));
       }
     }
   }
@@ -198,16 +198,16 @@ namespace {
 
 // The matrix product, cut into groups of outputs (held in registers) and chunks of inputs
 // (whose tables fit on the stack); chunks after the first accumulate into the outputs.
-void MatrixHighway(size_t index, const uint8_t* coefficients, size_t k, size_t m, const uint8_t* const* in,
-                   uint8_t* const* out, size_t length, bool accumulate) {
+void MatrixHighway(size_t index, const uint8_t* coefficients, size_t k, size_t m,
+                   const uint8_t* const* in, uint8_t* const* out, size_t length, bool accumulate) {
   GfNibbleTables tables;
   for (size_t r0 = 0; r0 < m; r0 += kGfMaxGroupOutputs) {
     const size_t outputs = std::min(kGfMaxGroupOutputs, m - r0);
     for (size_t j0 = 0; j0 < k; j0 += kGfMaxGroupInputs) {
       const size_t inputs = std::min(kGfMaxGroupInputs, k - j0);
       tables.Build(coefficients, k, r0, outputs, j0, inputs);
-      HWY_DISPATCH_TABLE(GfGroup)[index](tables, inputs, outputs, in + j0, out + r0, length,
-                                    accumulate || j0 > 0);
+      const auto group_on_target = HWY_DISPATCH_TABLE(GfGroup)[index];
+      group_on_target(tables, inputs, outputs, in + j0, out + r0, length, accumulate || j0 > 0);
     }
   }
   tables.Wipe();
@@ -217,8 +217,8 @@ bool Matrix(const uint8_t* coefficients, size_t k, size_t m, const uint8_t* cons
             uint8_t* const* out, size_t length, bool accumulate, KernelPath path) {
   if (path.empty()) path = ActivePath(KernelFamily::kGf256);
   const bool raw = path.is_raw();
-  if (raw && !(RawKernelUsable(path.raw()) && (path.raw() == RawKernel::kGfni256 ||
-                                               path.raw() == RawKernel::kGfni512))) {
+  if (raw && !(RawKernelUsable(path.raw()) &&
+               (path.raw() == RawKernel::kGfni256 || path.raw() == RawKernel::kGfni512))) {
     return false;
   }
   const size_t index = raw ? 0 : HighwayTableIndex(path);

@@ -65,9 +65,8 @@ RELAYCELL_GFNI_TARGET inline void Column128(const __m256i* coeff, size_t inputs,
 constexpr size_t kPrefetchBytes = 512;
 
 template <size_t kOutputs>
-RELAYCELL_GFNI_TARGET void GroupRows(const __m256i* coeff, size_t inputs,
-                                     const uint8_t* const* in, uint8_t* const* out, size_t length,
-                                     bool accumulate) {
+RELAYCELL_GFNI_TARGET void GroupRows(const __m256i* coeff, size_t inputs, const uint8_t* const* in,
+                                     uint8_t* const* out, size_t length, bool accumulate) {
   size_t at = 0;
   // Two columns per prefetch: one per 64-byte line. The prefetched bytes stay inside the rows.
   // A single output (the dot product) has no store backlog to hide: no prefetch.
@@ -120,8 +119,8 @@ RELAYCELL_GFNI_TARGET void Group(const __m256i* coeff, size_t inputs, size_t out
 }  // namespace
 
 RELAYCELL_GFNI_TARGET void GfniMatrix(const uint8_t* coefficients, size_t k, size_t m,
-                                      const uint8_t* const* in, uint8_t* const* out,
-                                      size_t length, bool accumulate) {
+                                      const uint8_t* const* in, uint8_t* const* out, size_t length,
+                                      bool accumulate) {
   alignas(32) __m256i coeff[kGfMaxGroupInputs * kGfMaxGroupOutputs];
   // Only the broadcasts a group fills are written, and so only those are wiped (all 6 KiB of
   // them cost more than the products of a short row).

@@ -76,13 +76,12 @@ struct Rows {
   size_t inputs;
   const uint8_t* in[kFixed ? kInputs : kGfMaxGroupInputs];
   uint8_t* out[kOutputs];
-  const __m512i* coeff;                  // coefficient (j, r) broadcast at [j * kOutputs + r]
+  const __m512i* coeff;                        // coefficient (j, r) broadcast at [j * kOutputs + r]
   __m512i c[kFixed ? kInputs * kOutputs : 1];  // the same, for a fixed count: registers
 };
 
 template <size_t kInputs, size_t kOutputs>
-RELAYCELL_GFNI512_INLINE __m512i Coefficient(const Rows<kInputs, kOutputs>& g, size_t j,
-                                             size_t r) {
+RELAYCELL_GFNI512_INLINE __m512i Coefficient(const Rows<kInputs, kOutputs>& g, size_t j, size_t r) {
   if constexpr (Rows<kInputs, kOutputs>::kFixed) {
     return g.c[j * kOutputs + r];
   } else {
@@ -141,8 +140,8 @@ RELAYCELL_GFNI512_INLINE void Columns(const Rows<kInputs, kOutputs>& g, size_t a
     for (size_t r = 0; r < kOutputs; ++r) {
       const __m512i c0 = Coefficient(g, j, r), c1 = Coefficient(g, j + 1, r);
       for (size_t c = 0; c < kColumns; ++c) {
-        acc[c][r] = Xor3(acc[c][r], _mm512_gf2p8mul_epi8(x0[c], c0),
-                         _mm512_gf2p8mul_epi8(x1[c], c1));
+        acc[c][r] =
+            Xor3(acc[c][r], _mm512_gf2p8mul_epi8(x0[c], c0), _mm512_gf2p8mul_epi8(x1[c], c1));
       }
     }
   }
@@ -151,8 +150,7 @@ RELAYCELL_GFNI512_INLINE void Columns(const Rows<kInputs, kOutputs>& g, size_t a
     load_input(j, x);
     for (size_t c = 0; c < kColumns; ++c) {
       for (size_t r = 0; r < kOutputs; ++r) {
-        acc[c][r] =
-            _mm512_xor_si512(acc[c][r], _mm512_gf2p8mul_epi8(x[c], Coefficient(g, j, r)));
+        acc[c][r] = _mm512_xor_si512(acc[c][r], _mm512_gf2p8mul_epi8(x[c], Coefficient(g, j, r)));
       }
     }
   }
@@ -170,11 +168,10 @@ RELAYCELL_GFNI512_INLINE void Columns(const Rows<kInputs, kOutputs>& g, size_t a
 // Columns read with plain (or masked) loads.
 template <size_t kInputs, size_t kOutputs, size_t kColumns, bool kMasked,
           bool kPrefetchInputs = false>
-RELAYCELL_GFNI512_INLINE void Plain(const Rows<kInputs, kOutputs>& g, size_t at,
-                                    size_t prefetch_at, bool accumulate, __mmask64 mask) {
+RELAYCELL_GFNI512_INLINE void Plain(const Rows<kInputs, kOutputs>& g, size_t at, size_t prefetch_at,
+                                    bool accumulate, __mmask64 mask) {
   Columns<kInputs, kOutputs, kColumns, kMasked, kPrefetchInputs>(
-      g, at, prefetch_at, accumulate, mask,
-      [&](size_t j, __m512i* x) RELAYCELL_GFNI512_LAMBDA {
+      g, at, prefetch_at, accumulate, mask, [&](size_t j, __m512i* x) RELAYCELL_GFNI512_LAMBDA {
         for (size_t c = 0; c < kColumns; ++c) {
           x[c] = kMasked ? _mm512_maskz_loadu_epi8(mask, g.in[j] + at)
                          : _mm512_loadu_si512(g.in[j] + at + c * kColumn);
@@ -208,8 +205,8 @@ RELAYCELL_GFNI512_INLINE Rows<kInputs, kOutputs> MakeRows(const Coefficients& cf
 // One masked column, out of line: a row's head and tail share it.
 template <size_t kInputs, size_t kOutputs>
 RELAYCELL_GFNI512_TARGET __attribute__((noinline)) void MaskedColumn(
-    const Coefficients& cf, size_t inputs, const uint8_t* const* in, uint8_t* const* out,
-    size_t at, size_t bytes, bool accumulate) {
+    const Coefficients& cf, size_t inputs, const uint8_t* const* in, uint8_t* const* out, size_t at,
+    size_t bytes, bool accumulate) {
   const Rows<kInputs, kOutputs> g = MakeRows<kInputs, kOutputs>(cf, inputs, in, out);
   if constexpr (Rows<kInputs, kOutputs>::kFixed) accumulate = false;  // see GroupOutputs
   Plain<kInputs, kOutputs, 1, true>(g, at, 0, accumulate, LowBytes(bytes));
@@ -225,8 +222,8 @@ RELAYCELL_GFNI512_INLINE size_t AlignedStart(const Rows<kInputs, kOutputs>& g, s
   uint8_t votes[kColumn] = {};
   size_t best = 0;
   const auto vote = [&](const void* row) RELAYCELL_GFNI512_LAMBDA {
-    const size_t start = (kColumn - (reinterpret_cast<uintptr_t>(row) & (kColumn - 1))) &
-                         (kColumn - 1);
+    const size_t start =
+        (kColumn - (reinterpret_cast<uintptr_t>(row) & (kColumn - 1))) & (kColumn - 1);
     if (++votes[start] > votes[best]) best = start;
   };
   for (size_t r = 0; r < kOutputs; ++r) vote(g.out[r]);  // first: outputs win ties
@@ -262,8 +259,8 @@ RELAYCELL_GFNI512_TARGET void GroupRows(const Coefficients& cf, size_t inputs,
   }
   if (at + 2 * kColumn <= length) {
     at = (kOutputs <= kPrefetchInputsMaxOutputs && (inputs + kOutputs) * length > kL1Bytes)
-             ? WholeColumns<kInputs, kOutputs, kOutputs <= kPrefetchInputsMaxOutputs>(
-                   g, at, length, accumulate)
+             ? WholeColumns<kInputs, kOutputs, kOutputs <= kPrefetchInputsMaxOutputs>(g, at, length,
+                                                                                      accumulate)
              : WholeColumns<kInputs, kOutputs, false>(g, at, length, accumulate);
   }
   for (; at < length; at += kColumn) {

@@ -70,7 +70,8 @@ uint32_t FillRawKernelMask();
 // Whether this CPU and OS can run a raw kernel. One load: it sits on every kernel call.
 inline bool RawKernelUsable(RawKernel raw) {
   uint32_t mask = detail::raw_kernel_mask.load(std::memory_order_acquire);
-  if (mask == 0) [[unlikely]] mask = detail::FillRawKernelMask();
+  if (mask == 0) [[unlikely]]
+    mask = detail::FillRawKernelMask();
   return (mask >> static_cast<unsigned>(raw)) & 1;
 }
 

@@ -58,7 +58,8 @@ const ForcedPaths& Forced() {
         }
         continue;
       }
-      const std::string_view family_name = item.substr(0, colon), path_name = item.substr(colon + 1);
+      const std::string_view family_name = item.substr(0, colon),
+                             path_name = item.substr(colon + 1);
       const std::optional<KernelFamily> family = ParseFamily(family_name);
       if (!family) {
         if (f.error.empty()) {
@@ -71,7 +72,8 @@ const ForcedPaths& Forced() {
       if (!path || !PathRunnable(*family, *path)) {
         if (f.error.empty()) {
           std::string runnable;
-          for (KernelPath p : RunnablePaths(*family)) runnable += (runnable.empty() ? "" : ", ") + p.Name();
+          for (KernelPath p : RunnablePaths(*family))
+            runnable += (runnable.empty() ? "" : ", ") + p.Name();
           f.error = "RELAYCELL_FORCE_PATH: " + std::string(family_name) + " has no path '" +
                     std::string(path_name) + "' this CPU can run (it can run: " + runnable + ")";
         }

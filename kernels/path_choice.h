@@ -19,14 +19,15 @@ namespace relaycell::kernels {
 struct PathCandidate {
   KernelPath path;
   std::string name;
-  std::optional<double> figure;  // the calibration's figure (unit: FamilyChoice::unit); none if forced
+  std::optional<double>
+      figure;  // the calibration's figure (unit: FamilyChoice::unit); none if forced
 };
 
 struct FamilyChoice {
   KernelFamily family;
   KernelPath chosen;
-  bool forced = false;            // by RELAYCELL_FORCE_PATH
-  std::string unit;               // what the figures count, higher is faster
+  bool forced = false;  // by RELAYCELL_FORCE_PATH
+  std::string unit;     // what the figures count, higher is faster
   std::vector<PathCandidate> candidates;
 };
 

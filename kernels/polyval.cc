@@ -208,14 +208,9 @@ bool PolyvalBatchWithPath(KernelPath path, std::span<const PolyvalJob> jobs) {
   if (path.is_raw()) {
     if (!RawKernelUsable(path.raw())) return false;
     switch (path.raw()) {
-      case RawKernel::kVpclmul256:
-        PolyvalJobsVpclmul256(jobs.data(), jobs.size());
-        return true;
-      case RawKernel::kVpclmul512:
-        PolyvalJobsVpclmul512(jobs.data(), jobs.size());
-        return true;
-      default:
-        return false;
+      case RawKernel::kVpclmul256: PolyvalJobsVpclmul256(jobs.data(), jobs.size()); return true;
+      case RawKernel::kVpclmul512: PolyvalJobsVpclmul512(jobs.data(), jobs.size()); return true;
+      default: return false;
     }
   }
   const size_t index = HighwayTableIndex(path);

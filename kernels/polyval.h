@@ -20,10 +20,10 @@ void Polyval(std::span<const uint8_t, 16> h, std::span<const uint8_t> message,
 // Many independent messages, each under its own key: the CLMUL latency of one is hidden by
 // the others.
 struct PolyvalJob {
-  const uint8_t* h;        // 16 bytes
+  const uint8_t* h;  // 16 bytes
   const uint8_t* message;
   size_t length;
-  uint8_t* out;            // 16 bytes
+  uint8_t* out;  // 16 bytes
 };
 void PolyvalBatch(std::span<const PolyvalJob> jobs);
 

@@ -51,10 +51,10 @@ RELAYCELL_VPCLMUL_INLINE void MulAdd(__m128i a, __m128i b, Wide128& acc) {
   acc.hi = _mm_xor_si128(acc.hi, p.hi);
 }
 RELAYCELL_VPCLMUL_INLINE Wide256 Mul(__m256i a, __m256i b) {
-  return Wide256{_mm256_clmulepi64_epi128(a, b, 0x00),
-                 _mm256_xor_si256(_mm256_clmulepi64_epi128(a, b, 0x01),
-                                  _mm256_clmulepi64_epi128(a, b, 0x10)),
-                 _mm256_clmulepi64_epi128(a, b, 0x11)};
+  return Wide256{
+      _mm256_clmulepi64_epi128(a, b, 0x00),
+      _mm256_xor_si256(_mm256_clmulepi64_epi128(a, b, 0x01), _mm256_clmulepi64_epi128(a, b, 0x10)),
+      _mm256_clmulepi64_epi128(a, b, 0x11)};
 }
 
 // t * x^-128 mod P: fold the low word twice by kFold (P's low word is 1), keep the high half.
@@ -69,18 +69,16 @@ RELAYCELL_VPCLMUL_INLINE __m256i Reduce(const Wide256& t) {
   const __m256i fold = _mm256_set1_epi64x(static_cast<long long>(kFold));
   const __m256i lo = _mm256_xor_si256(t.lo, _mm256_bslli_epi128(t.mid, 8));
   const __m256i hi = _mm256_xor_si256(t.hi, _mm256_bsrli_epi128(t.mid, 8));
-  const __m256i folded =
-      _mm256_xor_si256(Swap64(lo), _mm256_clmulepi64_epi128(lo, fold, 0x00));
+  const __m256i folded = _mm256_xor_si256(Swap64(lo), _mm256_clmulepi64_epi128(lo, fold, 0x00));
   return _mm256_xor_si256(
       hi, _mm256_xor_si256(Swap64(folded), _mm256_clmulepi64_epi128(folded, fold, 0x00)));
 }
 
 // The reduction is linear, so two lanes' unreduced sums add before one 128-bit reduction.
 RELAYCELL_VPCLMUL_INLINE Wide128 AddLanes(const Wide256& t) {
-  return Wide128{
-      _mm_xor_si128(_mm256_castsi256_si128(t.lo), _mm256_extracti128_si256(t.lo, 1)),
-      _mm_xor_si128(_mm256_castsi256_si128(t.mid), _mm256_extracti128_si256(t.mid, 1)),
-      _mm_xor_si128(_mm256_castsi256_si128(t.hi), _mm256_extracti128_si256(t.hi, 1))};
+  return Wide128{_mm_xor_si128(_mm256_castsi256_si128(t.lo), _mm256_extracti128_si256(t.lo, 1)),
+                 _mm_xor_si128(_mm256_castsi256_si128(t.mid), _mm256_extracti128_si256(t.mid, 1)),
+                 _mm_xor_si128(_mm256_castsi256_si128(t.hi), _mm256_extracti128_si256(t.hi, 1))};
 }
 
 RELAYCELL_VPCLMUL_INLINE __m256i Pair(__m128i low, __m128i high) {
@@ -132,8 +130,8 @@ RELAYCELL_VPCLMUL_INLINE void ComputePowers(const uint8_t* key, size_t blocks, P
 RELAYCELL_VPCLMUL_INLINE void KaratsubaMulAdd(__m256i x, __m256i h, __m256i h_sum, Wide256& acc) {
   acc.lo = _mm256_xor_si256(acc.lo, _mm256_clmulepi64_epi128(x, h, 0x00));
   acc.hi = _mm256_xor_si256(acc.hi, _mm256_clmulepi64_epi128(x, h, 0x11));
-  acc.mid = _mm256_xor_si256(
-      acc.mid, _mm256_clmulepi64_epi128(_mm256_xor_si256(x, Swap64(x)), h_sum, 0x00));
+  acc.mid = _mm256_xor_si256(acc.mid,
+                             _mm256_clmulepi64_epi128(_mm256_xor_si256(x, Swap64(x)), h_sum, 0x00));
 }
 RELAYCELL_VPCLMUL_INLINE Wide128 FinishKaratsuba(Wide128 t) {
   t.mid = _mm_xor_si128(t.mid, _mm_xor_si128(t.lo, t.hi));
@@ -192,8 +190,8 @@ RELAYCELL_VPCLMUL_TARGET void Group(const PolyvalJob* jobs) {
     const size_t partial = jobs[j].length % 16;
     alignas(16) uint8_t last[16] = {};
     if (partial != 0) std::memcpy(last, jobs[j].message + done + 16 * whole, partial);
-    state[j] = Tail(state[j], jobs[j].message + done, whole, partial != 0 ? last : nullptr,
-                    powers[j]);
+    state[j] =
+        Tail(state[j], jobs[j].message + done, whole, partial != 0 ? last : nullptr, powers[j]);
     _mm_storeu_si128(reinterpret_cast<__m128i*>(jobs[j].out), state[j]);
     explicit_bzero(last, sizeof last);
   }

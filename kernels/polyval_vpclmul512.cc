@@ -54,10 +54,10 @@ RELAYCELL_VPCLMUL512_INLINE Wide128 Mul(__m128i a, __m128i b) {
                  _mm_clmulepi64_si128(a, b, 0x11)};
 }
 RELAYCELL_VPCLMUL512_INLINE Wide512 Mul(__m512i a, __m512i b) {
-  return Wide512{_mm512_clmulepi64_epi128(a, b, 0x00),
-                 _mm512_xor_si512(_mm512_clmulepi64_epi128(a, b, 0x01),
-                                  _mm512_clmulepi64_epi128(a, b, 0x10)),
-                 _mm512_clmulepi64_epi128(a, b, 0x11)};
+  return Wide512{
+      _mm512_clmulepi64_epi128(a, b, 0x00),
+      _mm512_xor_si512(_mm512_clmulepi64_epi128(a, b, 0x01), _mm512_clmulepi64_epi128(a, b, 0x10)),
+      _mm512_clmulepi64_epi128(a, b, 0x11)};
 }
 
 // t * x^-128 mod P, the Montgomery reduction of kernels/polyval.cc rearranged to two shuffles:
@@ -83,8 +83,7 @@ RELAYCELL_VPCLMUL512_INLINE __m512i Reduce(const Wide512& t) {
 
 // Four lanes to one 128-bit value: the XOR of all four.
 RELAYCELL_VPCLMUL512_INLINE __m128i AddLanes(__m512i v) {
-  const __m256i half =
-      _mm256_xor_si256(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+  const __m256i half = _mm256_xor_si256(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
   return _mm_xor_si128(_mm256_castsi256_si128(half), _mm256_extracti128_si256(half, 1));
 }
 
@@ -112,8 +111,8 @@ RELAYCELL_VPCLMUL512_INLINE void ComputePowers(const uint8_t* key, size_t blocks
   p.table[6] = h2;
   if (blocks < 3) return;
   const __m256i h21 = _mm256_set_m128i(h1, h2);  // lanes (H^2, H^1)
-  const __m256i h43 = _mm512_castsi512_si256(Reduce(
-      Mul(_mm512_zextsi256_si512(_mm256_set_m128i(h2, h2)), _mm512_zextsi256_si512(h21))));
+  const __m256i h43 = _mm512_castsi512_si256(
+      Reduce(Mul(_mm512_zextsi256_si512(_mm256_set_m128i(h2, h2)), _mm512_zextsi256_si512(h21))));
   p.table[4] = _mm256_castsi256_si128(h43);
   p.table[5] = _mm256_extracti128_si256(h43, 1);
   if (blocks < 5) return;
@@ -133,8 +132,8 @@ RELAYCELL_VPCLMUL512_INLINE void KaratsubaMulAdd(__m512i x, __m512i h, __m512i h
                                                  Wide512& acc) {
   acc.lo = _mm512_xor_si512(acc.lo, _mm512_clmulepi64_epi128(x, h, 0x00));
   acc.hi = _mm512_xor_si512(acc.hi, _mm512_clmulepi64_epi128(x, h, 0x11));
-  acc.mid = _mm512_xor_si512(
-      acc.mid, _mm512_clmulepi64_epi128(_mm512_xor_si512(x, Swap64(x)), h_sum, 0x00));
+  acc.mid = _mm512_xor_si512(acc.mid,
+                             _mm512_clmulepi64_epi128(_mm512_xor_si512(x, Swap64(x)), h_sum, 0x00));
 }
 
 // state' = (S ^ X1)·P1 ^ X2·P2 ^ ... ^ X8·P8 for the eight blocks in x0, x1 and their powers
@@ -184,10 +183,9 @@ RELAYCELL_VPCLMUL512_INLINE __m128i Tail(__m128i state, const uint8_t* blocks, s
   // The window at H^count: index kAggregate - count (public: lengths are not secret).
   const __m128i* window = p.table + (kAggregate - count);
   const __m512i h0 = _mm512_loadu_si512(window), h1 = _mm512_loadu_si512(window + 4);
-  return Step<kLatency>(state, _mm512_maskz_loadu_epi8(mask0, blocks),
-                        _mm512_maskz_loadu_epi8(mask1, blocks + 64), h0,
-                        _mm512_xor_si512(h0, Swap64(h0)), h1, _mm512_xor_si512(h1, Swap64(h1)),
-                        window[0]);
+  return Step<kLatency>(
+      state, _mm512_maskz_loadu_epi8(mask0, blocks), _mm512_maskz_loadu_epi8(mask1, blocks + 64),
+      h0, _mm512_xor_si512(h0, Swap64(h0)), h1, _mm512_xor_si512(h1, Swap64(h1)), window[0]);
 }
 
 // G jobs in lockstep: their powers, then their rounds interleaved, then their tails.

@@ -58,8 +58,9 @@ TEST(AezCellBatch, MatchesOneCellAtATimeOverManyRounds) {
       encipher.push_back(rng() % 2 == 0);
     }
     for (size_t j = 0; j < who.size(); ++j) {
-      ASSERT_TRUE(batch.Add(*batched[who[j]], got[j], early[j],
-                            encipher[j] ? AezCellBatch::Op::kEncipher : AezCellBatch::Op::kDecipher));
+      ASSERT_TRUE(
+          batch.Add(*batched[who[j]], got[j], early[j],
+                    encipher[j] ? AezCellBatch::Op::kEncipher : AezCellBatch::Op::kDecipher));
       if (encipher[j]) {
         single[who[j]]->Encipher(want[j], early[j]);
       } else {

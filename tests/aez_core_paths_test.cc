@@ -76,7 +76,8 @@ TEST(AezCorePaths, MixedBatchesAgreeInPlace) {
       const bool decipher = round % 2 == 1;
       ASSERT_TRUE(kernels::AezCoreRoundsBatchWithPath(Baseline(), w_jobs, decipher));
       ASSERT_TRUE(kernels::AezCoreRoundsBatchWithPath(path, g_jobs, decipher));
-      for (size_t m = 0; m < count; ++m) ASSERT_EQ(got[m], want[m]) << "round " << round << " job " << m;
+      for (size_t m = 0; m < count; ++m)
+        ASSERT_EQ(got[m], want[m]) << "round " << round << " job " << m;
     }
   });
 }
@@ -173,7 +174,8 @@ TEST(AezCorePathsAvailability, PathsOfOtherFamiliesAreRefused) {
   uint8_t buffer[64] = {}, delta[16] = {};
   AezKey key;
   const AezCoreJob job{&key.blocks(), delta, buffer, buffer, sizeof buffer};
-  EXPECT_FALSE(kernels::AezCoreRoundsBatchWithPath(KernelPath::Raw(RawKernel::kGfni512), {&job, 1}, false));
+  EXPECT_FALSE(
+      kernels::AezCoreRoundsBatchWithPath(KernelPath::Raw(RawKernel::kGfni512), {&job, 1}, false));
   EXPECT_FALSE(kernels::AezCoreRoundsBatchWithPath(KernelPath(), {&job, 1}, false));
 }
 

@@ -134,8 +134,8 @@ TEST(AezRoundTrip, CellHashShapeMatchesGeneralHashAndReference) {
       const std::span<const uint8_t> strings[] = {nonce, a1, a2};
       uint8_t cell[16], general[16], reference[16];
       AezCellHash(key.key, std::span<const uint8_t, 10>(nonce.data(), 10),
-                  std::span<const uint8_t, 32>(a1.data(), 32), std::span<const uint8_t, 16>(a2.data(), 16),
-                  cell);
+                  std::span<const uint8_t, 32>(a1.data(), 32),
+                  std::span<const uint8_t, 16>(a2.data(), 16), cell);
       AezHash(key.key, 0, nonce, ad, general);
       aez_reference::Hash(key.raw(), 0, strings, reference);
       ASSERT_EQ(0, std::memcmp(cell, general, 16)) << path.Name();
@@ -161,8 +161,8 @@ TEST(AezBatch, MatchesSingleAndReferenceOnMixedBatches) {
       const TestKey& key = *keys[rng() % keys.size()];
       jobs[i] = {&key.key, deltas[i].data(), i % 2 ? in[i].data() : batched[i].data(),
                  batched[i].data(), n};
-      ASSERT_TRUE(AezEncipher(key.key, std::span<const uint8_t, 16>(deltas[i].data(), 16),
-                              in[i], single[i]));
+      ASSERT_TRUE(AezEncipher(key.key, std::span<const uint8_t, 16>(deltas[i].data(), 16), in[i],
+                              single[i]));
       if (trial < 3) {
         ASSERT_EQ(single[i], aez_reference::Encipher(key.raw(), deltas[i].data(), in[i]));
       }

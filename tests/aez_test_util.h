@@ -22,7 +22,9 @@ struct TestKey {
   explicit TestKey(std::mt19937_64& rng) : extracted(RandomBytes(rng, 48)) {
     key.Init(std::span<const uint8_t, 48>(extracted.data(), 48));
   }
-  std::span<const uint8_t, 48> raw() const { return std::span<const uint8_t, 48>(extracted.data(), 48); }
+  std::span<const uint8_t, 48> raw() const {
+    return std::span<const uint8_t, 48>(extracted.data(), 48);
+  }
 };
 
 }  // namespace relaycell::aez_test

@@ -91,19 +91,20 @@ TEST(RelayHeader, AezLayoutRecognitionAndLimits) {
   bad[10] = 27;
   EXPECT_EQ(ParseRelayPayload(kAezRelayFormat, bad).error, ProtocolError::kUnknownRelayCommand);
   std::vector<uint8_t> too_long(499);
-  EXPECT_FALSE(BuildRelayPayload(kAezRelayFormat, {RelayCommand::kData, 1, 499}, too_long, payload));
+  EXPECT_FALSE(
+      BuildRelayPayload(kAezRelayFormat, {RelayCommand::kData, 1, 499}, too_long, payload));
 }
 
 TEST(RelayHeader, Tor1Layout) {
   std::array<uint8_t, kCellBodyBytes> payload{};
   const uint8_t data[2] = {1, 2};
   ASSERT_TRUE(BuildRelayPayload(kTor1RelayFormat, {RelayCommand::kData, 0x0102, 2}, data, payload));
-  EXPECT_EQ(payload[0], 2);    // relay_command
-  EXPECT_EQ(payload[3], 1);    // stream_id
+  EXPECT_EQ(payload[0], 2);  // relay_command
+  EXPECT_EQ(payload[3], 1);  // stream_id
   EXPECT_EQ(payload[4], 2);
-  EXPECT_EQ(payload[10], 2);   // length
-  EXPECT_EQ(payload[11], 1);   // data
-  payload[5] = 0xde;           // the digest is the layer's business
+  EXPECT_EQ(payload[10], 2);  // length
+  EXPECT_EQ(payload[11], 1);  // data
+  payload[5] = 0xde;          // the digest is the layer's business
   ParsedRelay r = ParseRelayPayload(kTor1RelayFormat, payload);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r.header.stream_id, 0x0102);

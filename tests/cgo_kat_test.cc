@@ -19,7 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct KatRun {
-  int status = -1;  // the exit status, or -1
+  int status = -1;     // the exit status, or -1
   std::string output;  // stdout and stderr
 };
 
@@ -40,9 +40,9 @@ KatRun Kat(const std::vector<std::string>& files) {
 class CgoKat : public testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("relaycell_cgo_kat_" + std::to_string(::getpid()) + "_" +
-            testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ =
+        fs::temp_directory_path() / ("relaycell_cgo_kat_" + std::to_string(::getpid()) + "_" +
+                                     testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -63,10 +63,13 @@ const std::string kCipher = "69c4e0d86a7b0430d8cdb78070b4c55a";
 
 std::string EtFile(const std::string& encrypt_expect, const std::string& extra = "") {
   return R"({"suite": "cgo", "source": "FIPS-197 C.1 through ET with KU = 0", "et": [)"
-         R"({"encrypt": true, "keys": ")" + kKey + R"(", "tweak": ")" + kTweak +
-         R"(", "block": ")" + kPlain + R"(", "expect": ")" + encrypt_expect + R"("},)"
-         R"({"encrypt": false, "keys": ")" + kKey + R"(", "tweak": ")" + kTweak +
-         R"(", "block": ")" + kCipher + R"(", "expect": ")" + kPlain + R"("}])" + extra + "}";
+         R"({"encrypt": true, "keys": ")" +
+         kKey + R"(", "tweak": ")" + kTweak + R"(", "block": ")" + kPlain + R"(", "expect": ")" +
+         encrypt_expect +
+         R"("},)"
+         R"({"encrypt": false, "keys": ")" +
+         kKey + R"(", "tweak": ")" + kTweak + R"(", "block": ")" + kCipher + R"(", "expect": ")" +
+         kPlain + R"("}])" + extra + "}";
 }
 
 TEST_F(CgoKat, SelfMadeFilePasses) {
@@ -103,10 +106,9 @@ TEST_F(CgoKat, MalformedFilesExitTwoNamingFileAndField) {
        R"({"suite": "cgo", "relay_originate": [{"state": {"k": "00", "n": "00", "tprime": "00"},)"
        R"( "cmd": 3, "msg": "", "new_state": {}, "t_out": "", "msg_out": ""}]})",
        "relay_originate[0]"},
-      {"cmd.json",
-       R"({"suite": "cgo", "relay": [{"inbound": true, "cmd": 300}]})", "relay[0].cmd"},
-      {"hop.json",
-       R"({"suite": "cgo", "client_originate": [{"hops": [], "cmd": 3}]})", "client_originate[0]"},
+      {"cmd.json", R"({"suite": "cgo", "relay": [{"inbound": true, "cmd": 300}]})", "relay[0].cmd"},
+      {"hop.json", R"({"suite": "cgo", "client_originate": [{"hops": [], "cmd": 3}]})",
+       "client_originate[0]"},
       {"json.json", "{\"suite\": ", "not valid JSON"},
   };
   for (const Case& c : cases) {

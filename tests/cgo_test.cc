@@ -317,8 +317,8 @@ TEST(CgoDirection, ForwardCellsAreRecognizedAtTheirTargetOnly) {
       const Body message = Message(rng);
       Body body = message;
       ASSERT_EQ(SendForward(circuit, target, body, cmd), target) << "cell " << cell;
-      EXPECT_TRUE(std::equal(body.begin() + kCgoTagBytes, body.end(),
-                             message.begin() + kCgoTagBytes));
+      EXPECT_TRUE(
+          std::equal(body.begin() + kCgoTagBytes, body.end(), message.begin() + kCgoTagBytes));
       // Both ends hold the same SENDME tag, and every hop's two ends the same state.
       EXPECT_TRUE(std::ranges::equal(circuit[target].client.forward->sendme_tag(),
                                      circuit[target].relay.forward->sendme_tag()));
@@ -340,8 +340,8 @@ TEST(CgoDirection, BackwardCellsAreTracedToTheirOrigin) {
       const Body message = Message(rng);
       Body body = message;
       ASSERT_EQ(SendBackward(circuit, origin, body, cmd), origin) << "cell " << cell;
-      EXPECT_TRUE(std::equal(body.begin() + kCgoTagBytes, body.end(),
-                             message.begin() + kCgoTagBytes));
+      EXPECT_TRUE(
+          std::equal(body.begin() + kCgoTagBytes, body.end(), message.begin() + kCgoTagBytes));
       EXPECT_TRUE(std::ranges::equal(circuit[origin].client.backward->sendme_tag(),
                                      circuit[origin].relay.backward->sendme_tag()));
       for (size_t i = 0; i <= origin; ++i) {
@@ -369,8 +369,8 @@ TEST(CgoDirection, BothDirectionsInterleaved) {
 // One random bit of T or C flipped on the wire next to the client: between the client and
 // hop 1 (forward) or between hop 1 and the client (backward).
 void FlipBit(std::mt19937_64& rng, bool in_tag, Body& body) {
-  const size_t bit = in_tag ? rng() % (8 * kCgoTagBytes)
-                            : 8 * kCgoTagBytes + rng() % (8 * kCgoRightBytes);
+  const size_t bit =
+      in_tag ? rng() % (8 * kCgoTagBytes) : 8 * kCgoTagBytes + rng() % (8 * kCgoRightBytes);
   body[bit / 8] ^= uint8_t(1u << (bit % 8));
 }
 

@@ -7,16 +7,14 @@
 namespace relaycell {
 namespace {
 
+using testing::AllSuiteIds;
 using testing::Cell;
 using testing::Path;
-using testing::AllSuiteIds;
 using testing::SuiteParamName;
 
 class RoundTrip : public ::testing::TestWithParam<SuiteId> {
  protected:
-  const CellSuite& suite() const {
-    return *FindSuite(GetParam());
-  }
+  const CellSuite& suite() const { return *FindSuite(GetParam()); }
 };
 
 TEST_P(RoundTrip, EveryHopBothDirectionsOneToEightHops) {
@@ -25,7 +23,8 @@ TEST_P(RoundTrip, EveryHopBothDirectionsOneToEightHops) {
     path.Build(suite(), n);
     for (int round = 0; round < 6; ++round) {
       for (int hop = 1; hop <= n; ++hop) {
-        const auto data = testing::TestData(size_t((round * 97 + hop * 31) % 499), uint32_t(round * 10 + hop));
+        const auto data =
+            testing::TestData(size_t((round * 97 + hop * 31) % 499), uint32_t(round * 10 + hop));
         const RelayHeader header{RelayCommand::kData, uint16_t(hop), uint16_t(data.size())};
         // Forward: client to `hop`.
         Cell cell{};
@@ -34,7 +33,8 @@ TEST_P(RoundTrip, EveryHopBothDirectionsOneToEightHops) {
         for (int i = 0; i < hop; ++i) {
           const CellResult r = path.relays[size_t(i)].HandleForward(cell);
           if (i + 1 < hop) {
-            ASSERT_EQ(r.outcome, CellOutcome::kForward) << "n=" << n << " hop=" << hop << " relay " << i + 1;
+            ASSERT_EQ(r.outcome, CellOutcome::kForward)
+                << "n=" << n << " hop=" << hop << " relay " << i + 1;
           } else {
             ASSERT_EQ(r.outcome, CellOutcome::kDelivered) << "n=" << n << " hop=" << hop;
             EXPECT_EQ(r.early, early);
@@ -65,14 +65,17 @@ TEST_P(RoundTrip, OriginateRefusesBadArguments) {
   path.Build(suite(), 3);
   Cell cell{};
   const auto data = testing::TestData(499, 1);
-  EXPECT_EQ(path.client.Originate(0, {RelayCommand::kData, 1, 10}, std::span(data).first(10), false, cell),
+  EXPECT_EQ(path.client.Originate(0, {RelayCommand::kData, 1, 10}, std::span(data).first(10), false,
+                                  cell),
             OriginateError::kNoSuchHop);
-  EXPECT_EQ(path.client.Originate(4, {RelayCommand::kData, 1, 10}, std::span(data).first(10), false, cell),
+  EXPECT_EQ(path.client.Originate(4, {RelayCommand::kData, 1, 10}, std::span(data).first(10), false,
+                                  cell),
             OriginateError::kNoSuchHop);
   EXPECT_EQ(path.client.Originate(1, {RelayCommand::kData, 1, 499}, data, false, cell),
             OriginateError::kBadPayload);
-  EXPECT_EQ(path.client.Originate(1, {RelayCommand::kData, 1, 5}, std::span(data).first(10), false, cell),
-            OriginateError::kBadPayload);
+  EXPECT_EQ(
+      path.client.Originate(1, {RelayCommand::kData, 1, 5}, std::span(data).first(10), false, cell),
+      OriginateError::kBadPayload);
 }
 
 TEST_P(RoundTrip, DestroyStopsEverything) {
@@ -86,13 +89,15 @@ TEST_P(RoundTrip, DestroyStopsEverything) {
   EXPECT_EQ(path.relays[0].destroy_reason(), DestroyReason::kFinished);
   EXPECT_FALSE(path.relays[0].is_open());
   EXPECT_EQ(path.relays[0].errors().Total(), 0u);
-  ASSERT_EQ(path.client.Originate(1, {RelayCommand::kData, 1, 0}, {}, false, cell), OriginateError::kOk);
+  ASSERT_EQ(path.client.Originate(1, {RelayCommand::kData, 1, 0}, {}, false, cell),
+            OriginateError::kOk);
   EXPECT_EQ(path.relays[0].HandleForward(cell).outcome, CellOutcome::kClosed);
 
   BuildDestroyCell(Path::kBaseId, DestroyReason::kRequested, cell);
   EXPECT_EQ(path.client.Receive(cell).outcome, CellOutcome::kDestroyed);
   EXPECT_EQ(path.client.destroy_reason(), DestroyReason::kRequested);
-  EXPECT_EQ(path.client.Originate(1, {RelayCommand::kData, 1, 0}, {}, false, cell), OriginateError::kClosed);
+  EXPECT_EQ(path.client.Originate(1, {RelayCommand::kData, 1, 0}, {}, false, cell),
+            OriginateError::kClosed);
 }
 
 TEST_P(RoundTrip, HostCannotOriginateRekeyAndRelaysPoliceIt) {
@@ -105,8 +110,8 @@ TEST_P(RoundTrip, HostCannotOriginateRekeyAndRelaysPoliceIt) {
             OriginateError::kBadPayload);
   // A REKEY smuggled in as a ready payload still reaches the relay's rules.
   uint8_t payload[kCellBodyBytes];
-  ASSERT_TRUE(BuildRelayPayload(suite().relay_format(), {RelayCommand::kRekey, 0, 34}, body,
-                                payload));
+  ASSERT_TRUE(
+      BuildRelayPayload(suite().relay_format(), {RelayCommand::kRekey, 0, 34}, body, payload));
   ASSERT_EQ(path.client.OriginatePayload(1, payload, false, cell), OriginateError::kOk);
   const CellResult r = path.relays[0].HandleForward(cell);
   EXPECT_EQ(r.outcome, CellOutcome::kDestroyed);

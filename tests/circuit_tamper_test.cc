@@ -19,17 +19,19 @@ void Warm(Path& path, int warmup) {
   Cell cell{};
   for (int k = 0; k < warmup; ++k) {
     const auto data = testing::TestData(100, uint32_t(k));
-    ASSERT_EQ(path.client.Originate(kHops, {RelayCommand::kData, 1, 100}, data, false, cell), OriginateError::kOk);
+    ASSERT_EQ(path.client.Originate(kHops, {RelayCommand::kData, 1, 100}, data, false, cell),
+              OriginateError::kOk);
     for (int i = 0; i < kHops; ++i) path.relays[size_t(i)].HandleForward(cell);
-    ASSERT_EQ(path.relays[kHops - 1].Originate({RelayCommand::kData, 1, 100}, data, cell), OriginateError::kOk);
+    ASSERT_EQ(path.relays[kHops - 1].Originate({RelayCommand::kData, 1, 100}, data, cell),
+              OriginateError::kOk);
     for (int i = kHops - 2; i >= 0; --i) path.relays[size_t(i)].HandleBackward(cell);
     ASSERT_EQ(path.client.Receive(cell).outcome, CellOutcome::kDelivered);
   }
 }
 
 // The bit positions to try: header-field bytes, block boundaries, the AEZ fragment, the end.
-const size_t kBits[] = {0, 7, 8 * 4, 8 * 8 + 1, 8 * 10 + 3, 8 * 31 + 7, 8 * 32, 8 * 200 + 5,
-                        8 * 447, 8 * 476 + 2, 8 * 492, 8 * 508 + 7};
+const size_t kBits[] = {0,      7,           8 * 4,   8 * 8 + 1,   8 * 10 + 3, 8 * 31 + 7,
+                        8 * 32, 8 * 200 + 5, 8 * 447, 8 * 476 + 2, 8 * 492,    8 * 508 + 7};
 
 // The suites whose layers resist tagging: every test below runs on each.
 class Tamper : public ::testing::TestWithParam<SuiteId> {
@@ -46,7 +48,8 @@ TEST_P(Tamper, AnyForwardBitFlipIsNeverDeliveredAndKillsTheCircuit) {
       Warm(path, 2);
       Cell cell{};
       const auto data = testing::TestData(300, 99);
-      ASSERT_EQ(path.client.Originate(kHops, {RelayCommand::kData, 5, 300}, data, false, cell), OriginateError::kOk);
+      ASSERT_EQ(path.client.Originate(kHops, {RelayCommand::kData, 5, 300}, data, false, cell),
+                OriginateError::kOk);
       bool delivered = false, destroyed = false;
       for (int i = 0; i < kHops; ++i) {
         if (i == link) CellPayload(CellBytes(cell))[bit / 8] ^= uint8_t(1u << (bit % 8));
@@ -62,7 +65,8 @@ TEST_P(Tamper, AnyForwardBitFlipIsNeverDeliveredAndKillsTheCircuit) {
       EXPECT_FALSE(delivered) << "link " << link << " bit " << bit;
       EXPECT_TRUE(destroyed) << "link " << link << " bit " << bit;
       // Nothing more passes: the last relay is destroyed, so later cells are dropped.
-      ASSERT_EQ(path.client.Originate(kHops, {RelayCommand::kData, 5, 300}, data, false, cell), OriginateError::kOk);
+      ASSERT_EQ(path.client.Originate(kHops, {RelayCommand::kData, 5, 300}, data, false, cell),
+                OriginateError::kOk);
       bool later_delivered = false;
       for (int i = 0; i < kHops; ++i) {
         const CellResult r = path.relays[size_t(i)].HandleForward(cell);
@@ -99,7 +103,8 @@ TEST_P(Tamper, AnyBackwardBitFlipIsNeverDeliveredAndKillsTheCircuit) {
       for (size_t i = 0; i < kCellBodyBytes; ++i) ASSERT_EQ(CellPayload(CellBytes(cell))[i], 0);
       EXPECT_EQ(path.client.errors()[ProtocolError::kUnrecognized], 1u);
       // A later, untouched cell is not delivered either.
-      ASSERT_EQ(path.relays[kHops - 1].Originate({RelayCommand::kData, 9, 10}, std::span(data).first(10), cell),
+      ASSERT_EQ(path.relays[kHops - 1].Originate({RelayCommand::kData, 9, 10},
+                                                 std::span(data).first(10), cell),
                 OriginateError::kOk);
       for (int i = kHops - 2; i >= 0; --i) path.relays[size_t(i)].HandleBackward(cell);
       EXPECT_EQ(path.client.Receive(cell).outcome, CellOutcome::kClosed);
@@ -120,7 +125,8 @@ void TagAndUntag(const CellSuite& suite, CellOutcome& exit_outcome, bool& intact
   path.Build(suite, kHops);
   Cell cell{};
   const auto data = testing::TestData(400, 3);
-  ASSERT_EQ(path.client.Originate(kHops, {RelayCommand::kData, 2, 400}, data, false, cell), OriginateError::kOk);
+  ASSERT_EQ(path.client.Originate(kHops, {RelayCommand::kData, 2, 400}, data, false, cell),
+            OriginateError::kOk);
   uint8_t pattern[kCellBodyBytes] = {};
   for (size_t i = 40; i < 60; ++i) pattern[i] = 0xa5;  // inside the data, away from header fields
   auto body = CellPayload(CellBytes(cell));

@@ -81,7 +81,8 @@ class PadLog final : public PadObserver {
     record.begin = begin;
     record.end = end;
     // Durable before the pad is used: if the write or fsync fails, stop before using it.
-    if (::write(fd_, &record, sizeof record) != ssize_t(sizeof record) || ::fsync(fd_) != 0) _exit(10);
+    if (::write(fd_, &record, sizeof record) != ssize_t(sizeof record) || ::fsync(fd_) != 0)
+      _exit(10);
   }
 
  private:
@@ -111,8 +112,8 @@ class PadLog final : public PadObserver {
       for (Bytes& s : seeds) randombytes_buf(s.data(), s.size());
       std::vector<std::span<const uint8_t>> views(seeds.begin(), seeds.end());
       std::unique_ptr<CircuitHubChannel> channel;
-      if (CircuitHubChannel::Create(client, *hub, uint32_t(10 + 10 * channels.size()), views, channel) !=
-          SuiteError::kOk) {
+      if (CircuitHubChannel::Create(client, *hub, uint32_t(10 + 10 * channels.size()), views,
+                                    channel) != SuiteError::kOk) {
         _exit(5);
       }
       (client[0] == 'a' ? alice_hubs : bob_hubs).push_back(channel.get());
@@ -120,7 +121,8 @@ class PadLog final : public PadObserver {
     }
     hubs.push_back(std::move(hub));
   }
-  std::mt19937 rng(uint32_t(::getpid()) ^ uint32_t(std::chrono::steady_clock::now().time_since_epoch().count()));
+  std::mt19937 rng(uint32_t(::getpid()) ^
+                   uint32_t(std::chrono::steady_clock::now().time_since_epoch().count()));
   std::uniform_int_distribution<size_t> length(amd::kMinKeyBytes, amd::kMaxKeyBytes);
   for (int n = 0; keys < 0 || n < keys; ++n) {
     Bytes key(length(rng)), got(amd::kMaxKeyBytes);
@@ -140,7 +142,8 @@ std::filesystem::path FastTempRoot() {
   // SIGKILL keeps the page cache, so tmpfs shows the same crash behaviour as a disk, ~100x
   // faster (every commit is an fsync).
   std::error_code ec;
-  if (std::filesystem::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK) == 0) return "/dev/shm";
+  if (std::filesystem::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK) == 0)
+    return "/dev/shm";
   return std::filesystem::temp_directory_path();
 }
 
@@ -209,7 +212,8 @@ TEST(DskeCrash, NoPadByteIsUsedTwiceAcrossRandomKills) {
     }
     // Every recorded range was committed first: the allocator's durable watermark covers it.
     const bool from_alice = pool.rfind("alice.", 0) == 0;
-    const std::filesystem::path owner = from_alice ? root / "alice" : root / pool.substr(0, pool.find('.'));
+    const std::filesystem::path owner =
+        from_alice ? root / "alice" : root / pool.substr(0, pool.find('.'));
     std::unique_ptr<psrd::PsrdStore> store;
     ASSERT_EQ(psrd::PsrdStore::Open(owner, store), psrd::PsrdError::kOk);
     psrd::PoolStatus status_now;

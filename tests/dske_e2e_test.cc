@@ -50,7 +50,8 @@ std::string AlicePool(size_t i) {
 
 std::filesystem::path FastTempRoot() {
   std::error_code ec;
-  if (std::filesystem::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK) == 0) return "/dev/shm";
+  if (std::filesystem::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK) == 0)
+    return "/dev/shm";
   return std::filesystem::temp_directory_path();
 }
 
@@ -111,8 +112,10 @@ class DskeE2eTest : public ::testing::Test {
     for (size_t i = 0; i < kHubs; ++i) {
       const std::string hub = HubName(i);
       const uint64_t bytes = i + 1 == small_hub ? small_bytes : kPoolBytes;
-      ASSERT_EQ(psrd::InitPair(root_ / "alice", "alice", root_ / hub, hub, bytes), psrd::PsrdError::kOk);
-      ASSERT_EQ(psrd::InitPair(root_ / "bob", "bob", root_ / hub, hub, bytes), psrd::PsrdError::kOk);
+      ASSERT_EQ(psrd::InitPair(root_ / "alice", "alice", root_ / hub, hub, bytes),
+                psrd::PsrdError::kOk);
+      ASSERT_EQ(psrd::InitPair(root_ / "bob", "bob", root_ / hub, hub, bytes),
+                psrd::PsrdError::kOk);
     }
     ASSERT_EQ(psrd::PsrdStore::Open(root_ / "alice", alice_store_), psrd::PsrdError::kOk);
     ASSERT_EQ(psrd::PsrdStore::Open(root_ / "bob", bob_store_), psrd::PsrdError::kOk);
@@ -124,8 +127,10 @@ class DskeE2eTest : public ::testing::Test {
       ASSERT_EQ(DskeHub::Open(hub, root_ / hub, h), HubError::kOk);
       hubs_.push_back(std::move(h));
       // 1, 2 or 3 hops; the hub is always the last.
-      alice_channels_.push_back(MakeChannel("alice", *hubs_.back(), int(i % 3) + 1, uint32_t(100 + 10 * i)));
-      bob_channels_.push_back(MakeChannel("bob", *hubs_.back(), int((i + 1) % 3) + 1, uint32_t(500 + 10 * i)));
+      alice_channels_.push_back(
+          MakeChannel("alice", *hubs_.back(), int(i % 3) + 1, uint32_t(100 + 10 * i)));
+      bob_channels_.push_back(
+          MakeChannel("bob", *hubs_.back(), int((i + 1) % 3) + 1, uint32_t(500 + 10 * i)));
       ASSERT_NE(alice_channels_.back(), nullptr);
       ASSERT_NE(bob_channels_.back(), nullptr);
       alice_hubs_.push_back(alice_channels_.back().get());
@@ -276,16 +281,21 @@ void AlterStoredShare(const std::filesystem::path& hub_dir) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(DskeHub::SharesPath(hub_dir).c_str(), &db), SQLITE_OK);
   sqlite3_stmt* select = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT key_id, share FROM shares", -1, &select, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT key_id, share FROM shares", -1, &select, nullptr),
+            SQLITE_OK);
   ASSERT_EQ(sqlite3_step(select), SQLITE_ROW);
   Bytes key_id(static_cast<const uint8_t*>(sqlite3_column_blob(select, 0)),
-               static_cast<const uint8_t*>(sqlite3_column_blob(select, 0)) + sqlite3_column_bytes(select, 0));
+               static_cast<const uint8_t*>(sqlite3_column_blob(select, 0)) +
+                   sqlite3_column_bytes(select, 0));
   Bytes share(static_cast<const uint8_t*>(sqlite3_column_blob(select, 1)),
-              static_cast<const uint8_t*>(sqlite3_column_blob(select, 1)) + sqlite3_column_bytes(select, 1));
+              static_cast<const uint8_t*>(sqlite3_column_blob(select, 1)) +
+                  sqlite3_column_bytes(select, 1));
   sqlite3_finalize(select);
   share[3] ^= 0x10;
   sqlite3_stmt* update = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "UPDATE shares SET share = ?1 WHERE key_id = ?2", -1, &update, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_prepare_v2(db, "UPDATE shares SET share = ?1 WHERE key_id = ?2", -1, &update,
+                               nullptr),
+            SQLITE_OK);
   sqlite3_bind_blob(update, 1, share.data(), int(share.size()), SQLITE_TRANSIENT);
   sqlite3_bind_blob(update, 2, key_id.data(), int(key_id.size()), SQLITE_TRANSIENT);
   ASSERT_EQ(sqlite3_step(update), SQLITE_DONE);
@@ -420,7 +430,7 @@ TEST_F(DskeE2eTest, PsrdExhaustionIsAClearErrorAndNothingIsSent) {
   EXPECT_EQ(sent.hubs[2].psrd, psrd::PsrdError::kExhausted);
   for (size_t i = 0; i < kHubs; ++i) {
     const std::string pool = AlicePool(i);
-    EXPECT_EQ(Watermark(*alice_store_, pool), alice_marks[i]) << pool;  // no pad consumed
+    EXPECT_EQ(Watermark(*alice_store_, pool), alice_marks[i]) << pool;    // no pad consumed
     EXPECT_EQ(Watermark(hubs_[i]->store(), pool), hub_marks[i]) << pool;  // no PUT arrived
     EXPECT_EQ(hubs_[i]->StoredShares(), 3u);
   }
@@ -438,7 +448,7 @@ TEST_F(DskeE2eTest, AHubRunningOutTowardBAnswersExhaustedAndKeepsTheShare) {
   Build(2, 700);  // alice.to.H2 and H2.to.bob: 700 bytes each
   const Bytes first = RandomKey(256), second = RandomKey(16);
   KeyId first_id, second_id;
-  ASSERT_EQ(Share(first, first_id).error, ClientError::kOk);   // 320 bytes of alice.to.H2
+  ASSERT_EQ(Share(first, first_id).error, ClientError::kOk);    // 320 bytes of alice.to.H2
   ASSERT_EQ(Share(second, second_id).error, ClientError::kOk);  // 80 more
   Bytes got;
   ASSERT_EQ(Receive(first_id, got).error, ClientError::kOk);  // 320 of H2.to.bob
@@ -471,7 +481,9 @@ TEST_F(DskeE2eTest, TheHubAnswersGarbageWithTypedErrors) {
   size_t written = 0;
   KeyId id{};
   const Bytes share(48, 1);
-  ASSERT_TRUE(SealShare(*alice_store_, "alice.to.H1", MessageType::kPut, id, 1, 2, 2, share, put, written).ok());
+  ASSERT_TRUE(
+      SealShare(*alice_store_, "alice.to.H1", MessageType::kPut, id, 1, 2, 2, share, put, written)
+          .ok());
   put.resize(written);
   r = hub.Handle("mallory", put, reply);
   EXPECT_EQ(r.error, ErrorCode::kUnavailable);

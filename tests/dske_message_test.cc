@@ -52,7 +52,8 @@ TEST(DskeMessage, RoundTripsEveryType) {
     std::array<uint8_t, kMaxMessageBytes> again;
     size_t written_again = 0;
     ASSERT_EQ(Serialize(parsed, again, written_again), ParseError::kOk);
-    EXPECT_EQ(Bytes(wire.begin(), wire.begin() + written), Bytes(again.begin(), again.begin() + written_again));
+    EXPECT_EQ(Bytes(wire.begin(), wire.begin() + written),
+              Bytes(again.begin(), again.begin() + written_again));
   }
   std::array<uint8_t, kMaxMessageBytes> wire;
   size_t written = 0;
@@ -91,15 +92,20 @@ TEST(DskeMessage, FieldsOutOfRangeAreRefused) {
   };
   check([](auto& w) { w[0] = 0; }, ParseError::kUnknownType);
   check([](auto& w) { w[0] = 5; }, ParseError::kUnknownType);
-  check([](auto& w) { w[17] = 0; }, ParseError::kBadShareParameters);   // x = 0
-  check([](auto& w) { w[17] = 4; }, ParseError::kBadShareParameters);   // x > n
-  check([](auto& w) { w[18] = 1; }, ParseError::kBadShareParameters);   // k = 1
-  check([](auto& w) { w[18] = 4; }, ParseError::kBadShareParameters);   // k > n
+  check([](auto& w) { w[17] = 0; }, ParseError::kBadShareParameters);  // x = 0
+  check([](auto& w) { w[17] = 4; }, ParseError::kBadShareParameters);  // x > n
+  check([](auto& w) { w[18] = 1; }, ParseError::kBadShareParameters);  // k = 1
+  check([](auto& w) { w[18] = 4; }, ParseError::kBadShareParameters);  // k > n
   check([](auto& w) { w[20] = 0; }, ParseError::kBadFragmentCount);
   check([](auto& w) { w[20] = 5; }, ParseError::kBadFragmentCount);
-  check([](auto& w) { w[36] = 0; }, ParseError::kBadFragment);          // fragment 0 length 0
+  check([](auto& w) { w[36] = 0; }, ParseError::kBadFragment);  // fragment 0 length 0
   check([](auto& w) { w[36] = 21; }, ParseError::kPadLengthMismatch);
-  check([](auto& w) { w[53] = 0; w[54] = 0; }, ParseError::kBadCiphertextLength);
+  check(
+      [](auto& w) {
+        w[53] = 0;
+        w[54] = 0;
+      },
+      ParseError::kBadCiphertextLength);
   check([](auto& w) { w[53] = 0xFF; }, ParseError::kBadCiphertextLength);
   const Bytes error = {4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 99};
   Message m;
@@ -126,13 +132,16 @@ TEST(DskeMessage, KeyExchangeThroughThreeHubsWithOneLiar) {
   const std::filesystem::path root = pattern;
   const char* hubs[] = {"h1", "h2", "h3"};
   for (const char* hub : hubs) {
-    ASSERT_EQ(psrd::InitPair(root / "A", "A", root / hub, hub, 1 << 16, 4096), psrd::PsrdError::kOk);
-    ASSERT_EQ(psrd::InitPair(root / "B", "B", root / hub, hub, 1 << 16, 4096), psrd::PsrdError::kOk);
+    ASSERT_EQ(psrd::InitPair(root / "A", "A", root / hub, hub, 1 << 16, 4096),
+              psrd::PsrdError::kOk);
+    ASSERT_EQ(psrd::InitPair(root / "B", "B", root / hub, hub, 1 << 16, 4096),
+              psrd::PsrdError::kOk);
   }
   std::unique_ptr<psrd::PsrdStore> a, b, h[3];
   ASSERT_EQ(psrd::PsrdStore::Open(root / "A", a), psrd::PsrdError::kOk);
   ASSERT_EQ(psrd::PsrdStore::Open(root / "B", b), psrd::PsrdError::kOk);
-  for (int i = 0; i < 3; ++i) ASSERT_EQ(psrd::PsrdStore::Open(root / hubs[i], h[i]), psrd::PsrdError::kOk);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(psrd::PsrdStore::Open(root / hubs[i], h[i]), psrd::PsrdError::kOk);
 
   Bytes key(32);
   randombytes_buf(key.data(), key.size());
@@ -149,15 +158,19 @@ TEST(DskeMessage, KeyExchangeThroughThreeHubsWithOneLiar) {
     std::array<uint8_t, kMaxMessageBytes> put;
     size_t put_bytes = 0;
     ASSERT_TRUE(SealShare(*a, "A.to." + hub, MessageType::kPut, key_id, uint8_t(i + 1), 2, 3,
-                          shares[i], put, put_bytes).ok());
+                          shares[i], put, put_bytes)
+                    .ok());
     Message received;
     Bytes at_hub(share_bytes);
     size_t got = 0;
-    ASSERT_TRUE(OpenShare(*h[i], "A.to." + hub, std::span(put.data(), put_bytes), received, at_hub, got).ok());
+    ASSERT_TRUE(
+        OpenShare(*h[i], "A.to." + hub, std::span(put.data(), put_bytes), received, at_hub, got)
+            .ok());
     ASSERT_EQ(got, share_bytes);
     EXPECT_EQ(at_hub, shares[i]);
     // A replayed PUT is refused by the watermark.
-    const SealStatus replay = OpenShare(*h[i], "A.to." + hub, std::span(put.data(), put_bytes), received, at_hub, got);
+    const SealStatus replay =
+        OpenShare(*h[i], "A.to." + hub, std::span(put.data(), put_bytes), received, at_hub, got);
     EXPECT_EQ(replay.error, SealError::kPsrd);
     EXPECT_EQ(replay.psrd_error, psrd::PsrdError::kReplay);
 
@@ -165,10 +178,12 @@ TEST(DskeMessage, KeyExchangeThroughThreeHubsWithOneLiar) {
     std::array<uint8_t, kMaxMessageBytes> deliver;
     size_t deliver_bytes = 0;
     ASSERT_TRUE(SealShare(*h[i], hub + ".to.B", MessageType::kDeliver, key_id, received.x,
-                          received.k, received.n, at_hub, deliver, deliver_bytes).ok());
+                          received.k, received.n, at_hub, deliver, deliver_bytes)
+                    .ok());
     Message at_b_message;
     ASSERT_TRUE(OpenShare(*b, hub + ".to.B", std::span(deliver.data(), deliver_bytes), at_b_message,
-                          at_b[i], got).ok());
+                          at_b[i], got)
+                    .ok());
     EXPECT_EQ(at_b_message.key_id, key_id);
   }
   std::vector<amd::ShareView> views;
@@ -183,13 +198,15 @@ TEST(DskeMessage, KeyExchangeThroughThreeHubsWithOneLiar) {
   // A tampered DELIVER fails its MAC at B.
   std::array<uint8_t, kMaxMessageBytes> deliver;
   size_t deliver_bytes = 0;
-  ASSERT_TRUE(SealShare(*h[0], "h1.to.B", MessageType::kDeliver, key_id, 1, 2, 3, shares[0], deliver,
-                        deliver_bytes).ok());
+  ASSERT_TRUE(SealShare(*h[0], "h1.to.B", MessageType::kDeliver, key_id, 1, 2, 3, shares[0],
+                        deliver, deliver_bytes)
+                  .ok());
   deliver[deliver_bytes - 20] ^= 1;
   Message m;
   size_t got = 0;
-  EXPECT_EQ(OpenShare(*b, "h1.to.B", std::span(deliver.data(), deliver_bytes), m, at_b[0], got).error,
-            SealError::kBadTag);
+  EXPECT_EQ(
+      OpenShare(*b, "h1.to.B", std::span(deliver.data(), deliver_bytes), m, at_b[0], got).error,
+      SealError::kBadTag);
   a.reset();
   b.reset();
   for (auto& hub : h) hub.reset();

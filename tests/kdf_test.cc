@@ -14,7 +14,8 @@ namespace {
 
 std::vector<uint8_t> FromHex(const std::string& hex) {
   std::vector<uint8_t> out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(uint8_t(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    out.push_back(uint8_t(std::stoi(hex.substr(i, 2), nullptr, 16)));
   return out;
 }
 
@@ -115,13 +116,15 @@ TEST(KdfCommand, SeedAndRekeyOutputsAndErrors) {
 
   const std::string key_hex = ToHex(std::span<const uint8_t>(expect, 48));
   uint8_t rekeyed[kKdfOutputBytes];
-  ASSERT_EQ(DeriveRekeyKeys(std::span<const uint8_t, 48>(expect, 48), std::span<const uint8_t>(seed), rekeyed),
+  ASSERT_EQ(DeriveRekeyKeys(std::span<const uint8_t, 48>(expect, 48),
+                            std::span<const uint8_t>(seed), rekeyed),
             KdfError::kOk);
   EXPECT_EQ(RunCapture("--rekey " + key_hex + " " + seed_hex, status), ToHex(rekeyed) + "\n");
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
-  for (const std::string& bad : std::vector<std::string>{"--seed 00ff", "--seed zz" + seed_hex, "--seed abc",
-                                "--rekey 00 " + seed_hex, "--rekey " + key_hex + " 0g", "", "--bogus"}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "--seed 00ff", "--seed zz" + seed_hex, "--seed abc", "--rekey 00 " + seed_hex,
+           "--rekey " + key_hex + " 0g", "", "--bogus"}) {
     EXPECT_EQ(RunCapture(bad, status), "") << bad;
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << bad;
   }

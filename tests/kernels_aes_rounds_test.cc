@@ -35,7 +35,8 @@ uint8_t SBox(uint8_t x) {
   uint8_t s = 0x63;
   for (int i = 0; i < 8; ++i) {
     const int bit = ((inverse >> i) ^ (inverse >> ((i + 4) % 8)) ^ (inverse >> ((i + 5) % 8)) ^
-                     (inverse >> ((i + 6) % 8)) ^ (inverse >> ((i + 7) % 8))) & 1;
+                     (inverse >> ((i + 6) % 8)) ^ (inverse >> ((i + 7) % 8))) &
+                    1;
     s ^= uint8_t(bit << i);
   }
   return s;
@@ -99,7 +100,8 @@ std::vector<uint8_t> Reference(const std::vector<uint8_t>& in, const uint8_t* of
   return out;
 }
 
-constexpr size_t kBlocks[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 20, 21, 24, 27, 28, 31, 32, 33, 64, 100};
+constexpr size_t kBlocks[] = {0,  1,  2,  3,  4,  5,  7,  8,  9,  15, 16,
+                              17, 20, 21, 24, 27, 28, 31, 32, 33, 64, 100};
 constexpr size_t kRounds[] = {0, 1, 4, 10, 16};
 
 void CheckShared(KernelPath path) {
@@ -115,8 +117,8 @@ void CheckShared(KernelPath path) {
       const std::span<const uint8_t> round_keys(keys.data() + 1, 16 * rounds);
 
       std::vector<uint8_t> out(16 * blocks + 1);
-      ASSERT_TRUE(AesRoundsWithPath(path, std::span(storage).subspan(misalign), offsets,
-                                    round_keys, std::span(out).subspan(1)));
+      ASSERT_TRUE(AesRoundsWithPath(path, std::span(storage).subspan(misalign), offsets, round_keys,
+                                    std::span(out).subspan(1)));
       ASSERT_EQ(std::vector<uint8_t>(out.begin() + 1, out.end()),
                 Reference(in, offsets.data(), per_block, rounds))
           << blocks << " blocks, " << rounds << " rounds";

@@ -42,7 +42,8 @@ TEST(Gf256, Fips197Products) {
 TEST(Gf256, ScalarMatchesReferenceOnAllPairs) {
   for (unsigned a = 0; a < 256; ++a) {
     for (unsigned b = 0; b < 256; ++b) {
-      ASSERT_EQ(GfMul(uint8_t(a), uint8_t(b)), ReferenceMul(uint8_t(a), uint8_t(b))) << a << "*" << b;
+      ASSERT_EQ(GfMul(uint8_t(a), uint8_t(b)), ReferenceMul(uint8_t(a), uint8_t(b)))
+          << a << "*" << b;
     }
     if (a != 0) {
       ASSERT_EQ(GfMul(uint8_t(a), GfInverse(uint8_t(a))), 1) << a;
@@ -75,7 +76,8 @@ void CheckMulAccumulate(KernelPath path) {
 
 void CheckMatrix(KernelPath path) {
   std::mt19937_64 rng(2);
-  const std::pair<size_t, size_t> shapes[] = {{1, 1}, {3, 5}, {4, 2}, {2, 6}, {7, 9}, {40, 3}, {5, 13}};
+  const std::pair<size_t, size_t> shapes[] = {{1, 1}, {3, 5},  {4, 2}, {2, 6},
+                                              {7, 9}, {40, 3}, {5, 13}};
   for (auto [k, m] : shapes) {
     for (size_t length : kLengths) {
       const size_t misalign = length % 3;
@@ -95,9 +97,10 @@ void CheckMatrix(KernelPath path) {
       for (size_t r = 0; r < m; ++r) {
         for (size_t i = 0; i < length; ++i) {
           uint8_t want = 0;
-          for (size_t j = 0; j < k; ++j) want ^= ReferenceMul(coefficients[r * k + j], in_rows[j][i]);
-          ASSERT_EQ(out_rows[r][i], want) << "k " << k << " m " << m << " length " << length
-                                          << " row " << r << " byte " << i;
+          for (size_t j = 0; j < k; ++j)
+            want ^= ReferenceMul(coefficients[r * k + j], in_rows[j][i]);
+          ASSERT_EQ(out_rows[r][i], want)
+              << "k " << k << " m " << m << " length " << length << " row " << r << " byte " << i;
         }
       }
       if (m == 1 || k == 3) {

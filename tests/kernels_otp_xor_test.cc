@@ -12,7 +12,8 @@
 namespace relaycell::kernels {
 namespace {
 
-constexpr size_t kLengths[] = {0, 1, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65, 127, 129, 509, 4096, 4103};
+constexpr size_t kLengths[] = {0,  1,  7,  8,  9,   15,  16,  17,   31,
+                               33, 63, 64, 65, 127, 129, 509, 4096, 4103};
 
 std::vector<uint8_t> RandomBytes(std::mt19937_64& rng, size_t n) {
   std::vector<uint8_t> v(n);
@@ -39,7 +40,8 @@ void CheckXor() {
       auto buffer = in;  // in place
       ASSERT_TRUE(OtpXor(std::span(buffer).subspan(misalign), std::span(pad).subspan(0, length),
                          std::span(buffer).subspan(misalign)));
-      for (size_t i = 0; i < length; ++i) ASSERT_EQ(buffer[misalign + i], in[misalign + i] ^ pad[i]);
+      for (size_t i = 0; i < length; ++i)
+        ASSERT_EQ(buffer[misalign + i], in[misalign + i] ^ pad[i]);
     }
   }
 }

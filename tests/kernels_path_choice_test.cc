@@ -95,7 +95,8 @@ TEST(ForcePath, VersionJsonShowsTheForcedPath) {
   const KernelPath last = RunnablePaths(KernelFamily::kAezCore).back();
   const KernelPath gf = RunnablePaths(KernelFamily::kGf256).front();
   std::string out;
-  ASSERT_EQ(RunWithForce("aez_core:" + last.Name() + ",gf256:" + gf.Name(), "version --json", out), 0);
+  ASSERT_EQ(RunWithForce("aez_core:" + last.Name() + ",gf256:" + gf.Name(), "version --json", out),
+            0);
   const auto doc = nlohmann::json::parse(out);
   EXPECT_TRUE(doc["version"].is_string());
   EXPECT_TRUE(doc["cpu"].is_string());

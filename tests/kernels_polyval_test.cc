@@ -88,7 +88,8 @@ TEST(Polyval, EmptyMessageIsZero) {
   EXPECT_EQ(std::vector<uint8_t>(out, out + 16), std::vector<uint8_t>(16, 0));
 }
 
-constexpr size_t kLengths[] = {0, 1, 15, 16, 17, 63, 64, 65, 127, 128, 129, 143, 144, 509, 512, 4096, 4097};
+constexpr size_t kLengths[] = {0,   1,   15,  16,  17,  63,  64,   65,  127,
+                               128, 129, 143, 144, 509, 512, 4096, 4097};
 
 void CheckRandom() {
   std::mt19937_64 rng(3);
@@ -98,7 +99,8 @@ void CheckRandom() {
       for (auto& b : h) b = uint8_t(rng());
       for (auto& b : message) b = uint8_t(rng());
       uint8_t out[16];
-      Polyval(std::span<const uint8_t, 16>(h.data(), 16), std::span(message).subspan(misalign), out);
+      Polyval(std::span<const uint8_t, 16>(h.data(), 16), std::span(message).subspan(misalign),
+              out);
       ASSERT_EQ(std::vector<uint8_t>(out, out + 16),
                 ReferencePolyval(h.data(), message.data() + misalign, length))
           << "length " << length << " misalign " << misalign;
@@ -125,7 +127,8 @@ void CheckBatch() {
   }
   PolyvalBatch(jobs);
   for (size_t i = 0; i < n; ++i) {
-    ASSERT_EQ(outs[i], ReferencePolyval(keys[i].data(), messages[i].data(), kLengths[i])) << "job " << i;
+    ASSERT_EQ(outs[i], ReferencePolyval(keys[i].data(), messages[i].data(), kLengths[i]))
+        << "job " << i;
   }
 }
 

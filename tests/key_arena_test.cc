@@ -74,7 +74,9 @@ TEST(KeyArena, RefusesObjectsLargerThanASlot) {
   auto box = MakeInArena<Secret>(arena);  // 48 > 64? no: slot rounds to 64, so it fits
   EXPECT_TRUE(box);
   KeyArena tiny(16, 4);
-  struct Big { uint8_t b[100]; };
+  struct Big {
+    uint8_t b[100];
+  };
   EXPECT_FALSE(MakeInArena<Big>(tiny));
 }
 

@@ -84,7 +84,7 @@ void CheckAgainstModel(CircuitKeyHash hash, size_t max_circuits, uint32_t key_sp
     ASSERT_EQ(table.Find({uint32_t(packed >> 32), uint32_t(packed)}), slot);
     live.insert(slot);
   }
-  EXPECT_EQ(live.size(), model.size());  // no slot handed out twice
+  EXPECT_EQ(live.size(), model.size());      // no slot handed out twice
   EXPECT_EQ(table.bucket_count(), buckets);  // never reallocated
 }
 

@@ -140,7 +140,7 @@ RelayWorld MakeRelayWorkload(const CellSuite& suite, size_t count, size_t cells,
       BuildRelayPayload(layout, {RelayCommand::kData, 9, uint16_t(data.size())}, data,
                         in.cell.payload());
       if (rng() % 10 == 0) in.cell.payload()[0] ^= 1;  // malformed: refused
-    } else if (pick < 88) {  // garbage from the client side
+    } else if (pick < 88) {                            // garbage from the client side
       WriteCellHeader(c.circ_id, CellCommand::kRelay, in.cell.span());
       const auto body = TestData(kCellBodyBytes, uint32_t(n) ^ 0x9999);
       std::copy(body.begin(), body.end(), in.cell.payload().begin());
@@ -193,14 +193,15 @@ std::vector<OutItem> RelayReference(const CellSuite& suite, const RelayWorld& wo
       RelayOpenParams params;
       EXPECT_TRUE(DecodeRelayOpen(in.cell, params));
       const size_t i = size_t(key.circ_id - 100);
-      EXPECT_EQ(RelayCircuit::Create(suite, params.seed, key.circ_id, params.next_circ_id,
-                                     SmallRekeyConfig(), RekeyEnforcer::Mode::kEnforce,
-                                     refs[i].circuit),
-                SuiteError::kOk);
+      EXPECT_EQ(
+          RelayCircuit::Create(suite, params.seed, key.circ_id, params.next_circ_id,
+                               SmallRekeyConfig(), RekeyEnforcer::Mode::kEnforce, refs[i].circuit),
+          SuiteError::kOk);
       refs[i].channel = in.channel;
       refs[i].next_channel = params.next_channel;
       by_client[key.packed()] = i;
-      if (params.next_circ_id != 0) by_next[CircuitKey{params.next_channel, params.next_circ_id}.packed()] = i;
+      if (params.next_circ_id != 0)
+        by_next[CircuitKey{params.next_channel, params.next_circ_id}.packed()] = i;
       continue;
     }
     auto fwd = by_client.find(key.packed());
@@ -212,7 +213,8 @@ std::vector<OutItem> RelayReference(const CellSuite& suite, const RelayWorld& wo
     if (in.kind == InKind::kOriginate) {
       if (fwd == by_client.end()) continue;
       Ref& r = refs[fwd->second];
-      const ParsedRelay relay = ParseRelayPayload(r.circuit.suite().relay_format(), in.cell.payload());
+      const ParsedRelay relay =
+          ParseRelayPayload(r.circuit.suite().relay_format(), in.cell.payload());
       if (!relay.ok()) continue;
       OutItem item = Item(OutKind::kSend, r.channel, WireCell{});
       if (r.circuit.Originate(relay.header, relay.data, item.cell.span()) == OriginateError::kOk) {
@@ -255,9 +257,7 @@ std::vector<OutItem> RelayReference(const CellSuite& suite, const RelayWorld& wo
           close(i, true, DestroyReason::kDestroyed, false, {});
         }
         break;
-      case CellOutcome::kClosed:
-        ADD_FAILURE() << "closed circuits leave the map";
-        break;
+      case CellOutcome::kClosed: ADD_FAILURE() << "closed circuits leave the map"; break;
     }
   }
   return out;
@@ -265,9 +265,7 @@ std::vector<OutItem> RelayReference(const CellSuite& suite, const RelayWorld& wo
 
 class PipelineDifferential : public ::testing::TestWithParam<SuiteId> {
  protected:
-  const CellSuite& suite() const {
-    return *FindSuite(GetParam());
-  }
+  const CellSuite& suite() const { return *FindSuite(GetParam()); }
 };
 
 TEST_P(PipelineDifferential, RelayPipelineMatchesOneCellAtATime) {
@@ -362,8 +360,8 @@ ClientWorld MakeClientWorkload(const CellSuite& suite, size_t count, size_t cell
       const int hop = 1 + int(rng() % unsigned(hops));
       if (!c.relays[size_t(hop - 1)].is_open()) continue;
       const auto data = TestData(rng() % (max_data + 1), uint32_t(n) ^ 0x1234);
-      if (c.relays[size_t(hop - 1)].Originate({RelayCommand::kData, 3, uint16_t(data.size())},
-                                              data, in.cell.span()) != OriginateError::kOk) {
+      if (c.relays[size_t(hop - 1)].Originate({RelayCommand::kData, 3, uint16_t(data.size())}, data,
+                                              in.cell.span()) != OriginateError::kOk) {
         continue;
       }
       bool ok = true;
@@ -426,9 +424,9 @@ std::vector<OutItem> ClientReference(const CellSuite& suite, const ClientWorld& 
     if (in.kind == InKind::kOriginate) {
       const ParsedRelay relay = ParseRelayPayload(client.suite().relay_format(), in.cell.payload());
       OutItem item = Item(OutKind::kSend, in.channel, WireCell{});
-      const OriginateError e =
-          client.Originate(in.hop, relay.header, relay.data,
-                           in.cell.command() == uint8_t(CellCommand::kRelayEarly), item.cell.span());
+      const OriginateError e = client.Originate(
+          in.hop, relay.header, relay.data, in.cell.command() == uint8_t(CellCommand::kRelayEarly),
+          item.cell.span());
       if (e == OriginateError::kOk) {
         out.push_back(item);
         poll(client, in.channel);
@@ -546,8 +544,8 @@ TEST_P(PipelineDifferential, BatchedClientPipelineRekeysWithRelays) {
         const int from = 1 + int(rng() % kHops);
         auto back = TestData(rng() % 400, uint32_t(round * 1000 + int(i) * 10 + k) ^ 0xabcd);
         WireCell cell;
-        ASSERT_EQ(p.relays[size_t(from - 1)].Originate({RelayCommand::kData, 4, uint16_t(back.size())},
-                                                      back, cell.span()),
+        ASSERT_EQ(p.relays[size_t(from - 1)].Originate(
+                      {RelayCommand::kData, 4, uint16_t(back.size())}, back, cell.span()),
                   OriginateError::kOk);
         p.to_client[from].push_back(std::move(back));
         send_back(p, from - 1, cell);
@@ -568,7 +566,8 @@ TEST_P(PipelineDifferential, BatchedClientPipelineRekeysWithRelays) {
         ASSERT_TRUE(relay.ok());
         size_t& n = p.client_got[o.hop];
         ASSERT_LT(n, p.to_client[o.hop].size());
-        EXPECT_EQ(std::vector<uint8_t>(relay.data.begin(), relay.data.end()), p.to_client[o.hop][n]);
+        EXPECT_EQ(std::vector<uint8_t>(relay.data.begin(), relay.data.end()),
+                  p.to_client[o.hop][n]);
         ++n;
         continue;
       }
@@ -594,7 +593,7 @@ TEST_P(PipelineDifferential, BatchedClientPipelineRekeysWithRelays) {
     }
   }
   EXPECT_EQ(engine.counters().control_cells, acks);  // every REKEY(1) was answered
-  engine.ProcessBatch(inputs, sink.output());          // the last ACKs
+  engine.ProcessBatch(inputs, sink.output());        // the last ACKs
   EXPECT_EQ(engine.counters().destroyed, 0u);
   EXPECT_GT(engine.counters().delivered, 0u);
   EXPECT_GT(acks, kCircuits * kHops * 4);  // every hop rekeyed several times
@@ -606,7 +605,8 @@ TEST_P(PipelineDifferential, BatchedClientPipelineRekeysWithRelays) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Suites, PipelineDifferential, ::testing::ValuesIn(AllSuiteIds()), SuiteParamName);
+INSTANTIATE_TEST_SUITE_P(Suites, PipelineDifferential, ::testing::ValuesIn(AllSuiteIds()),
+                         SuiteParamName);
 
 }  // namespace
 }  // namespace relaycell

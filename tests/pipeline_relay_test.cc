@@ -27,11 +27,15 @@ constexpr int kHops = 3;
 // A link has a channel id at each end: what hop h sends on 100 + h arrives at hop h + 1 on h + 1.
 constexpr uint32_t kClientChannel = 0;
 constexpr uint32_t kOutBase = 100;
-uint32_t ArrivesOn(uint32_t sent_on) { return sent_on >= kOutBase ? sent_on - kOutBase + 1 : sent_on; }
+uint32_t ArrivesOn(uint32_t sent_on) {
+  return sent_on >= kOutBase ? sent_on - kOutBase + 1 : sent_on;
+}
 
 struct Collector {
   std::vector<OutItem> items;
-  void operator()(std::span<const OutItem> run) { items.insert(items.end(), run.begin(), run.end()); }
+  void operator()(std::span<const OutItem> run) {
+    items.insert(items.end(), run.begin(), run.end());
+  }
 };
 
 void SubmitAll(ShardedPipeline& engine, std::span<const InCell> items, Collector& sink) {
@@ -56,9 +60,7 @@ bool WaitFor(ShardedPipeline& engine, Collector& sink, size_t count) {
 
 class PipelineRelay : public ::testing::TestWithParam<SuiteId> {
  protected:
-  const CellSuite& suite() const {
-    return *FindSuite(GetParam());
-  }
+  const CellSuite& suite() const { return *FindSuite(GetParam()); }
 };
 
 // Every hop of `circuits` 3-hop circuits opened in one relay engine; ids on each channel are
@@ -72,13 +74,14 @@ std::vector<InCell> OpenPaths(const CellSuite& suite, ShardedPipeline& relay, si
     for (int h = 0; h < kHops; ++h) {
       const uint32_t id = ids[i][size_t(h)];
       const size_t shard = relay.ShardOf({uint32_t(h), id});
-      ids[i][size_t(h) + 1] =
-          h + 1 < kHops ? relay.PickCircIdForShard(kOutBase + uint32_t(h), shard, 1 + uint32_t(i) * 64)
-                        : 0;
+      ids[i][size_t(h) + 1] = h + 1 < kHops ? relay.PickCircIdForShard(kOutBase + uint32_t(h),
+                                                                       shard, 1 + uint32_t(i) * 64)
+                                            : 0;
       const auto seed = SeedFor(suite, int(i) * 8 + h + 1);
       InCell open;
       EXPECT_TRUE(EncodeRelayOpen(uint32_t(h), id,
-                                  {suite.id(), kOutBase + uint32_t(h), ids[i][size_t(h) + 1], seed}, open));
+                                  {suite.id(), kOutBase + uint32_t(h), ids[i][size_t(h) + 1], seed},
+                                  open));
       opens.push_back(open);
     }
   }
@@ -124,7 +127,8 @@ TEST_P(PipelineRelay, ThreeHopsThroughShardedPipelinesAndBack) {
         in.channel = kClientChannel;
         in.hop = uint8_t(hop);
         WriteCellHeader(ids[i][0], CellCommand::kRelay, in.cell.span());
-        auto data = TestData(size_t(round * 40 + hop), uint32_t(i * 100 + size_t(round * 10 + hop)));
+        auto data =
+            TestData(size_t(round * 40 + hop), uint32_t(i * 100 + size_t(round * 10 + hop)));
         BuildRelayPayload(layout, {RelayCommand::kData, 5, uint16_t(data.size())}, data,
                           in.cell.payload());
         sent[{i, hop}].push_back(std::move(data));
@@ -235,7 +239,8 @@ TEST_P(PipelineRelay, BackPressureAndStopLoseNothing) {
     InCell open;
     ASSERT_TRUE(EncodeRelayOpen(7, 10 + uint32_t(i), {suite().id(), 0, 0, seed}, open));
     opens.push_back(open);
-    ASSERT_EQ(RelayCircuit::Create(suite(), seed, 10 + uint32_t(i), 0, reference[i]), SuiteError::kOk);
+    ASSERT_EQ(RelayCircuit::Create(suite(), seed, 10 + uint32_t(i), 0, reference[i]),
+              SuiteError::kOk);
   }
   Collector out;
   SubmitAll(relay, opens, out);

@@ -16,7 +16,7 @@
 namespace relaycell {
 namespace {
 
-constexpr uint8_t kRelay = 3;    // protocol §1 command numbers
+constexpr uint8_t kRelay = 3;  // protocol §1 command numbers
 constexpr uint8_t kDestroy = 4;
 
 uint64_t ReadU64(const uint8_t* p) {
@@ -348,7 +348,6 @@ TEST(ShardedPipeline, DestructorWithoutStopJoinsCleanly) {
   EXPECT_EQ(engine->Submit(items), 2u);
   engine.reset();  // must not hang or leak a thread (ASan/TSan runs check the latter)
 }
-
 
 TEST(ShardedPipeline, WaitForProgressTimesOutWhenNothingHappens) {
   ShardedPipelineConfig config;

@@ -75,7 +75,8 @@ TEST_F(PsrdTest, AllocateAcceptReadAndWipeAcrossBlocks) {
   ASSERT_EQ(hub_->ReadAndWipe(up_, second.view(), received), PsrdError::kOk);
   EXPECT_EQ(sent, received);
   // Used bytes (and the skipped gap, on the hub) are zero in the files now.
-  const Bytes alice_after = FileBytes(root_ / "alice", up_), hub_after = FileBytes(root_ / "hub", up_);
+  const Bytes alice_after = FileBytes(root_ / "alice", up_),
+              hub_after = FileBytes(root_ / "hub", up_);
   for (size_t i = 600; i < 1200; ++i) ASSERT_EQ(alice_after[i], 0) << i;
   for (size_t i = 0; i < 1200; ++i) ASSERT_EQ(hub_after[i], 0) << i;
   EXPECT_TRUE(std::equal(alice_after.begin() + 1200, alice_after.end(), original.begin() + 1200));
@@ -150,22 +151,27 @@ TEST_F(PsrdTest, LinkRoundTripAndFailedTagBurnsTheRange) {
   Bytes ciphertext(plaintext.size());
   std::array<uint8_t, 16> tag;
   PsrdError psrd_error;
-  ASSERT_EQ(SealLink(*alice_, up_, pad, header, plaintext, ciphertext, tag, psrd_error), LinkError::kOk);
+  ASSERT_EQ(SealLink(*alice_, up_, pad, header, plaintext, ciphertext, tag, psrd_error),
+            LinkError::kOk);
   EXPECT_NE(ciphertext, plaintext);
 
   Bytes forged = ciphertext;
   forged[0] ^= 1;
   Bytes out(plaintext.size(), 0);
-  EXPECT_EQ(OpenLink(*hub_, up_, pad.view(), header, forged, tag, out, psrd_error), LinkError::kBadTag);
+  EXPECT_EQ(OpenLink(*hub_, up_, pad.view(), header, forged, tag, out, psrd_error),
+            LinkError::kBadTag);
   EXPECT_EQ(out, Bytes(plaintext.size(), 0));
   // The honest message arriving after the forgery cannot use the burnt pad.
-  EXPECT_EQ(OpenLink(*hub_, up_, pad.view(), header, ciphertext, tag, out, psrd_error), LinkError::kPsrd);
+  EXPECT_EQ(OpenLink(*hub_, up_, pad.view(), header, ciphertext, tag, out, psrd_error),
+            LinkError::kPsrd);
   EXPECT_EQ(psrd_error, PsrdError::kReplay);
 
   Allocation pad2;
   ASSERT_EQ(AllocateLinkPad(*alice_, up_, plaintext.size(), pad2), PsrdError::kOk);
-  ASSERT_EQ(SealLink(*alice_, up_, pad2, header, plaintext, ciphertext, tag, psrd_error), LinkError::kOk);
-  ASSERT_EQ(OpenLink(*hub_, up_, pad2.view(), header, ciphertext, tag, out, psrd_error), LinkError::kOk);
+  ASSERT_EQ(SealLink(*alice_, up_, pad2, header, plaintext, ciphertext, tag, psrd_error),
+            LinkError::kOk);
+  ASSERT_EQ(OpenLink(*hub_, up_, pad2.view(), header, ciphertext, tag, out, psrd_error),
+            LinkError::kOk);
   EXPECT_EQ(out, plaintext);
 }
 

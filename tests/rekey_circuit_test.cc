@@ -95,8 +95,9 @@ struct Net {
   void RoundTrip(int hop, uint32_t salt) {
     const std::vector<uint8_t> out = TestData(100 + salt % 300, salt);
     Cell cell{};
-    ASSERT_EQ(client.Originate(hop, {RelayCommand::kData, 3, uint16_t(out.size())}, out, false, cell),
-              OriginateError::kOk);
+    ASSERT_EQ(
+        client.Originate(hop, {RelayCommand::kData, 3, uint16_t(out.size())}, out, false, cell),
+        OriginateError::kOk);
     CellResult r = Forward(hop, cell);
     ASSERT_EQ(r.outcome, CellOutcome::kDelivered) << ProtocolErrorName(r.error);
     ASSERT_EQ(std::vector<uint8_t>(r.data.begin(), r.data.end()), out);
@@ -114,9 +115,8 @@ struct Net {
 // A raw REKEY payload (aez layout) with any stream_id and body, for the violations.
 std::array<uint8_t, kCellBodyBytes> RekeyPayload(uint16_t stream_id, std::vector<uint8_t> body) {
   std::array<uint8_t, kCellBodyBytes> payload{};
-  EXPECT_TRUE(BuildRelayPayload(kAezRelayFormat,
-                                {RelayCommand::kRekey, stream_id, uint16_t(body.size())}, body,
-                                payload));
+  EXPECT_TRUE(BuildRelayPayload(
+      kAezRelayFormat, {RelayCommand::kRekey, stream_id, uint16_t(body.size())}, body, payload));
   return payload;
 }
 std::vector<uint8_t> Method1(size_t data_bytes) {
@@ -140,7 +140,8 @@ void ExpectRelayRefuses(Net& net, int hop, uint16_t stream_id, std::vector<uint8
   EXPECT_EQ(relay.errors().Total(), 1u);
   EXPECT_FALSE(relay.is_open());
   EXPECT_FALSE(relay.has_control_cell());
-  for (size_t i = kCellBytes - kCellBodyBytes; i < kCellBytes; ++i) ASSERT_EQ(cell[i], 0) << "a refused cell is wiped";
+  for (size_t i = kCellBytes - kCellBodyBytes; i < kCellBytes; ++i)
+    ASSERT_EQ(cell[i], 0) << "a refused cell is wiped";
 }
 
 // Relay `hop` sends a crafted REKEY to the client: the client must destroy with `want`.
@@ -190,8 +191,10 @@ TEST(RekeyCircuit, RekeyChangesTheKeysOnBothSides) {
   EXPECT_EQ(a.RunRekeys(), 1);
   const std::vector<uint8_t> data = TestData(64, 99);
   Cell ca{}, cb{};
-  ASSERT_EQ(a.client.Originate(2, {RelayCommand::kData, 1, 64}, data, false, ca), OriginateError::kOk);
-  ASSERT_EQ(b.client.Originate(2, {RelayCommand::kData, 1, 64}, data, false, cb), OriginateError::kOk);
+  ASSERT_EQ(a.client.Originate(2, {RelayCommand::kData, 1, 64}, data, false, ca),
+            OriginateError::kOk);
+  ASSERT_EQ(b.client.Originate(2, {RelayCommand::kData, 1, 64}, data, false, cb),
+            OriginateError::kOk);
   // Hop 1's layer is identical; hop 2's is not: peel hop 1 and compare.
   ASSERT_EQ(a.relays[0].HandleForward(ca).outcome, CellOutcome::kForward);
   ASSERT_EQ(b.relays[0].HandleForward(cb).outcome, CellOutcome::kForward);
@@ -302,7 +305,8 @@ TEST(RekeyCircuit, ClientNotRekeyingInTime) {
                 OriginateError::kOk);
       ASSERT_EQ(net.Forward(1, cell).outcome, CellOutcome::kDelivered) << i;
     } else {
-      ASSERT_EQ(net.relays[0].Originate({RelayCommand::kData, 1, 10}, data, cell), OriginateError::kOk);
+      ASSERT_EQ(net.relays[0].Originate({RelayCommand::kData, 1, 10}, data, cell),
+                OriginateError::kOk);
       ASSERT_EQ(net.Backward(1, cell).outcome, CellOutcome::kDelivered) << i;
     }
   }
@@ -319,9 +323,11 @@ TEST(RekeyCircuit, RelayOriginatePastTheDeadlineCloses) {
   Cell cell{};
   const std::vector<uint8_t> data = TestData(10, 1);
   for (int i = 0; i < 80; ++i) {
-    ASSERT_EQ(net.relays[0].Originate({RelayCommand::kData, 1, 10}, data, cell), OriginateError::kOk);
+    ASSERT_EQ(net.relays[0].Originate({RelayCommand::kData, 1, 10}, data, cell),
+              OriginateError::kOk);
   }
-  EXPECT_EQ(net.relays[0].Originate({RelayCommand::kData, 1, 10}, data, cell), OriginateError::kClosed);
+  EXPECT_EQ(net.relays[0].Originate({RelayCommand::kData, 1, 10}, data, cell),
+            OriginateError::kClosed);
   EXPECT_FALSE(net.relays[0].is_open());
   EXPECT_EQ(net.relays[0].errors()[ProtocolError::kRekeyOverdue], 1u);
   EXPECT_EQ(net.relays[0].destroy_reason(), DestroyReason::kProtocol);
@@ -333,7 +339,8 @@ TEST(RekeyCircuit, ClientThatNeverPollsClosesItselfAtItsCap) {
   const std::vector<uint8_t> data = TestData(10, 1);
   for (int i = 0; i < 80; ++i) {
     ASSERT_EQ(net.client.Originate(1, {RelayCommand::kData, 1, 10}, data, false, cell),
-              OriginateError::kOk) << i;
+              OriginateError::kOk)
+        << i;
   }
   EXPECT_EQ(net.client.Originate(1, {RelayCommand::kData, 1, 10}, data, false, cell),
             OriginateError::kClosed);
@@ -369,7 +376,8 @@ TEST(RekeyCircuit, AckNeverComing) {
   ASSERT_TRUE(net.client.PollControlCell(cell));  // never delivered to the relay
   const std::vector<uint8_t> data = TestData(10, 1);
   for (int i = 0; i < 16; ++i) {
-    ASSERT_EQ(net.relays[0].Originate({RelayCommand::kData, 1, 10}, data, cell), OriginateError::kOk);
+    ASSERT_EQ(net.relays[0].Originate({RelayCommand::kData, 1, 10}, data, cell),
+              OriginateError::kOk);
     ASSERT_EQ(net.Backward(1, cell).outcome, CellOutcome::kDelivered) << i;
   }
   ASSERT_EQ(net.relays[0].Originate({RelayCommand::kData, 1, 10}, data, cell), OriginateError::kOk);
@@ -447,9 +455,11 @@ TEST(RekeyCircuit, ProductionRelayDeadlineAt2p15PlusSlack) {
   net.relays[0].rekey().PresetCountForTesting(deadline - 1);
   const std::vector<uint8_t> data = TestData(10, 1);
   Cell cell{};
-  ASSERT_EQ(net.client.Originate(1, {RelayCommand::kData, 1, 10}, data, false, cell), OriginateError::kOk);
+  ASSERT_EQ(net.client.Originate(1, {RelayCommand::kData, 1, 10}, data, false, cell),
+            OriginateError::kOk);
   ASSERT_EQ(net.Forward(1, cell).outcome, CellOutcome::kDelivered);  // count == deadline: ok
-  ASSERT_EQ(net.client.Originate(1, {RelayCommand::kData, 1, 10}, data, false, cell), OriginateError::kOk);
+  ASSERT_EQ(net.client.Originate(1, {RelayCommand::kData, 1, 10}, data, false, cell),
+            OriginateError::kOk);
   const CellResult r = net.Forward(1, cell);
   EXPECT_EQ(r.error, ProtocolError::kRekeyOverdue);
 }
@@ -466,7 +476,8 @@ TEST(RekeyCircuit, ProductionRelayDeadlineAfterFirstRekey) {
   const std::vector<uint8_t> data = TestData(10, 1);
   Cell cell{};
   ASSERT_EQ(net.relays[0].Originate({RelayCommand::kData, 1, 10}, data, cell), OriginateError::kOk);
-  EXPECT_EQ(net.relays[0].Originate({RelayCommand::kData, 1, 10}, data, cell), OriginateError::kClosed);
+  EXPECT_EQ(net.relays[0].Originate({RelayCommand::kData, 1, 10}, data, cell),
+            OriginateError::kClosed);
   EXPECT_EQ(net.relays[0].errors()[ProtocolError::kRekeyOverdue], 1u);
 }
 
@@ -474,7 +485,8 @@ TEST(RekeyCircuit, CounterNamesAreStable) {
   EXPECT_STREQ(ProtocolErrorCounterName(ProtocolError::kRekeyTooSoon), "rekey_too_soon");
   EXPECT_STREQ(ProtocolErrorCounterName(ProtocolError::kRekeyOverdue), "rekey_overdue");
   EXPECT_STREQ(ProtocolErrorCounterName(ProtocolError::kRekeyAckOverdue), "rekey_ack_overdue");
-  EXPECT_STREQ(ProtocolErrorCounterName(ProtocolError::kRekeyBadDataLength), "rekey_bad_data_length");
+  EXPECT_STREQ(ProtocolErrorCounterName(ProtocolError::kRekeyBadDataLength),
+               "rekey_bad_data_length");
   EXPECT_EQ(ProtocolErrorFromRekey(RekeyError::kAlreadyPending), ProtocolError::kNone);
   // Every rekey violation maps to its own circuit reason.
   std::vector<ProtocolError> seen;

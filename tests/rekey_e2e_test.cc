@@ -51,7 +51,8 @@ class Network {
     std::vector<std::span<const uint8_t>> views;
     for (int i = 0; i < kHops; ++i) seeds.push_back(SeedFor(AezCellSuite(), i + 1));
     for (auto& s : seeds) views.emplace_back(s);
-    EXPECT_EQ(ClientCircuit::Create(AezCellSuite(), kBaseId, views, config, client_), SuiteError::kOk);
+    EXPECT_EQ(ClientCircuit::Create(AezCellSuite(), kBaseId, views, config, client_),
+              SuiteError::kOk);
     for (int i = 0; i < kHops; ++i) {
       EXPECT_EQ(RelayCircuit::Create(AezCellSuite(), seeds[size_t(i)], kBaseId + uint32_t(i),
                                      i + 1 < kHops ? kBaseId + uint32_t(i) + 1 : 0, config,
@@ -67,7 +68,10 @@ class Network {
       const unsigned roll = rng_() % 100;
       if (roll < 60 && InFlight() < kMaxInFlight) {
         const int hop = int(rng_() % kHops) + 1;
-        if (roll < 30) SendForward(hop, sent); else SendBackward(hop, sent);
+        if (roll < 30)
+          SendForward(hop, sent);
+        else
+          SendBackward(hop, sent);
         ++sent;
       } else {
         DeliverOne();
@@ -79,7 +83,8 @@ class Network {
   void ExpectSettled(uint64_t min_rekeys_per_hop) {
     for (int hop = 1; hop <= kHops; ++hop) {
       EXPECT_TRUE(expect_forward_[size_t(hop - 1)].empty()) << "forward cells lost at hop " << hop;
-      EXPECT_TRUE(expect_backward_[size_t(hop - 1)].empty()) << "backward cells lost from hop " << hop;
+      EXPECT_TRUE(expect_backward_[size_t(hop - 1)].empty())
+          << "backward cells lost from hop " << hop;
       const uint64_t client_rekeys = client_.hop_rekey(hop).schedule().rekeys_sent();
       EXPECT_GE(client_rekeys, min_rekeys_per_hop) << "hop " << hop;
       EXPECT_EQ(relays_[size_t(hop - 1)].rekey().enforcer().switches(), client_rekeys) << hop;
@@ -130,8 +135,10 @@ class Network {
   void DeliverOne() {
     std::array<std::deque<Cell>*, 2 * kHops> links;
     size_t n = 0;
-    for (auto& q : forward_) if (!q.empty()) links[n++] = &q;
-    for (auto& q : backward_) if (!q.empty()) links[n++] = &q;
+    for (auto& q : forward_)
+      if (!q.empty()) links[n++] = &q;
+    for (auto& q : backward_)
+      if (!q.empty()) links[n++] = &q;
     if (n == 0) return;
     std::deque<Cell>& link = *links[rng_() % n];
     Cell cell = link.front();
@@ -152,7 +159,8 @@ class Network {
         want.pop_front();
         ++stats_.delivered_forward;
       } else {
-        ASSERT_EQ(r.outcome, CellOutcome::kIgnored) << ProtocolErrorName(r.error) << " at hop " << i + 1;
+        ASSERT_EQ(r.outcome, CellOutcome::kIgnored)
+            << ProtocolErrorName(r.error) << " at hop " << i + 1;
         // A REKEY: the ACK must leave before anything else of ours goes backward.
         ASSERT_TRUE(relay.PollControlCell(cell));
         backward_[i].push_back(cell);

@@ -50,7 +50,8 @@ TEST(SssCoefficientStream, MatchesOpenSslAes256CtrWholeAndPartialBlocks) {
     for (size_t length : lengths) {
       Bytes ours(length, 0xEE);
       ASSERT_TRUE(stream.Fill(nonce, ours)) << nonce << " " << length;
-      EXPECT_EQ(ours, OpenSslKeystream(key, nonce, length)) << "nonce " << nonce << " length " << length;
+      EXPECT_EQ(ours, OpenSslKeystream(key, nonce, length))
+          << "nonce " << nonce << " length " << length;
     }
   }
 }

@@ -29,7 +29,8 @@ Bytes RandomBytes(size_t n) {
 Bytes FromHex(const std::string& hex) {
   Bytes out(hex.size() / 2);
   size_t got = 0;
-  EXPECT_EQ(sodium_hex2bin(out.data(), out.size(), hex.data(), hex.size(), nullptr, &got, nullptr), 0);
+  EXPECT_EQ(sodium_hex2bin(out.data(), out.size(), hex.data(), hex.size(), nullptr, &got, nullptr),
+            0);
   out.resize(got);
   return out;
 }
@@ -265,9 +266,11 @@ TEST(AmdCheck, SubsetSearchOutvotesOneLiar) {
         lie[0] |= 1;  // never equal by chance
         for (size_t i = 0; i < length; ++i) shares.rows[liar][i] ^= lie[i];
         std::vector<amd::ShareView> views;
-        for (unsigned i = 0; i < n; ++i) views.push_back({static_cast<uint8_t>(i + 1), shares.rows[i]});
+        for (unsigned i = 0; i < n; ++i)
+          views.push_back({static_cast<uint8_t>(i + 1), shares.rows[i]});
         Bytes got(key.size());
-        ASSERT_EQ(amd::CombineKey(views, k, got), amd::AmdError::kOk) << k << " " << n << " " << liar;
+        ASSERT_EQ(amd::CombineKey(views, k, got), amd::AmdError::kOk)
+            << k << " " << n << " " << liar;
         EXPECT_EQ(got, key);
       }
     }

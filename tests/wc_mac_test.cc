@@ -20,7 +20,8 @@ const int kSodium = sodium_init();
 Bytes Hex(const char* hex) {
   Bytes out(std::strlen(hex) / 2);
   size_t got = 0;
-  EXPECT_EQ(sodium_hex2bin(out.data(), out.size(), hex, std::strlen(hex), nullptr, &got, nullptr), 0);
+  EXPECT_EQ(sodium_hex2bin(out.data(), out.size(), hex, std::strlen(hex), nullptr, &got, nullptr),
+            0);
   return out;
 }
 

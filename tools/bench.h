@@ -16,11 +16,11 @@
 namespace relaycell::tools {
 
 struct BenchResult {
-  std::string name;   // e.g. "kernels.otp_xor"
-  double value = 0;   // in `unit`
-  std::string unit;   // e.g. "GB/s", "ns", "ns/cell"
+  std::string name;                                // e.g. "kernels.otp_xor"
+  double value = 0;                                // in `unit`
+  std::string unit;                                // e.g. "GB/s", "ns", "ns/cell"
   std::vector<std::pair<std::string, double>> vs;  // baseline name -> speed ratio
-  std::string note;   // optional, shown in the table only
+  std::string note;                                // optional, shown in the table only
 };
 
 struct BenchConfig {
@@ -28,9 +28,9 @@ struct BenchConfig {
   bool quick = false;        // a short summary run (no-argument `relaycell bench`)
   size_t circuits = 10000;
   int hops = 3;
-  size_t cells = 0;          // 0: the group's default
-  int workers = 0;           // 0: all cores
-  std::string suite = "all"; // aez, tor1 or all
+  size_t cells = 0;           // 0: the group's default
+  int workers = 0;            // 0: all cores
+  std::string suite = "all";  // aez, tor1 or all
 };
 
 using BenchGroupFn = void (*)(const BenchConfig& config, std::vector<BenchResult>& results);
@@ -77,8 +77,8 @@ double NsPerOp(Body&& body, double min_time_s) {
 // Several bodies measured in alternation (five rounds, each running every body once for about
 // min_time_s / 5, the best round kept per body), so that a change of clock or a noisy
 // neighbour during the run moves ours and the baseline alike and their ratio stays put.
-inline std::vector<double> NsPerOpInterleaved(const std::vector<std::function<void(size_t)>>& bodies,
-                                              double min_time_s) {
+inline std::vector<double> NsPerOpInterleaved(
+    const std::vector<std::function<void(size_t)>>& bodies, double min_time_s) {
   using Clock = std::chrono::steady_clock;
   constexpr int kRounds = 5;
   const double trial_s = min_time_s / kRounds;

@@ -63,20 +63,21 @@ void BenchAez(const BenchConfig& config, std::vector<BenchResult>& results) {
     deltas.push_back(RandomBytes(16, 300 + i));
   }
   for (size_t i = 0; i < kBatch; ++i) {
-    jobs.push_back({keys[i].get(), deltas[i].data(), cells[i].data(), cells[i].data(), kCellBodyBytes});
+    jobs.push_back(
+        {keys[i].get(), deltas[i].data(), cells[i].data(), cells[i].data(), kCellBodyBytes});
   }
   IpsecMbAes128Ctr ctr(kCellBodyBytes), ctr_long(kLongBytes);
   AesRoundsWorkload rounds;
   // Ours and the baselines in alternation, so the ratios survive this machine's noise.
-  const std::vector<double> ns = NsPerOpInterleaved(
-      {[&](size_t n) { cell.Run(n); },
-       [&](size_t n) {
-         for (size_t i = 0; i < n; ++i) AezEncipherBatch(jobs);
-         DoNotOptimize(cells[0][0]);
-       },
-       [&](size_t n) { long_message.Run(n); }, [&](size_t n) { ctr.Run(n); },
-       [&](size_t n) { ctr_long.Run(n); }, [&](size_t n) { rounds.Run(n); }},
-      config.min_time_s * 4);
+  const std::vector<double> ns =
+      NsPerOpInterleaved({[&](size_t n) { cell.Run(n); },
+                          [&](size_t n) {
+                            for (size_t i = 0; i < n; ++i) AezEncipherBatch(jobs);
+                            DoNotOptimize(cells[0][0]);
+                          },
+                          [&](size_t n) { long_message.Run(n); }, [&](size_t n) { ctr.Run(n); },
+                          [&](size_t n) { ctr_long.Run(n); }, [&](size_t n) { rounds.Run(n); }},
+                         config.min_time_s * 4);
   const double cell_ns = ns[0], batch_ns = ns[1] / double(kBatch), long_ns = ns[2];
   const double ctr_ns = ns[3], ctr_long_ns = ns[4];
   // The floor: AEZ-core's block-rounds at the AES-round kernel's own rate, what AEZ would cost
@@ -88,15 +89,22 @@ void BenchAez(const BenchConfig& config, std::vector<BenchResult>& results) {
   char note[160];
   std::snprintf(note, sizeof note, "AES-128-CTR 509 B = %.1f ns; %s", ctr_ns,
                 FloorNote(cell_ns, floor_ns).c_str());
-  results.push_back({"aez.encipher_509", cell_ns, "ns", {{"ipsec_mb.aes128_ctr_509", ctr_ns / cell_ns}}, note});
-  results.push_back({"aez.encipher_509_batch", batch_ns, "ns",
+  results.push_back(
+      {"aez.encipher_509", cell_ns, "ns", {{"ipsec_mb.aes128_ctr_509", ctr_ns / cell_ns}}, note});
+  results.push_back({"aez.encipher_509_batch",
+                     batch_ns,
+                     "ns",
                      {{"ipsec_mb.aes128_ctr_509", ctr_ns / batch_ns}},
                      "per message, 16 messages under 16 keys; " + FloorNote(batch_ns, floor_ns)});
   std::snprintf(note, sizeof note, "AES-128-CTR 4096 B = %.1f ns; %s", ctr_long_ns,
                 FloorNote(long_ns, floor_long_ns).c_str());
-  results.push_back({"aez.encipher_4096", long_ns * TscTicksPerNs() / double(kLongBytes), "cpb",
-                     {{"ipsec_mb.aes128_ctr_4096", ctr_long_ns / long_ns}}, note});
-  std::snprintf(note, sizeof note, "%zu AEZ-core block-rounds of a 509-byte cell at %.2f block-rounds/ns",
+  results.push_back({"aez.encipher_4096",
+                     long_ns * TscTicksPerNs() / double(kLongBytes),
+                     "cpb",
+                     {{"ipsec_mb.aes128_ctr_4096", ctr_long_ns / long_ns}},
+                     note});
+  std::snprintf(note, sizeof note,
+                "%zu AEZ-core block-rounds of a 509-byte cell at %.2f block-rounds/ns",
                 AezCoreBlockRounds(kCellBodyBytes), rounds_per_ns);
   results.push_back({"aez.floor", floor_ns, "ns", {}, note});
 }

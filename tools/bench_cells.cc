@@ -44,14 +44,16 @@ struct BenchPath {
     const size_t seed_bytes = suite.min_seed_bytes();
     for (int h = 0; h < kHops; ++h) seeds.emplace_back(seed_bytes, uint8_t(h + 1));
     for (auto& s : seeds) views.emplace_back(s);
-    if (ClientCircuit::Create(suite, kBaseId, views, BenchRekeyConfig(), client) != SuiteError::kOk) {
+    if (ClientCircuit::Create(suite, kBaseId, views, BenchRekeyConfig(), client) !=
+        SuiteError::kOk) {
       return;
     }
     relays.resize(kHops);
     for (int h = 0; h < kHops; ++h) {
       if (RelayCircuit::Create(suite, seeds[size_t(h)], kBaseId + uint32_t(h),
                                h + 1 < kHops ? kBaseId + uint32_t(h) + 1 : 0, BenchRekeyConfig(),
-                               RekeyEnforcer::Mode::kEnforce, relays[size_t(h)]) != SuiteError::kOk) {
+                               RekeyEnforcer::Mode::kEnforce,
+                               relays[size_t(h)]) != SuiteError::kOk) {
         return;
       }
     }
@@ -114,7 +116,8 @@ double DeliverNs(const CellSuite& suite, double min_time_s, bool quick) {
   const size_t batch = quick ? 2048 : 8192;
   std::vector<Cell> cells(batch);
   double best = 1e300;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(min_time_s * 2);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::duration<double>(min_time_s * 2);
   for (int round = 0; round < 3 || std::chrono::steady_clock::now() < deadline; ++round) {
     for (Cell& cell : cells) {
       path.relays[kHops - 1].OriginatePayload(payload, cell);
@@ -122,8 +125,10 @@ double DeliverNs(const CellSuite& suite, double min_time_s, bool quick) {
     }
     const auto start = std::chrono::steady_clock::now();
     size_t delivered = 0;
-    for (Cell& cell : cells) delivered += path.client.Receive(cell).outcome == CellOutcome::kDelivered;
-    const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
+    for (Cell& cell : cells)
+      delivered += path.client.Receive(cell).outcome == CellOutcome::kDelivered;
+    const double ns =
+        std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
     if (delivered != batch) return 0;  // never report a figure for a broken path
     best = std::min(best, ns / double(batch));
     if (round > 50) break;
@@ -162,8 +167,10 @@ void RunCellsBench(const BenchConfig& config, std::vector<BenchResult>& results)
   auto ratio = [](double base, double ours) { return ours > 0 ? base / ours : 0.0; };
   // aez's rows carry its speed-up over every other suite measured.
   for (const Figures& f : figures) {
-    BenchResult peel{"cells." + f.name + ".peel", f.peel, "ns", {}, "per unrecognized cell at a relay"};
-    BenchResult orig{"cells." + f.name + ".originate", f.originate, "ns", {}, "client to hop 3 of 3"};
+    BenchResult peel{
+        "cells." + f.name + ".peel", f.peel, "ns", {}, "per unrecognized cell at a relay"};
+    BenchResult orig{
+        "cells." + f.name + ".originate", f.originate, "ns", {}, "client to hop 3 of 3"};
     BenchResult del{"cells." + f.name + ".deliver", f.deliver, "ns", {}, "client from hop 3 of 3"};
     if (f.name == "aez") {
       for (const Figures& o : figures) {

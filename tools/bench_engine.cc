@@ -72,7 +72,8 @@ std::vector<InCell> RelayOpens(SuiteId suite, size_t circuits,
     uint32_t next_id = 0x80000000u | id;
     if (engine != nullptr) {  // both sides on the same worker
       const size_t shard = engine->ShardOf({kClientChannel, id});
-      next_id = engine->PickCircIdForShard(kNextChannel, shard, 0x80000000u | (id * 8), 0x80000000u);
+      next_id =
+          engine->PickCircIdForShard(kNextChannel, shard, 0x80000000u | (id * 8), 0x80000000u);
       while (!used.insert(next_id).second) {
         next_id = engine->PickCircIdForShard(kNextChannel, shard, next_id + 1, 0x80000000u);
       }
@@ -92,7 +93,8 @@ std::vector<InCell> PeelCells(size_t circuits, size_t count, uint64_t seed) {
     WriteCellHeader(1 + uint32_t(rng() % circuits), CellCommand::kRelay, in.cell.span());
     for (size_t i = 0; i < kCellBodyBytes; i += 8) {
       const uint64_t r = rng();
-      for (size_t j = 0; j < 8 && i + j < kCellBodyBytes; ++j) in.cell.payload()[i + j] = uint8_t(r >> (8 * j));
+      for (size_t j = 0; j < 8 && i + j < kCellBodyBytes; ++j)
+        in.cell.payload()[i + j] = uint8_t(r >> (8 * j));
     }
   }
   return cells;
@@ -190,8 +192,7 @@ InCell OriginateItem(SuiteId kind, uint32_t circ_id, int hop) {
   return in;
 }
 
-double OriginateNs(ClientSide& side, SuiteId kind, size_t circuits, int hops,
-                   double min_time_s) {
+double OriginateNs(ClientSide& side, SuiteId kind, size_t circuits, int hops, double min_time_s) {
   std::mt19937_64 rng(7);
   std::vector<InCell> cells(4096);
   for (InCell& in : cells) in = OriginateItem(kind, 1 + uint32_t(rng() % circuits), hops);
@@ -212,11 +213,11 @@ double OriginateNs(ClientSide& side, SuiteId kind, size_t circuits, int hops,
 
 // Cells from the last hop, layered by every relay on the way: each can be received once, so
 // a round makes a fresh set (untimed) and times its delivery. Best of `rounds`.
-double DeliverNs(ClientSide& side, SuiteId kind, size_t circuits, int hops,
-                 size_t cells_per_round, int rounds) {
+double DeliverNs(ClientSide& side, SuiteId kind, size_t circuits, int hops, size_t cells_per_round,
+                 int rounds) {
   std::mt19937_64 rng(11);
-  std::vector<uint8_t> data(
-      FindSuite(kind)->relay_format().max_data(uint8_t(RelayCommand::kData)), 0xa5);
+  std::vector<uint8_t> data(FindSuite(kind)->relay_format().max_data(uint8_t(RelayCommand::kData)),
+                            0xa5);
   std::vector<InCell> cells(cells_per_round);
   double best = 1e300;
   DirectOutput sink(false);
@@ -246,8 +247,7 @@ double DeliverNs(ClientSide& side, SuiteId kind, size_t circuits, int hops,
 // Cells per second through a ShardedPipeline with `workers` workers, the host submitting and
 // polling on its own thread and parking in WaitForProgress when it can do neither (on a
 // machine with one core per worker a spinning host would run on a worker's core).
-double ShardedCellsPerSecond(SuiteId suite, size_t circuits, size_t workers,
-                             size_t total_cells) {
+double ShardedCellsPerSecond(SuiteId suite, size_t circuits, size_t workers, size_t total_cells) {
   constexpr std::chrono::microseconds kWaitTimeout{1000};
   ShardedPipelineConfig config;
   config.workers = workers;
@@ -287,8 +287,7 @@ double ShardedCellsPerSecond(SuiteId suite, size_t circuits, size_t workers,
 // Cells per second of `threads` RelayPipelines run directly on their own threads (each with its
 // share of the circuits and its own hot cells, no queues, no host): what the cores themselves
 // give, beside ShardedCellsPerSecond's whole pipeline.
-double DirectCellsPerSecond(SuiteId suite, size_t circuits, size_t threads,
-                            size_t total_cells) {
+double DirectCellsPerSecond(SuiteId suite, size_t circuits, size_t threads, size_t total_cells) {
   const size_t share = std::max<size_t>(1, circuits / threads);
   std::vector<std::unique_ptr<RelayPipeline>> engines;
   for (size_t t = 0; t < threads; ++t) engines.push_back(MakeRelay(suite, share));
@@ -449,7 +448,10 @@ void Run(const BenchConfig& config, std::vector<BenchResult>& results) {
     const double b = PeelNs(*batched, cells, min_time);
     const double o = PeelNs(*single, cells, min_time, 1);
     char note[200];
-    std::snprintf(note, sizeof note, "batches of %zu %.1f ns/cell, batches of 1 %.1f ns/cell; in batches: lookups and key prefetch ahead, layers of up to 64 circuits in one LayerBatch", kBatch, b, o);
+    std::snprintf(note, sizeof note,
+                  "batches of %zu %.1f ns/cell, batches of 1 %.1f ns/cell; in batches: lookups and "
+                  "key prefetch ahead, layers of up to 64 circuits in one LayerBatch",
+                  kBatch, b, o);
     add("engine.batch_gain", o / b, "x", {}, note);
   }
 
@@ -483,7 +485,8 @@ void Run(const BenchConfig& config, std::vector<BenchResult>& results) {
                   tables, slots, heap, double(after - before) / double(kCount),
                   engine->open_circuits(), AezCellDirection::Arena().unlocked_slabs());
     add("engine.bytes_per_circuit", tables + slots + heap, "bytes", {}, note);
-    add("engine.circuit_setup", setup_ns, "ns", {}, "aez relay hop: KDF, 2 key setups, table insert");
+    add("engine.circuit_setup", setup_ns, "ns", {},
+        "aez relay hop: KDF, 2 key setups, table insert");
   }
 }
 

@@ -30,7 +30,6 @@ constexpr size_t kXorBytes = 4096;
 constexpr size_t kGfRowBytes = 64 * 1024;
 constexpr size_t kPolyvalBytes = 512;
 
-
 }  // namespace
 
 AesRoundsWorkload::AesRoundsWorkload()
@@ -56,25 +55,29 @@ void BenchAesRounds(const BenchConfig& config, std::vector<BenchResult>& results
   AesRoundsWorkload workload;
   IpsecMbAes128Ctr ctr_509(kCtrBytes);
   const kernels::KernelPath highway = kernels::KernelPath::Highway(kernels::BestHighwayTarget());
-  const std::vector<double> ns = NsPerOpInterleaved(
-      {[&](size_t n) { workload.Run(n); }, [&](size_t n) { ctr_509.Run(n); },
-       [&](size_t n) {
-         for (size_t i = 0; i < n; ++i) {
-           kernels::AesRoundsWithPath(highway, in, offsets, keys, out);
-           in[0] = out[1];
-         }
-         DoNotOptimize(out[0]);
-       }},
-      config.min_time_s * 3);
+  const std::vector<double> ns =
+      NsPerOpInterleaved({[&](size_t n) { workload.Run(n); }, [&](size_t n) { ctr_509.Run(n); },
+                          [&](size_t n) {
+                            for (size_t i = 0; i < n; ++i) {
+                              kernels::AesRoundsWithPath(highway, in, offsets, keys, out);
+                              in[0] = out[1];
+                            }
+                            DoNotOptimize(out[0]);
+                          }},
+                         config.min_time_s * 3);
   const double ours = AesRoundsWorkload::kBlockRounds / ns[0];
   const double ctr_ns = ns[1], highway_ns = ns[2];
   const double ctr = double(32 * 10) / ctr_ns;
   char note[160];
-  std::snprintf(note, sizeof note, "28 blocks x 4 rounds, shared keys, offsets; path %s; %s alone %.2f",
+  std::snprintf(note, sizeof note,
+                "28 blocks x 4 rounds, shared keys, offsets; path %s; %s alone %.2f",
                 kernels::ActivePath(kernels::KernelFamily::kAesRounds).Name().c_str(),
                 highway.Name().c_str(), double(kAesBlocks * kAesRounds) / highway_ns);
-  results.push_back({"kernels.aes_rounds", ours, "block-rounds/ns",
-                     {{"ipsec_mb.aes128_ctr_509", ours / ctr}}, note});
+  results.push_back({"kernels.aes_rounds",
+                     ours,
+                     "block-rounds/ns",
+                     {{"ipsec_mb.aes128_ctr_509", ours / ctr}},
+                     note});
 }
 
 void BenchOtpXor(const BenchConfig& config, std::vector<BenchResult>& results) {
@@ -105,8 +108,11 @@ void BenchOtpXor(const BenchConfig& config, std::vector<BenchResult>& results) {
         }
       },
       config.min_time_s);
-  results.push_back({"kernels.otp_xor", double(kXorBytes) / ours_ns, "GB/s",
-                     {{"memcpy", memcpy_ns / ours_ns}}, "4 KiB buffers, 64-byte aligned, in L1"});
+  results.push_back({"kernels.otp_xor",
+                     double(kXorBytes) / ours_ns,
+                     "GB/s",
+                     {{"memcpy", memcpy_ns / ours_ns}},
+                     "4 KiB buffers, 64-byte aligned, in L1"});
 }
 
 // k input rows, m output rows of kGfRowBytes; ISA-L's tables built inside the timed loop just
@@ -151,7 +157,9 @@ void BenchGf(const BenchConfig& config, std::vector<BenchResult>& results) {
         }
       },
       config.min_time_s);
-  results.push_back({"kernels.gf_encode_k3_m5", double(k * kGfRowBytes) / encode_ns, "GB/s",
+  results.push_back({"kernels.gf_encode_k3_m5",
+                     double(k * kGfRowBytes) / encode_ns,
+                     "GB/s",
                      {{"isal.ec_encode_data", isal_encode_ns / encode_ns}},
                      "64 KiB rows; ISA-L's field is 0x11D, ours 0x11B: same work"});
 
@@ -169,12 +177,15 @@ void BenchGf(const BenchConfig& config, std::vector<BenchResult>& results) {
       [&](size_t n) {
         for (size_t i = 0; i < n; ++i) {
           ec_init_tables(int(k), 1, coefficients.data(), tables.data());
-          gf_vect_dot_prod(int(kGfRowBytes), int(k), tables.data(), isal_in.data(), isal_dot.data());
+          gf_vect_dot_prod(int(kGfRowBytes), int(k), tables.data(), isal_in.data(),
+                           isal_dot.data());
           ClobberMemory();
         }
       },
       config.min_time_s);
-  results.push_back({"kernels.gf_dot_k3", double(k * kGfRowBytes) / dot_ns, "GB/s",
+  results.push_back({"kernels.gf_dot_k3",
+                     double(k * kGfRowBytes) / dot_ns,
+                     "GB/s",
                      {{"isal.gf_vect_dot_prod", isal_dot_ns / dot_ns}},
                      "64 KiB rows"});
 }
@@ -194,7 +205,7 @@ void BenchPolyval(const BenchConfig& config, std::vector<BenchResult>& results) 
 
   // GMAC: AES-128-GCM with the 512 bytes as AAD and nothing to encrypt, key set once.
   std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> ctx(EVP_CIPHER_CTX_new(),
-                                                                       EVP_CIPHER_CTX_free);
+                                                                      EVP_CIPHER_CTX_free);
   const auto key = RandomBytes(16, 32), iv = RandomBytes(12, 33);
   EVP_EncryptInit_ex(ctx.get(), EVP_aes_128_gcm(), nullptr, key.data(), iv.data());
   const double gmac_ns = NsPerOp(
@@ -210,8 +221,11 @@ void BenchPolyval(const BenchConfig& config, std::vector<BenchResult>& results) 
         DoNotOptimize(tag[0]);
       },
       config.min_time_s);
-  results.push_back({"kernels.polyval_512", double(kPolyvalBytes) / ours_ns, "GB/s",
-                     {{"openssl.gmac_512", gmac_ns / ours_ns}}, "one 512-byte message"});
+  results.push_back({"kernels.polyval_512",
+                     double(kPolyvalBytes) / ours_ns,
+                     "GB/s",
+                     {{"openssl.gmac_512", gmac_ns / ours_ns}},
+                     "one 512-byte message"});
 }
 
 void RunKernels(const BenchConfig& config, std::vector<BenchResult>& results) {

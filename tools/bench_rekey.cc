@@ -112,11 +112,13 @@ struct Path {
     std::vector<std::span<const uint8_t>> views;
     for (int h = 0; h < 3; ++h) seeds.push_back(Seed(h + 1));
     for (auto& s : seeds) views.emplace_back(s);
-    if (ClientCircuit::Create(AezCellSuite(), kBaseId, views, config, client) != SuiteError::kOk) return;
+    if (ClientCircuit::Create(AezCellSuite(), kBaseId, views, config, client) != SuiteError::kOk)
+      return;
     for (int h = 0; h < 3; ++h) {
       if (RelayCircuit::Create(AezCellSuite(), seeds[size_t(h)], kBaseId + uint32_t(h),
                                h < 2 ? kBaseId + uint32_t(h) + 1 : 0, config,
-                               RekeyEnforcer::Mode::kEnforce, relays[size_t(h)]) != SuiteError::kOk) {
+                               RekeyEnforcer::Mode::kEnforce,
+                               relays[size_t(h)]) != SuiteError::kOk) {
         return;
       }
     }
@@ -174,9 +176,15 @@ double OriginateNs(const BenchConfig& config) {
 
 void RunRekeyBench(const BenchConfig& config, std::vector<BenchResult>& results) {
   const double overhead = EnforcementOverheadPercent(config);
-  results.push_back({"rekey.enforcement_overhead", overhead, "%", {},
+  results.push_back({"rekey.enforcement_overhead",
+                     overhead,
+                     "%",
+                     {},
                      "relay peel loop, enforcer on vs off, medians of interleaved runs"});
-  results.push_back({"rekey.switch", SwitchNs(config), "ns", {},
+  results.push_back({"rekey.switch",
+                     SwitchNs(config),
+                     "ns",
+                     {},
                      "one relay rekey: SHAKE256 KDF + both directions' key setup + wipe"});
   const double rekey_ns = ClientRekeyNs(config);
   const double originate_ns = OriginateNs(config);
@@ -184,12 +192,16 @@ void RunRekeyBench(const BenchConfig& config, std::vector<BenchResult>& results)
   // hops, so per 2^15 such cells the client runs three rekeys.
   const double cells = double(uint64_t{1} << 15);
   const double percent = 100 * 3 * rekey_ns / (3 * rekey_ns + cells * originate_ns);
-  results.push_back({"rekey.client_overhead_2p15", percent, "%", {},
+  results.push_back({"rekey.client_overhead_2p15",
+                     percent,
+                     "%",
+                     {},
                      "client rekey work / (rekey + originate) time, cells to hop 3 of 3"});
 }
 
-const bool registered = RegisterBenchGroup(
-    {"rekey", "RELAY_REKEY: enforcement overhead, switch cost, client overhead", RunRekeyBench, 40});
+const bool registered =
+    RegisterBenchGroup({"rekey", "RELAY_REKEY: enforcement overhead, switch cost, client overhead",
+                        RunRekeyBench, 40});
 
 }  // namespace
 }  // namespace relaycell::tools

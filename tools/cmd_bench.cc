@@ -55,9 +55,9 @@ constexpr std::string_view kUsage =
     "                [--cells N] [--workers N] [--suite aez|tor1|all]";
 
 int RunBench(Args args);
-const Command kBenchCommand{
-    "bench", "measure throughput (groups: kernels, aez, cells, rekey, engine, dske)", kUsage,
-    RunBench};
+const Command kBenchCommand{"bench",
+                            "measure throughput (groups: kernels, aez, cells, rekey, engine, dske)",
+                            kUsage, RunBench};
 
 std::string CpuName() {
   std::ifstream in("/proc/cpuinfo");
@@ -124,9 +124,10 @@ void PrintEngineTable(const std::vector<BenchResult>& results, const BenchConfig
     if (suites.back() != "aez") others.push_back(suites.back());
   }
   if (suites.empty()) return;
-  std::printf("engine: %zu circuits, %d hops, ns per cell on one core (peel: middle relay, "
-              "cells not for it; originate/deliver: client, all hops)\n\n",
-              config.circuits, config.hops);
+  std::printf(
+      "engine: %zu circuits, %d hops, ns per cell on one core (peel: middle relay, "
+      "cells not for it; originate/deliver: client, all hops)\n\n",
+      config.circuits, config.hops);
   std::printf("%-6s %-10s %10s %10s %10s", "suite", "operation", "ns/cell", "Mcells/s", "Gbit/s");
   for (const std::string& other : others) std::printf(" %10s", ("aez/" + other).c_str());
   std::printf("\n%s\n", std::string(49 + 11 * others.size(), '-').c_str());
@@ -178,7 +179,8 @@ int RunBench(Args args) {
     if (a == "--json") {
       json = true;
     } else if (a == "--min-time" || a == "--seconds") {
-      if (!value(config.min_time_s)) return UsageError(kBenchCommand, std::string(a) + " needs seconds");
+      if (!value(config.min_time_s))
+        return UsageError(kBenchCommand, std::string(a) + " needs seconds");
     } else if (a == "--circuits") {
       if (!value(config.circuits) || config.circuits == 0)
         return UsageError(kBenchCommand, "--circuits needs a positive count");
@@ -205,7 +207,8 @@ int RunBench(Args args) {
   std::sort(groups.begin(), groups.end(),
             [](const BenchGroup& a, const BenchGroup& b) { return a.order < b.order; });
   for (const std::string& name : wanted) {
-    if (std::none_of(groups.begin(), groups.end(), [&](const BenchGroup& g) { return g.name == name; })) {
+    if (std::none_of(groups.begin(), groups.end(),
+                     [&](const BenchGroup& g) { return g.name == name; })) {
       return UsageError(kBenchCommand, "unknown group '" + name + "'");
     }
   }
@@ -221,7 +224,8 @@ int RunBench(Args args) {
       group_config.quick = true;
       group_config.min_time_s = std::min(config.min_time_s, 0.1);
     }
-    if (progress) std::fprintf(stderr, "\rrunning %-10.*s", int(group.name.size()), group.name.data());
+    if (progress)
+      std::fprintf(stderr, "\rrunning %-10.*s", int(group.name.size()), group.name.data());
     group.run(group_config, results);
   }
   if (progress) std::fprintf(stderr, "\r%30s\r", "");

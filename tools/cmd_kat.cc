@@ -100,7 +100,8 @@ int RunKat(Args args) {
     }
     std::stringstream buffer;
     buffer << in.rdbuf();
-    nlohmann::json document = nlohmann::json::parse(buffer.str(), nullptr, /*allow_exceptions=*/false);
+    nlohmann::json document =
+        nlohmann::json::parse(buffer.str(), nullptr, /*allow_exceptions=*/false);
     if (document.is_discarded()) {
       std::fprintf(stderr, "relaycell kat: %s is not valid JSON\n", path.c_str());
       malformed = true;

@@ -44,14 +44,17 @@ int RunKdf(Args args) {
     error = DeriveHopKeys(seed.bytes, out);
   } else if (args.size() == 3 && args[0] == "--rekey") {
     Wiped key, data;
-    if (!DecodeHex(args[1], key.bytes)) return UsageError(kKdfCommand, "--rekey: AEZKEY is not valid hex");
+    if (!DecodeHex(args[1], key.bytes))
+      return UsageError(kKdfCommand, "--rekey: AEZKEY is not valid hex");
     if (key.bytes.size() != kKdfAezKeyBytes) {
       return UsageError(kKdfCommand, "--rekey: aez_key must be 48 bytes, got " +
                                          std::to_string(key.bytes.size()));
     }
-    if (!DecodeHex(args[2], data.bytes)) return UsageError(kKdfCommand, "--rekey: REKEYDATA is not valid hex");
-    error = DeriveRekeyKeys(std::span<const uint8_t, kKdfAezKeyBytes>(key.bytes.data(), kKdfAezKeyBytes),
-                            data.bytes, out);
+    if (!DecodeHex(args[2], data.bytes))
+      return UsageError(kKdfCommand, "--rekey: REKEYDATA is not valid hex");
+    error = DeriveRekeyKeys(
+        std::span<const uint8_t, kKdfAezKeyBytes>(key.bytes.data(), kKdfAezKeyBytes), data.bytes,
+        out);
   } else {
     return UsageError(kKdfCommand, "need --seed HEX or --rekey AEZKEY_HEX REKEYDATA_HEX");
   }

@@ -44,8 +44,10 @@ int Init(Args args) {
       positional.push_back(args[i]);
     }
   }
-  if (positional.size() != 4) return UsageError(kPsrdCommand, "init needs CLIENT_DIR CLIENT HUB_DIR HUB");
-  if (block_bytes > UINT32_MAX) return UsageError(kPsrdCommand, "--block-bytes must fit in 32 bits");
+  if (positional.size() != 4)
+    return UsageError(kPsrdCommand, "init needs CLIENT_DIR CLIENT HUB_DIR HUB");
+  if (block_bytes > UINT32_MAX)
+    return UsageError(kPsrdCommand, "--block-bytes must fit in 32 bits");
   if (!psrd::ValidPartyName(positional[1]) || !psrd::ValidPartyName(positional[3]) ||
       positional[1] == positional[3]) {
     return UsageError(kPsrdCommand, "party names are 1..28 of [A-Za-z0-9_-] and differ");
@@ -56,13 +58,13 @@ int Init(Args args) {
   if (e != psrd::PsrdError::kOk) {
     std::fprintf(stderr, "relaycell psrd init: %s\n", psrd::PsrdErrorName(e));
     return e == psrd::PsrdError::kAlreadyExists || e == psrd::PsrdError::kBadName ? kExitUsage
-                                                                                   : kExitFailed;
+                                                                                  : kExitFailed;
   }
   std::printf("created %s and %s (%llu bytes each) in %.*s and %.*s\n",
               psrd::PoolName(positional[1], positional[3]).c_str(),
               psrd::PoolName(positional[3], positional[1]).c_str(),
-              static_cast<unsigned long long>(bytes), int(positional[0].size()), positional[0].data(),
-              int(positional[2].size()), positional[2].data());
+              static_cast<unsigned long long>(bytes), int(positional[0].size()),
+              positional[0].data(), int(positional[2].size()), positional[2].data());
   return kExitOk;
 }
 
@@ -85,8 +87,9 @@ int Status(Args args) {
   std::printf("%-40s %-9s %14s %14s %14s %7s\n", "pool", "allocator", "size", "consumed",
               "remaining", "left%");
   for (const psrd::PoolStatus& p : pools) {
-    std::printf("%-40s %-9s %14llu %14llu %14llu %6.2f%%\n", p.name.c_str(), p.owned ? "us" : "peer",
-                static_cast<unsigned long long>(p.size), static_cast<unsigned long long>(p.watermark),
+    std::printf("%-40s %-9s %14llu %14llu %14llu %6.2f%%\n", p.name.c_str(),
+                p.owned ? "us" : "peer", static_cast<unsigned long long>(p.size),
+                static_cast<unsigned long long>(p.watermark),
                 static_cast<unsigned long long>(p.remaining()),
                 p.size ? 100.0 * double(p.remaining()) / double(p.size) : 0.0);
   }

@@ -32,8 +32,8 @@ void PrintJson() {
     for (const auto& c : choice.candidates) {
       candidates[c.name] = c.figure ? nlohmann::ordered_json(*c.figure) : nlohmann::ordered_json();
     }
-    paths[std::string(kernels::FamilyName(choice.family))] = {
-        {"chosen", choice.chosen.Name()}, {"candidates", candidates}};
+    paths[std::string(kernels::FamilyName(choice.family))] = {{"chosen", choice.chosen.Name()},
+                                                              {"candidates", candidates}};
   }
   doc["paths"] = paths;
   std::printf("%s\n", doc.dump(2).c_str());
@@ -44,8 +44,9 @@ void PrintText() {
   std::printf("cpu: %s\n", kernels::CpuBrand().c_str());
   std::printf("highway targets (compiled, supported here):");
   for (const auto& name : kernels::SupportedTargetNames()) std::printf(" %s", name.c_str());
-  std::printf("\nkernel paths (chosen by timing each candidate at start-up; "
-              "RELAYCELL_FORCE_PATH=FAMILY:PATH overrides):\n");
+  std::printf(
+      "\nkernel paths (chosen by timing each candidate at start-up; "
+      "RELAYCELL_FORCE_PATH=FAMILY:PATH overrides):\n");
   for (size_t i = 0; i < kernels::kKernelFamilies; ++i) {
     const FamilyChoice& choice = ChoiceAt(i);
     const std::string family(kernels::FamilyName(choice.family));
@@ -70,16 +71,17 @@ void PrintText() {
       std::printf("locked memory for keys: unlimited\n");
     } else {
       const double per_circuit = 2.0 * double(AezCellDirection::Arena().slot_bytes());
-      std::printf("locked memory for keys: %.1f MiB (RLIMIT_MEMLOCK; without CAP_IPC_LOCK about "
-                  "%.0f aez relay circuits; raise it, e.g. systemd LimitMEMLOCK=, for more)\n",
-                  double(memlock.rlim_cur) / (1 << 20), double(memlock.rlim_cur) / per_circuit);
+      std::printf(
+          "locked memory for keys: %.1f MiB (RLIMIT_MEMLOCK; without CAP_IPC_LOCK about "
+          "%.0f aez relay circuits; raise it, e.g. systemd LimitMEMLOCK=, for more)\n",
+          double(memlock.rlim_cur) / (1 << 20), double(memlock.rlim_cur) / per_circuit);
     }
   }
 }
 
-const Command kVersion = {
-    "version", "print the version and, per kernel family, the path chosen here and why",
-    "relaycell version [--json]", nullptr};
+const Command kVersion = {"version",
+                          "print the version and, per kernel family, the path chosen here and why",
+                          "relaycell version [--json]", nullptr};
 
 int RunVersion(Args args) {
   bool json = false;
@@ -98,7 +100,8 @@ int RunVersion(Args args) {
   return kExitOk;
 }
 
-const bool registered = RegisterCommand({kVersion.name, kVersion.summary, kVersion.usage, RunVersion});
+const bool registered =
+    RegisterCommand({kVersion.name, kVersion.summary, kVersion.usage, RunVersion});
 
 }  // namespace
 }  // namespace relaycell::tools

@@ -32,7 +32,8 @@ bool UnsignedField(const nlohmann::json& e, const char* key, uint64_t& out, std:
   return true;
 }
 
-bool HexList(const nlohmann::json& e, const char* key, std::vector<Bytes>& out, std::string& error) {
+bool HexList(const nlohmann::json& e, const char* key, std::vector<Bytes>& out,
+             std::string& error) {
   if (!e.contains(key) || !e[key].is_array()) {
     error = std::string("field \"") + key + "\" is not an array of hex strings";
     return false;
@@ -136,8 +137,8 @@ bool RunEntry(const nlohmann::json& e, size_t index, KatTally& tally, std::strin
     if (sealed && got_c == c && opened && got_m == m) {
       tally.Pass();
     } else {
-      tally.Fail(where + (got_c != c ? " encrypt" : " decrypt") + " (|m| = " +
-                 std::to_string(m.size()) + ", tau = " + std::to_string(tau) + ")");
+      tally.Fail(where + (got_c != c ? " encrypt" : " decrypt") +
+                 " (|m| = " + std::to_string(m.size()) + ", tau = " + std::to_string(tau) + ")");
     }
     return true;
   }

@@ -41,8 +41,8 @@ bool ReadCell(const nlohmann::json& entry, size_t index, size_t hops, CellVector
     return false;
   }
   // Only the shapes this runner knows; anything else is refused by name, never skipped.
-  static const std::array<const char*, 9> kKnown = {"dir", "hop", "early", "payload", "expect",
-                                                    "comment", "rekey", "rekey_data", "expect_ack"};
+  static const std::array<const char*, 9> kKnown = {
+      "dir", "hop", "early", "payload", "expect", "comment", "rekey", "rekey_data", "expect_ack"};
   for (const auto& item : entry.items()) {
     const std::string& key = item.key();
     if (std::find_if(kKnown.begin(), kKnown.end(), [&](const char* k) { return key == k; }) ==
@@ -70,7 +70,8 @@ bool ReadCell(const nlohmann::json& entry, size_t index, size_t hops, CellVector
       error = where + (error.empty() ? "rekey_data must be 32 bytes" : error);
       return false;
     }
-    for (auto [key, field] : {std::pair{"expect", &out.expect}, std::pair{"expect_ack", &out.expect_ack}}) {
+    for (auto [key, field] :
+         {std::pair{"expect", &out.expect}, std::pair{"expect_ack", &out.expect_ack}}) {
       if (!entry.contains(key)) continue;
       if (!HexField(entry, key, *field, error) || field->size() != kCellBodyBytes) {
         error = where + (error.empty() ? std::string(key) + " must be 509 bytes" : error);
@@ -242,12 +243,13 @@ bool RunCellsFile(const nlohmann::json& document, KatTally& tally, std::string& 
         tally.Fail("cell " + std::to_string(index) + " rekey: the circuit is closed");
         continue;
       }
-      RunRekey(v, "cell " + std::to_string(index) + " rekey hop " + std::to_string(v.rekey),
-               client, relays, tally);
+      RunRekey(v, "cell " + std::to_string(index) + " rekey hop " + std::to_string(v.rekey), client,
+               relays, tally);
       continue;
     }
-    const std::string name = "cell " + std::to_string(index) + (v.forward ? " forward" : " backward") +
-                             " hop " + std::to_string(v.hop);
+    const std::string name = "cell " + std::to_string(index) +
+                             (v.forward ? " forward" : " backward") + " hop " +
+                             std::to_string(v.hop);
     std::array<uint8_t, kCellBytes> cell{};
     const std::span<const uint8_t, kCellBodyBytes> payload(v.payload.data(), kCellBodyBytes);
     const auto matches_expect = [&] {

@@ -57,8 +57,8 @@ class Reader {
     std::string inner;
     if (!HexField(object_, key, out, inner)) return Fail(key, "missing, not a string or not hex");
     if (size != 0 && out.size() != size) {
-      return Fail(key, "expected " + std::to_string(size) + " bytes, got " +
-                           std::to_string(out.size()));
+      return Fail(key,
+                  "expected " + std::to_string(size) + " bytes, got " + std::to_string(out.size()));
     }
     return true;
   }
@@ -74,8 +74,8 @@ class Reader {
   bool Int(const char* key, int64_t lo, int64_t hi, int64_t& out) {
     if (!object_.contains(key) || !object_[key].is_number_integer() ||
         object_[key].get<int64_t>() < lo || object_[key].get<int64_t>() > hi) {
-      return Fail(key, "missing or not an integer in " + std::to_string(lo) + ".." +
-                           std::to_string(hi));
+      return Fail(key,
+                  "missing or not an integer in " + std::to_string(lo) + ".." + std::to_string(hi));
     }
     out = object_[key].get<int64_t>();
     return true;
@@ -270,8 +270,8 @@ bool RunRelay(const Json& e, const std::string& where, KatTally& tally, std::str
   if (!r.OnlyKeys({"inbound", "state", "cmd", "tag", "msg", "new_state", "t_out", "msg_out"}) ||
       !r.Bool("inbound", inbound) || !r.Cmd(cmd) || !r.Hex("tag", kCgoTagBytes, tag) ||
       !r.Hex("msg", kCgoRightBytes, msg) || !r.Hex("t_out", kCgoTagBytes, t_out) ||
-      !r.Hex("msg_out", kCgoRightBytes, msg_out) ||
-      !r.StateField("state", state) || !r.StateField("new_state", new_state)) {
+      !r.Hex("msg_out", kCgoRightBytes, msg_out) || !r.StateField("state", state) ||
+      !r.StateField("new_state", new_state)) {
     return false;
   }
   const std::string what = where + (inbound ? " (inbound)" : " (outbound)");
@@ -300,8 +300,8 @@ bool RunRelayOriginate(const Json& e, const std::string& where, KatTally& tally,
   Bytes msg, t_out, msg_out;
   if (!r.OnlyKeys({"state", "cmd", "msg", "new_state", "t_out", "msg_out"}) || !r.Cmd(cmd) ||
       !r.Hex("msg", kCgoRightBytes, msg) || !r.Hex("t_out", kCgoTagBytes, t_out) ||
-      !r.Hex("msg_out", kCgoRightBytes, msg_out) ||
-      !r.StateField("state", state) || !r.StateField("new_state", new_state)) {
+      !r.Hex("msg_out", kCgoRightBytes, msg_out) || !r.StateField("state", state) ||
+      !r.StateField("new_state", new_state)) {
     return false;
   }
   CgoDirectionBox d = MakeDirection(state);
@@ -396,9 +396,9 @@ bool RunCgoFile(const Json& document, KatTally& tally, std::string& error) {
   }
   for (const auto& item : document.items()) {
     const std::string& key = item.key();
-    const bool known = key == "suite" || key == "source" || key == "comment" ||
-                       std::any_of(kTables.begin(), kTables.end(),
-                                   [&](const Table& t) { return key == t.name; });
+    const bool known =
+        key == "suite" || key == "source" || key == "comment" ||
+        std::any_of(kTables.begin(), kTables.end(), [&](const Table& t) { return key == t.name; });
     if (!known) {
       error = "unknown key \"" + key + "\"";
       return false;

@@ -11,9 +11,9 @@ namespace relaycell::tools {
 namespace {
 
 bool RunSssFile(const nlohmann::json& document, KatTally& tally, std::string& error) {
-  const std::vector<nlohmann::json> cases =
-      document.is_array() ? document.get<std::vector<nlohmann::json>>()
-                          : std::vector<nlohmann::json>{document};
+  const std::vector<nlohmann::json> cases = document.is_array()
+                                                ? document.get<std::vector<nlohmann::json>>()
+                                                : std::vector<nlohmann::json>{document};
   for (const nlohmann::json& c : cases) {
     if (!c.is_object() || !c.contains("field_polynomial") || !c["field_polynomial"].is_string() ||
         !c.contains("threshold") || !c["threshold"].is_number_unsigned() || !c.contains("shares") ||
@@ -79,7 +79,8 @@ bool RunSssFile(const nlohmann::json& document, KatTally& tally, std::string& er
 }
 
 const bool registered = RegisterKatKind(
-    {"sss", "Shamir over GF(2^8)/0x11B: every k-subset of the shares gives the secret", RunSssFile});
+    {"sss", "Shamir over GF(2^8)/0x11B: every k-subset of the shares gives the secret",
+     RunSssFile});
 
 }  // namespace
 }  // namespace relaycell::tools

@@ -36,7 +36,8 @@ int UsageError(const Command& command, std::string_view message) {
 namespace {
 
 void PrintOverview(FILE* out) {
-  std::fprintf(out, "usage: relaycell COMMAND [ARGS...]   (relaycell COMMAND --help for details)\n\n");
+  std::fprintf(out,
+               "usage: relaycell COMMAND [ARGS...]   (relaycell COMMAND --help for details)\n\n");
   auto commands = Commands();
   std::sort(commands.begin(), commands.end(),
             [](const Command& a, const Command& b) { return a.name < b.name; });

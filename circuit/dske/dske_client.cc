@@ -73,7 +73,8 @@ SuiteError CircuitHubChannel::Create(std::string_view client, DskeHub& hub, uint
     return SuiteError::kBadSeedLength;
   }
   std::unique_ptr<CircuitHubChannel> channel(new CircuitHubChannel(std::string(client), hub));
-  if (SuiteError e = ClientCircuit::Create(DskeCircuitSuite(), circ_id, seeds, channel->client_circuit_);
+  if (SuiteError e =
+          ClientCircuit::Create(DskeCircuitSuite(), circ_id, seeds, channel->client_circuit_);
       e != SuiteError::kOk) {
     return e;
   }
@@ -81,8 +82,8 @@ SuiteError CircuitHubChannel::Create(std::string_view client, DskeHub& hub, uint
   for (size_t h = 0; h < seeds.size(); ++h) {
     const uint32_t towards_client = circ_id + uint32_t(h);
     const uint32_t towards_next = h + 1 < seeds.size() ? towards_client + 1 : 0;
-    if (SuiteError e = RelayCircuit::Create(DskeCircuitSuite(), seeds[h], towards_client, towards_next,
-                                            channel->relays_[h]);
+    if (SuiteError e = RelayCircuit::Create(DskeCircuitSuite(), seeds[h], towards_client,
+                                            towards_next, channel->relays_[h]);
         e != SuiteError::kOk) {
       return e;
     }
@@ -91,8 +92,8 @@ SuiteError CircuitHubChannel::Create(std::string_view client, DskeHub& hub, uint
   return SuiteError::kOk;
 }
 
-ChannelError CircuitHubChannel::RoundTrip(std::span<const uint8_t> message, std::span<uint8_t> reply,
-                                          size_t& reply_bytes) {
+ChannelError CircuitHubChannel::RoundTrip(std::span<const uint8_t> message,
+                                          std::span<uint8_t> reply, size_t& reply_bytes) {
   reply_bytes = 0;
   if (!reachable_) return ChannelError::kUnreachable;
   if (message.empty() || message.size() > kMaxMessageBytes) return ChannelError::kCircuit;
@@ -301,7 +302,8 @@ ReceiveReport DskeClient::Receive(const KeyId& key_id, std::span<HubChannel* con
       continue;
     }
     size_t share_bytes = 0;
-    const SealStatus opened = OpenShare(store_, pool, answer_bytes, answer, shares.span(i), share_bytes);
+    const SealStatus opened =
+        OpenShare(store_, pool, answer_bytes, answer, shares.span(i), share_bytes);
     hub.seal = opened.error;
     hub.psrd = opened.psrd_error;
     if (!opened.ok()) continue;
@@ -318,14 +320,15 @@ ReceiveReport DskeClient::Receive(const KeyId& key_id, std::span<HubChannel* con
     report.error = ClientError::kTooFewShares;
     return report;
   }
-  const auto best = std::max_element(votes.begin(), votes.end(),
-                                     [](const auto& a, const auto& b) { return a.second < b.second; });
+  const auto best = std::max_element(
+      votes.begin(), votes.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
   const auto [k, share_n, share_bytes] = best->first;
   std::vector<amd::ShareView> views;
   std::array<bool, 256> seen_x{};
   for (size_t i = 0; i < n; ++i) {
     const Received& r = received[i];
-    if (r.bytes == 0 || r.k != k || r.n != share_n || r.bytes != share_bytes || seen_x[r.x]) continue;
+    if (r.bytes == 0 || r.k != k || r.n != share_n || r.bytes != share_bytes || seen_x[r.x])
+      continue;
     seen_x[r.x] = true;
     views.push_back({r.x, std::span<const uint8_t>(shares.row(i), r.bytes)});
   }

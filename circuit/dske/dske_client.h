@@ -88,13 +88,13 @@ class CircuitHubChannel final : public HubChannel {
 
 enum class ClientError {
   kOk = 0,
-  kBadArguments,   // key not 16..256 bytes, k not 2..n, n not 2..255, or a bad buffer
-  kBadName,        // a client or hub name that psrd::PoolName refuses
-  kExhausted,      // some hub's pool has too little PSRD left: NOTHING was sent
-  kPsrd,           // the PSRD store failed
-  kSplit,          // the split failed
-  kTooFewHubs,     // fewer than k hubs stored their share (the key is not retrievable)
-  kTooFewShares,   // fewer than k valid shares came back
+  kBadArguments,        // key not 16..256 bytes, k not 2..n, n not 2..255, or a bad buffer
+  kBadName,             // a client or hub name that psrd::PoolName refuses
+  kExhausted,           // some hub's pool has too little PSRD left: NOTHING was sent
+  kPsrd,                // the PSRD store failed
+  kSplit,               // the split failed
+  kTooFewHubs,          // fewer than k hubs stored their share (the key is not retrievable)
+  kTooFewShares,        // fewer than k valid shares came back
   kNoConsistentSubset,  // k or more shares, but no k of them rebuild a key that checks
 };
 const char* ClientErrorName(ClientError error);
@@ -102,10 +102,10 @@ const char* ClientErrorName(ClientError error);
 // What happened at one hub.
 struct HubStatus {
   ChannelError channel = ChannelError::kOk;
-  bool ok = false;                       // PUT stored / DELIVER opened
-  bool refused = false;                  // the hub answered ERROR(code)
+  bool ok = false;       // PUT stored / DELIVER opened
+  bool refused = false;  // the hub answered ERROR(code)
   ErrorCode code = ErrorCode::kMalformed;
-  SealError seal = SealError::kOk;       // B: why a DELIVER was rejected (bad tag, replay...)
+  SealError seal = SealError::kOk;  // B: why a DELIVER was rejected (bad tag, replay...)
   psrd::PsrdError psrd = psrd::PsrdError::kOk;
 };
 

@@ -25,7 +25,6 @@ constexpr char kSchema[] =
 // The largest share a hub keeps: a 256-byte key's share (288 bytes).
 constexpr size_t kMaxShareBytes = amd::kMaxEncodedBytes;
 
-
 // A share in memory, wiped on every path out.
 struct ShareBuffer {
   std::array<uint8_t, MaxCiphertextBytes(1)> bytes;
@@ -62,7 +61,8 @@ SealStatus SealShareObserved(psrd::PsrdStore& store, std::string_view pool, Mess
                              const KeyId& key_id, uint8_t x, uint8_t k, uint8_t n,
                              std::span<const uint8_t> share, std::span<uint8_t> out,
                              size_t& written, PadObserver* observer) {
-  if (observer == nullptr) return SealShare(store, pool, type, key_id, x, k, n, share, out, written);
+  if (observer == nullptr)
+    return SealShare(store, pool, type, key_id, x, k, n, share, out, written);
   // SealShare's steps, with the observer between the pad's commit and its first read.
   SealStatus status;
   written = 0;
@@ -154,7 +154,8 @@ HubResult DskeHub::Handle(std::string_view client, std::span<const uint8_t> mess
     return Refuse(no_key, ErrorCode::kUnavailable, reply);
   }
   Message parsed;
-  if (Parse(message, parsed) != ParseError::kOk) return Refuse(no_key, ErrorCode::kMalformed, reply);
+  if (Parse(message, parsed) != ParseError::kOk)
+    return Refuse(no_key, ErrorCode::kMalformed, reply);
   switch (parsed.type) {
     case MessageType::kPut: return OnPut(client, message, reply);
     case MessageType::kFetch: return OnFetch(client, parsed.key_id, reply);
@@ -180,10 +181,11 @@ HubResult DskeHub::OnPut(std::string_view client, std::span<const uint8_t> messa
     return Refuse(parsed.key_id, ErrorCode::kMalformed, reply);
   }
   SqliteStatement insert(db_,
-                   "INSERT INTO shares (key_id, sender, x, k, n, share) "
-                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+                         "INSERT INTO shares (key_id, sender, x, k, n, share) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   if (!insert) return Refuse(parsed.key_id, ErrorCode::kUnavailable, reply);
-  sqlite3_bind_blob(insert.get(), 1, parsed.key_id.data(), int(parsed.key_id.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_blob(insert.get(), 1, parsed.key_id.data(), int(parsed.key_id.size()),
+                    SQLITE_TRANSIENT);
   sqlite3_bind_text(insert.get(), 2, client.data(), int(client.size()), SQLITE_TRANSIENT);
   sqlite3_bind_int(insert.get(), 3, parsed.x);
   sqlite3_bind_int(insert.get(), 4, parsed.k);
@@ -226,9 +228,10 @@ HubResult DskeHub::OnFetch(std::string_view client, const KeyId& key_id, std::sp
                                               share.view(), reply, written, observer_);
   if (!sealed.ok()) {
     sodium_memzero(reply.data(), reply.size());
-    return Refuse(key_id, sealed.error == SealError::kPsrd ? CodeForPsrd(sealed.psrd_error)
-                                                           : ErrorCode::kUnavailable,
-                  reply);
+    return Refuse(
+        key_id,
+        sealed.error == SealError::kPsrd ? CodeForPsrd(sealed.psrd_error) : ErrorCode::kUnavailable,
+        reply);
   }
   // Delivered: forget the share. If this fails the share stays and a later FETCH delivers it
   // again under a fresh pad, which gives B nothing new.

@@ -68,9 +68,9 @@ const char* HubErrorName(HubError error);
 
 // What one message did at the hub.
 enum class HubOutcome {
-  kStored,          // a PUT was verified and stored (no reply)
-  kDelivered,       // a FETCH was answered with DELIVER; the share is gone from the hub
-  kRefused,         // answered with ERROR(code)
+  kStored,     // a PUT was verified and stored (no reply)
+  kDelivered,  // a FETCH was answered with DELIVER; the share is gone from the hub
+  kRefused,    // answered with ERROR(code)
 };
 
 struct HubResult {

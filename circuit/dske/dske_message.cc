@@ -55,16 +55,13 @@ const char* ParseErrorName(ParseError error) {
 
 ParseError Validate(const Message& m) {
   switch (m.type) {
-    case MessageType::kFetch:
-      return ParseError::kOk;
+    case MessageType::kFetch: return ParseError::kOk;
     case MessageType::kError:
       return KnownErrorCode(static_cast<uint8_t>(m.error)) ? ParseError::kOk
                                                            : ParseError::kUnknownErrorCode;
     case MessageType::kPut:
-    case MessageType::kDeliver:
-      break;
-    default:
-      return ParseError::kUnknownType;
+    case MessageType::kDeliver: break;
+    default: return ParseError::kUnknownType;
   }
   if (m.k < 2 || m.n < m.k || m.x < 1 || m.x > m.n) return ParseError::kBadShareParameters;
   if (m.pad.count < 1 || m.pad.count > psrd::kMaxFragments) return ParseError::kBadFragmentCount;
@@ -147,8 +144,9 @@ SealStatus SealShare(psrd::PsrdStore& store, std::string_view pool, MessageType 
                      std::span<const uint8_t> share, std::span<uint8_t> out, size_t& written) {
   SealStatus status;
   written = 0;
-  if (!IsShareMessage(type) || share.empty() || share.size() > MaxCiphertextBytes(psrd::kMaxFragments) ||
-      k < 2 || n < k || x < 1 || x > n || out.size() < kMaxMessageBytes) {
+  if (!IsShareMessage(type) || share.empty() ||
+      share.size() > MaxCiphertextBytes(psrd::kMaxFragments) || k < 2 || n < k || x < 1 || x > n ||
+      out.size() < kMaxMessageBytes) {
     status.error = SealError::kBadArguments;
     return status;
   }
@@ -171,9 +169,8 @@ SealStatus SealShare(psrd::PsrdStore& store, std::string_view pool, MessageType 
     status.error = SealError::kBadArguments;
     return status;
   }
-  const psrd::LinkError link =
-      psrd::SealLink(store, pool, m.pad, out.first(header_bytes), share, ciphertext, m.tag,
-                     status.psrd_error);
+  const psrd::LinkError link = psrd::SealLink(store, pool, m.pad, out.first(header_bytes), share,
+                                              ciphertext, m.tag, status.psrd_error);
   if (link != psrd::LinkError::kOk) {
     status.error = link == psrd::LinkError::kPsrd ? SealError::kPsrd : SealError::kBadArguments;
     return status;
@@ -202,22 +199,14 @@ SealStatus OpenShare(psrd::PsrdStore& store, std::string_view pool, std::span<co
   }
   // The parse is canonical, so the received header bytes are the MAC header.
   const std::span<const uint8_t> header = data.first(ShareHeaderBytes(message.pad.count));
-  const psrd::LinkError link = psrd::OpenLink(store, pool, message.pad.view(), header,
-                                              message.ciphertext, message.tag, share.first(n),
-                                              status.psrd_error);
+  const psrd::LinkError link =
+      psrd::OpenLink(store, pool, message.pad.view(), header, message.ciphertext, message.tag,
+                     share.first(n), status.psrd_error);
   switch (link) {
-    case psrd::LinkError::kOk:
-      share_bytes = n;
-      return status;
-    case psrd::LinkError::kBadTag:
-      status.error = SealError::kBadTag;
-      return status;
-    case psrd::LinkError::kPsrd:
-      status.error = SealError::kPsrd;
-      return status;
-    default:
-      status.error = SealError::kBadArguments;
-      return status;
+    case psrd::LinkError::kOk: share_bytes = n; return status;
+    case psrd::LinkError::kBadTag: status.error = SealError::kBadTag; return status;
+    case psrd::LinkError::kPsrd: status.error = SealError::kPsrd; return status;
+    default: status.error = SealError::kBadArguments; return status;
   }
 }
 

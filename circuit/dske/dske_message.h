@@ -46,7 +46,7 @@ enum class ErrorCode : uint8_t {
 enum class ParseError {
   kOk = 0,
   kEmpty,
-  kTooLong,              // more than 498 bytes
+  kTooLong,  // more than 498 bytes
   kUnknownType,
   kTruncated,            // ends inside a field
   kTrailingBytes,        // bytes after the last field

@@ -248,7 +248,7 @@ void ClientPipeline::RunGroup(ShardOutput& out) {
 }
 
 void ClientPipeline::EmitOriginated(CircuitSlot slot, OriginateError error, const WireCell& cell,
-                                  ShardOutput& out) {
+                                    ShardOutput& out) {
   Entry& entry = circuits_[slot];
   if (error != OriginateError::kOk) {
     if (!entry.circuit.is_open()) {
@@ -268,7 +268,7 @@ void ClientPipeline::EmitOriginated(CircuitSlot slot, OriginateError error, cons
 }
 
 void ClientPipeline::EmitReceived(CircuitSlot slot, const CellResult& result, const WireCell& cell,
-                                ShardOutput& out) {
+                                  ShardOutput& out) {
   Entry& entry = circuits_[slot];
   switch (result.outcome) {
     case CellOutcome::kDelivered: {
@@ -308,7 +308,8 @@ void ClientPipeline::PollControl(Entry& entry, ShardOutput& out) {
 }
 
 // tell_peer: a DESTROY(reason) to send; else kClosed carrying the reason the peer gave.
-void ClientPipeline::Close(CircuitSlot slot, bool tell_peer, DestroyReason reason, ShardOutput& out) {
+void ClientPipeline::Close(CircuitSlot slot, bool tell_peer, DestroyReason reason,
+                           ShardOutput& out) {
   Entry& entry = circuits_[slot];
   const uint32_t circ_id = entry.circuit.circ_id();
   OutItem& item = out.Append();

@@ -44,7 +44,7 @@ namespace relaycell {
 // What a kOpen item carries for a client circuit. All hops' seeds have one length; they must
 // fit in a cell payload (4 + hops × length <= 509: aez up to 8 × 32 bytes, tor1 up to 7 hops).
 struct ClientOpenParams {
-  SuiteId suite = 0;  // a FindSuite id
+  SuiteId suite = 0;                                    // a FindSuite id
   std::span<const std::span<const uint8_t>> hop_seeds;  // hop 1 first
 };
 
@@ -59,8 +59,8 @@ struct ClientPipelineConfig {
 struct ClientPipelineCounters {
   uint64_t originated = 0;
   uint64_t delivered = 0;
-  uint64_t control_cells = 0;      // REKEY(1) cells sent
-  uint64_t ignored = 0;            // PADDING, REKEY ACKs
+  uint64_t control_cells = 0;  // REKEY(1) cells sent
+  uint64_t ignored = 0;        // PADDING, REKEY ACKs
   uint64_t opened = 0;
   uint64_t open_failed = 0;
   uint64_t destroyed = 0;
@@ -91,13 +91,13 @@ class ClientPipeline final : public ShardProcessor {
   // An item staged in the current group: screened, its layers running round by round.
   struct StagedItem {
     CircuitSlot slot;
-    bool originate;  // a kOriginate; else a kCell from hop 1
-    bool early;      // originate: RELAY_EARLY
-    bool layered;    // the screen passed: the layers run, then the completing step
-    bool recognized; // receive: the last round's layer verdict
-    uint8_t hops;    // the circuit's
-    uint8_t hop;     // originate: the destination; receive: the hop that recognized it (0: none)
-    uint8_t layer;   // the next layer to run (originate: down to 1; receive: up); 0: done
+    bool originate;   // a kOriginate; else a kCell from hop 1
+    bool early;       // originate: RELAY_EARLY
+    bool layered;     // the screen passed: the layers run, then the completing step
+    bool recognized;  // receive: the last round's layer verdict
+    uint8_t hops;     // the circuit's
+    uint8_t hop;      // originate: the destination; receive: the hop that recognized it (0: none)
+    uint8_t layer;    // the next layer to run (originate: down to 1; receive: up); 0: done
     OriginateError originate_error;  // originate: the screen's verdict
     CellResult result;               // receive: the screen's result when it is final
   };
@@ -105,7 +105,7 @@ class ClientPipeline final : public ShardProcessor {
 
   void Open(const InCell& in);
   void HostClose(const InCell& in, ShardOutput& out);
-  CircuitSlot Lookup(const InCell& in);  // counts unknown circuits
+  CircuitSlot Lookup(const InCell& in);                        // counts unknown circuits
   bool AcceptOriginate(const Entry& entry, const InCell& in);  // counts refusals
   // Stage, run the layers round by round, complete and emit in order.
   void Stage(CircuitSlot slot, const InCell& in);
@@ -126,7 +126,7 @@ class ClientPipeline final : public ShardProcessor {
   // Working copies of the cells (kGroupItems, allocated once): the output buffer may flush on
   // any Append, so no cell is worked on in place there.
   std::vector<WireCell> work_cells_;
-  std::vector<StagedItem> group_;  // reserved: never reallocates
+  std::vector<StagedItem> group_;                                // reserved: never reallocates
   std::array<std::unique_ptr<LayerBatch>, kMaxSuites> batches_;  // by suite id
   uint32_t group_id_ = 1;  // a stale match after wrap-around only runs a group early
 };

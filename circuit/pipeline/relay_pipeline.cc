@@ -73,8 +73,9 @@ void RelayPipeline::HostClose(const InCell& in, ShardOutput& out) {
     return;
   }
   const uint8_t wanted = in.cell.payload()[0];
-  const DestroyReason reason =
-      wanted != 0 && IsKnownDestroyReason(wanted) ? DestroyReason(wanted) : DestroyReason::kFinished;
+  const DestroyReason reason = wanted != 0 && IsKnownDestroyReason(wanted)
+                                   ? DestroyReason(wanted)
+                                   : DestroyReason::kFinished;
   Close(slot, reason, reason, true, true, out);
 }
 
@@ -156,7 +157,7 @@ void RelayPipeline::Originate(const InCell& in, ShardOutput& out) {
 
 // `item` (the last Append) holds the processed cell; turn the outcome into outputs.
 void RelayPipeline::Emit(CircuitSlot slot, bool from_client, const CellResult& result,
-                       OutItem& item, ShardOutput& out) {
+                         OutItem& item, ShardOutput& out) {
   Entry& entry = circuits_[slot];
   switch (result.outcome) {
     case CellOutcome::kForward:
@@ -200,7 +201,7 @@ void RelayPipeline::Emit(CircuitSlot slot, bool from_client, const CellResult& r
 // Emits what each side is owed (a DESTROY to send, or kClosed: it already knows) and frees
 // the circuit: its keys are wiped by RelayCircuit, its table entries and slot reused.
 void RelayPipeline::Close(CircuitSlot slot, DestroyReason to_client, DestroyReason to_next,
-                        bool tell_client, bool tell_next, ShardOutput& out) {
+                          bool tell_client, bool tell_next, ShardOutput& out) {
   ++table_epoch_;  // lookups made before this may be stale
   Entry& entry = circuits_[slot];
   RelayCircuit& circuit = entry.circuit;
@@ -320,8 +321,8 @@ void RelayPipeline::Stage(CircuitSlot slot, bool from_client, const WireCell& ce
       from_client ? circuit.ScreenForward(work.span()) : circuit.ScreenBackward(work.span());
   if (!staged.screen.needs_layer) return;
   batches_[circuit.suite_id()]->Add(circuit.layer(from_client), RelayCircuit::layer_op(from_client),
-                                  CellPayload(work.span()), staged.screen.early,
-                                  &staged.recognized);
+                                    CellPayload(work.span()), staged.screen.early,
+                                    &staged.recognized);
 }
 
 // Runs the group's layers, suite by suite, then completes and emits each cell in input order.
@@ -338,10 +339,9 @@ void RelayPipeline::RunGroup(ShardOutput& out) {
     CellResult result = staged.screen.result;
     if (staged.screen.needs_layer) {
       RelayCircuit& circuit = circuits_[staged.slot].circuit;
-      result = staged.from_client
-                   ? circuit.CompleteForward(item.cell.span(), staged.screen.early,
-                                             staged.recognized)
-                   : circuit.CompleteBackward(item.cell.span());
+      result = staged.from_client ? circuit.CompleteForward(item.cell.span(), staged.screen.early,
+                                                            staged.recognized)
+                                  : circuit.CompleteBackward(item.cell.span());
     }
     // A working copy that is not ciphertext on its way (a delivered cell, a REKEY) is wiped.
     if (result.outcome != CellOutcome::kForward) {

@@ -66,17 +66,17 @@ struct RelayPipelineConfig {
 
 // What the engine did, summed over all its circuits (monitoring; read after Stop).
 struct RelayPipelineCounters {
-  uint64_t forwarded = 0;         // cells passed on (either direction)
-  uint64_t delivered = 0;         // forward cells recognized here
-  uint64_t originated = 0;        // cells of our own sent towards the client
-  uint64_t control_cells = 0;     // REKEY ACKs sent
-  uint64_t ignored = 0;           // PADDING and the like
+  uint64_t forwarded = 0;      // cells passed on (either direction)
+  uint64_t delivered = 0;      // forward cells recognized here
+  uint64_t originated = 0;     // cells of our own sent towards the client
+  uint64_t control_cells = 0;  // REKEY ACKs sent
+  uint64_t ignored = 0;        // PADDING and the like
   uint64_t opened = 0;
-  uint64_t open_failed = 0;       // malformed parameters, bad seed, duplicate key, table full
-  uint64_t destroyed = 0;         // circuits closed (DESTROY, protocol error, host)
-  uint64_t unknown_circuit = 0;   // cells for circuits this engine does not know
-  uint64_t originate_refused = 0; // bad payload or REKEY header in a kOriginate
-  ProtocolErrorCounters errors;   // of the circuits closed so far
+  uint64_t open_failed = 0;        // malformed parameters, bad seed, duplicate key, table full
+  uint64_t destroyed = 0;          // circuits closed (DESTROY, protocol error, host)
+  uint64_t unknown_circuit = 0;    // cells for circuits this engine does not know
+  uint64_t originate_refused = 0;  // bad payload or REKEY header in a kOriginate
+  ProtocolErrorCounters errors;    // of the circuits closed so far
 };
 
 class RelayPipeline final : public ShardProcessor {
@@ -131,10 +131,10 @@ class RelayPipeline final : public ShardProcessor {
   void RunGroup(ShardOutput& out);
 
   RelayPipelineConfig config_;
-  CircuitTable forward_;                   // client side -> circuit slot
-  CircuitTable backward_;                  // next side -> backward slot
+  CircuitTable forward_;                     // client side -> circuit slot
+  CircuitTable backward_;                    // next side -> backward slot
   std::vector<CircuitSlot> backward_owner_;  // backward slot -> circuit slot
-  std::vector<Entry> circuits_;            // by circuit slot
+  std::vector<Entry> circuits_;              // by circuit slot
   RelayPipelineCounters counters_;
   // The group: at most one cell per circuit, run together (RunGroup).
   std::vector<WireCell> group_cells_;  // working copies, kGroupCells, allocated once

@@ -47,7 +47,9 @@ Shard::~Shard() {
   }
 }
 
-void Shard::Start() { worker_ = std::thread([this] { Run(); }); }
+void Shard::Start() {
+  worker_ = std::thread([this] { Run(); });
+}
 
 void Shard::RequestStop() {
   stop_requested_.store(true, std::memory_order_release);
@@ -59,10 +61,9 @@ void Shard::Join() {
 }
 
 ShardStats Shard::stats() const {
-  return ShardStats{inputs_.load(std::memory_order_relaxed),
-                    outputs_.load(std::memory_order_relaxed),
-                    batches_.load(std::memory_order_relaxed),
-                    output_stalls_.load(std::memory_order_relaxed)};
+  return ShardStats{
+      inputs_.load(std::memory_order_relaxed), outputs_.load(std::memory_order_relaxed),
+      batches_.load(std::memory_order_relaxed), output_stalls_.load(std::memory_order_relaxed)};
 }
 
 bool Shard::HostWantsWake(size_t want) const {
@@ -114,9 +115,7 @@ void Shard::Run() {
       }
       idle_spins = 0;
       work_signal_.Wait(
-          [&] {
-            return !input_.EmptyApprox() || stop_requested_.load(std::memory_order_acquire);
-          },
+          [&] { return !input_.EmptyApprox() || stop_requested_.load(std::memory_order_acquire); },
           kSleepTimeout);
       continue;
     }

@@ -52,9 +52,7 @@ struct WireCell {
 
   CellBytes span() { return CellBytes(bytes); }
   ConstCellBytes span() const { return ConstCellBytes(bytes); }
-  uint32_t circ_id() const {
-    return LoadBe<uint32_t>(bytes, 0);
-  }
+  uint32_t circ_id() const { return LoadBe<uint32_t>(bytes, 0); }
   uint8_t command() const { return bytes[4]; }
   std::span<uint8_t, kCellBodyBytes> payload() { return CellPayload(span()); }
   std::span<const uint8_t, kCellBodyBytes> payload() const { return CellPayload(span()); }
@@ -63,14 +61,14 @@ struct WireCell {
 // What the host hands the engine. Control items travel in the same queue as cells so that
 // "open circuit, then its first cell" and "last cell, then close" keep their order.
 enum class InKind : uint8_t {
-  kCell = 0,  // `cell` arrived on `channel`
-  kOpen,      // open circuit (channel, cell.circ_id()); cell.payload() carries the processor's
-              // parameters (e.g. key seeds): the processor defines their layout
-  kClose,     // close circuit (channel, cell.circ_id()) on the host's behalf
-  kOriginate, // send a cell of our own on circuit (channel, cell.circ_id()): cell.payload() is
-              // the plaintext relay payload (the suite's layout), `hop` its destination
-              // (client engines: 1..hops; relay engines: ignored, it goes towards the client),
-              // cell.command() RELAY or RELAY_EARLY
+  kCell = 0,   // `cell` arrived on `channel`
+  kOpen,       // open circuit (channel, cell.circ_id()); cell.payload() carries the processor's
+               // parameters (e.g. key seeds): the processor defines their layout
+  kClose,      // close circuit (channel, cell.circ_id()) on the host's behalf
+  kOriginate,  // send a cell of our own on circuit (channel, cell.circ_id()): cell.payload() is
+               // the plaintext relay payload (the suite's layout), `hop` its destination
+               // (client engines: 1..hops; relay engines: ignored, it goes towards the client),
+               // cell.command() RELAY or RELAY_EARLY
 };
 
 struct InCell {
@@ -153,8 +151,9 @@ class DirectOutput {
  private:
   static void Flush(ShardOutput& out) {
     auto* self = static_cast<DirectOutput*>(out.owner_);
-    if (self->keep_) self->items_.insert(self->items_.end(), out.buffer_.begin(),
-                                         out.buffer_.begin() + std::ptrdiff_t(out.count_));
+    if (self->keep_)
+      self->items_.insert(self->items_.end(), out.buffer_.begin(),
+                          out.buffer_.begin() + std::ptrdiff_t(out.count_));
     self->count_ += out.count_;
     out.count_ = 0;
   }
@@ -240,10 +239,10 @@ struct ShardConfig {
 
 // Counters the worker publishes once per batch (relaxed: a snapshot for monitoring).
 struct ShardStats {
-  uint64_t inputs = 0;          // items processed
-  uint64_t outputs = 0;         // items pushed to the host
-  uint64_t batches = 0;         // ProcessBatch calls
-  uint64_t output_stalls = 0;   // times the worker waited for the host to drain its queue
+  uint64_t inputs = 0;         // items processed
+  uint64_t outputs = 0;        // items pushed to the host
+  uint64_t batches = 0;        // ProcessBatch calls
+  uint64_t output_stalls = 0;  // times the worker waited for the host to drain its queue
 };
 
 class Shard {

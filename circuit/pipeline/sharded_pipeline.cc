@@ -5,7 +5,7 @@
 namespace relaycell {
 
 ShardedPipeline::ShardedPipeline(const ShardedPipelineConfig& config,
-                             const ShardProcessorFactory& make_processor) {
+                                 const ShardProcessorFactory& make_processor) {
   size_t workers = config.workers;
   if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
   shards_.reserve(workers);
@@ -22,7 +22,7 @@ ShardedPipeline::~ShardedPipeline() {
 }
 
 uint32_t ShardedPipeline::PickCircIdForShard(uint32_t channel, size_t shard, uint32_t hint,
-                                           uint32_t high_bit) const {
+                                             uint32_t high_bit) const {
   high_bit &= 0x80000000u;
   for (uint32_t low = hint & 0x7FFFFFFFu;; low = (low + 1) & 0x7FFFFFFFu) {
     const uint32_t id = low | high_bit;

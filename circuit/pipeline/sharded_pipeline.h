@@ -55,8 +55,8 @@ class ShardedPipeline {
 
   size_t workers() const { return shards_.size(); }
   size_t ShardOf(CircuitKey key) const {
-    return static_cast<size_t>((static_cast<unsigned __int128>(route_hash_(key)) *
-                                shards_.size()) >> 64);
+    return static_cast<size_t>(
+        (static_cast<unsigned __int128>(route_hash_(key)) * shards_.size()) >> 64);
   }
   // The first circ_id at or after `hint` (cyclically, skipping 0) whose circuit on `channel`
   // lands on `shard`, with its top bit forced to `high_bit` (0 or 0x80000000: Tor gives each
@@ -107,7 +107,7 @@ class ShardedPipeline {
 
   // Inputs waiting in all in-queues (a snapshot).
   size_t QueuedInputsApprox() const;
-  ShardStats stats() const;                       // summed over shards
+  ShardStats stats() const;  // summed over shards
   ShardStats shard_stats(size_t shard) const { return shards_[shard]->stats(); }
   // Shard i's processor, for inspection after Stop.
   ShardProcessor& processor(size_t shard) { return shards_[shard]->processor(); }
@@ -124,9 +124,9 @@ class ShardedPipeline {
   bool Park(size_t want, std::chrono::microseconds timeout);
 
   const CircuitKeyHash route_hash_;  // its own seed: shard choice says nothing of table order
-  HostWake host_wake_;  // before shards_: workers use it until they are joined
+  HostWake host_wake_;               // before shards_: workers use it until they are joined
   std::vector<std::unique_ptr<Shard>> shards_;
-  std::vector<InputRun> runs_;  // per shard, during Submit
+  std::vector<InputRun> runs_;                // per shard, during Submit
   size_t refused_by_ = HostWake::kAnyOutput;  // shard whose full queue refused the last Submit
   bool stopped_ = false;
 };

@@ -89,10 +89,12 @@ int main() {
                     {reinterpret_cast<const uint8_t*>(request.data()), request.size()},
                     originate.cell.payload());
   OutItem item = Exchange(client, {originate}, 1)[0];
-  for (int hop = 1; item.kind == OutKind::kSend; ++hop) item = Exchange(relay, {Arrive(item)}, 1)[0];
+  for (int hop = 1; item.kind == OutKind::kSend; ++hop)
+    item = Exchange(relay, {Arrive(item)}, 1)[0];
   const ParsedRelay got = ParseRelayPayload(kAezRelayFormat, item.cell.payload());
   if (item.kind != OutKind::kDeliver || item.channel != 2 || !got.ok() ||
-      std::string_view(reinterpret_cast<const char*>(got.data.data()), got.data.size()) != request) {
+      std::string_view(reinterpret_cast<const char*>(got.data.data()), got.data.size()) !=
+          request) {
     return Fail("request not delivered at hop 3");
   }
 
@@ -115,7 +117,8 @@ int main() {
   item = Exchange(client, {Arrive(item)}, 1)[0];
   const ParsedRelay answered = ParseRelayPayload(kAezRelayFormat, item.cell.payload());
   if (item.kind != OutKind::kDeliver || item.hop != 3 || !answered.ok() ||
-      std::string_view(reinterpret_cast<const char*>(answered.data.data()), answered.data.size()) != reply) {
+      std::string_view(reinterpret_cast<const char*>(answered.data.data()), answered.data.size()) !=
+          reply) {
     return Fail("reply not delivered from hop 3");
   }
 
@@ -131,11 +134,14 @@ int main() {
     }
   }
   std::vector<OutItem> rest;
-  auto sink = [&](std::span<const OutItem> run) { rest.insert(rest.end(), run.begin(), run.end()); };
+  auto sink = [&](std::span<const OutItem> run) {
+    rest.insert(rest.end(), run.begin(), run.end());
+  };
   relay.Stop(sink);
   client.Stop(sink);
   for (size_t s = 0; s < relay.workers(); ++s) {
-    if (static_cast<RelayPipeline&>(relay.processor(s)).open_circuits() != 0) return Fail("circuit left open");
+    if (static_cast<RelayPipeline&>(relay.processor(s)).open_circuits() != 0)
+      return Fail("circuit left open");
   }
   std::printf("engine_relay: request and reply through 3 hops, circuit closed\n");
   return rest.empty() ? 0 : Fail("unexpected output");

@@ -23,7 +23,8 @@ int main() {
 
   // The client, and each relay with its circuit ids towards the client and the next hop.
   ClientCircuit client;
-  if (ClientCircuit::Create(AezCellSuite(), /*circ_id=*/10, seed_views, client) != SuiteError::kOk) return 1;
+  if (ClientCircuit::Create(AezCellSuite(), /*circ_id=*/10, seed_views, client) != SuiteError::kOk)
+    return 1;
   std::array<RelayCircuit, kHops> relays;
   for (int h = 0; h < kHops; ++h) {
     const uint32_t towards_client = 10 + uint32_t(h);
@@ -39,8 +40,10 @@ int main() {
     // Forward: the client originates a DATA cell to `hop`; relays peel until it is delivered.
     const char request[] = "GET / HTTP/1.0";
     const RelayHeader header{RelayCommand::kData, /*stream_id=*/7, uint16_t(sizeof request)};
-    const std::span<const uint8_t> request_bytes(reinterpret_cast<const uint8_t*>(request), sizeof request);
-    if (client.Originate(hop, header, request_bytes, /*early=*/false, cell) != OriginateError::kOk) {
+    const std::span<const uint8_t> request_bytes(reinterpret_cast<const uint8_t*>(request),
+                                                 sizeof request);
+    if (client.Originate(hop, header, request_bytes, /*early=*/false, cell) !=
+        OriginateError::kOk) {
       return 2;
     }
     for (int h = 0; h < hop; ++h) {
@@ -55,9 +58,10 @@ int main() {
 
     // Backward: the hop answers; the relays before it add their layers; the client delivers.
     const char reply[] = "HTTP/1.0 200 OK";
-    const std::span<const uint8_t> reply_bytes(reinterpret_cast<const uint8_t*>(reply), sizeof reply);
-    if (relays[size_t(hop - 1)].Originate({RelayCommand::kData, 7, uint16_t(sizeof reply)}, reply_bytes,
-                                          cell) != OriginateError::kOk) {
+    const std::span<const uint8_t> reply_bytes(reinterpret_cast<const uint8_t*>(reply),
+                                               sizeof reply);
+    if (relays[size_t(hop - 1)].Originate({RelayCommand::kData, 7, uint16_t(sizeof reply)},
+                                          reply_bytes, cell) != OriginateError::kOk) {
       return 5;
     }
     for (int h = hop - 2; h >= 0; --h) {

@@ -11,7 +11,7 @@
 
 namespace relaycell {
 
-inline constexpr size_t kAezKeyBytes = 48;    // I | J | L, already extracted
+inline constexpr size_t kAezKeyBytes = 48;  // I | J | L, already extracted
 inline constexpr size_t kAezDeltaBytes = 16;
 
 // AEZ's Extract: a 48-byte key is used as is, any other length goes through BLAKE2b with a
@@ -53,14 +53,12 @@ bool AezDecipher(const AezKey& key, std::span<const uint8_t, kAezDeltaBytes> del
                  std::span<const uint8_t> in, std::span<uint8_t> out);
 
 // Authenticated encryption with tag length tau_bytes: |ciphertext| == |plaintext| + tau_bytes.
-bool AezEncrypt(const AezKey& key, std::span<const uint8_t> nonce, AezAdVector ad,
-                size_t tau_bytes, std::span<const uint8_t> plaintext,
-                std::span<uint8_t> ciphertext);
+bool AezEncrypt(const AezKey& key, std::span<const uint8_t> nonce, AezAdVector ad, size_t tau_bytes,
+                std::span<const uint8_t> plaintext, std::span<uint8_t> ciphertext);
 // False on any authentication failure (checked in constant time) or length mismatch; the
 // plaintext buffer is then zeroed, never left with unauthenticated data.
-bool AezDecrypt(const AezKey& key, std::span<const uint8_t> nonce, AezAdVector ad,
-                size_t tau_bytes, std::span<const uint8_t> ciphertext,
-                std::span<uint8_t> plaintext);
+bool AezDecrypt(const AezKey& key, std::span<const uint8_t> nonce, AezAdVector ad, size_t tau_bytes,
+                std::span<const uint8_t> ciphertext, std::span<uint8_t> plaintext);
 
 // Many independent messages, each with its own key, Δ and length, interleaved so the AES units
 // never wait. in and out of one job may be the same buffer.

@@ -71,9 +71,8 @@ bool AezDecipher(const AezKey& key, std::span<const uint8_t, kAezDeltaBytes> del
   return Cipher(key, delta, in, out, /*decipher=*/true);
 }
 
-bool AezEncrypt(const AezKey& key, std::span<const uint8_t> nonce, AezAdVector ad,
-                size_t tau_bytes, std::span<const uint8_t> plaintext,
-                std::span<uint8_t> ciphertext) {
+bool AezEncrypt(const AezKey& key, std::span<const uint8_t> nonce, AezAdVector ad, size_t tau_bytes,
+                std::span<const uint8_t> plaintext, std::span<uint8_t> ciphertext) {
   if (ciphertext.size() < tau_bytes || ciphertext.size() - tau_bytes != plaintext.size()) {
     return false;
   }
@@ -90,9 +89,8 @@ bool AezEncrypt(const AezKey& key, std::span<const uint8_t> nonce, AezAdVector a
   return true;
 }
 
-bool AezDecrypt(const AezKey& key, std::span<const uint8_t> nonce, AezAdVector ad,
-                size_t tau_bytes, std::span<const uint8_t> ciphertext,
-                std::span<uint8_t> plaintext) {
+bool AezDecrypt(const AezKey& key, std::span<const uint8_t> nonce, AezAdVector ad, size_t tau_bytes,
+                std::span<const uint8_t> ciphertext, std::span<uint8_t> plaintext) {
   if (ciphertext.size() < tau_bytes || ciphertext.size() - tau_bytes != plaintext.size()) {
     sodium_memzero(plaintext.data(), plaintext.size());
     return false;

@@ -140,7 +140,8 @@ void AezCellHash(const AezKey& key, std::span<const uint8_t, kAezCellNonceBytes>
       {k.j_multiple(6), k.i_powers[1], k.l_multiple(1)},
   };
   for (size_t b = 0; b < 4; ++b) {
-    for (size_t i = 0; i < 16; ++i) blocks[b][i] ^= offsets[b][0][i] ^ offsets[b][1][i] ^ offsets[b][2][i];
+    for (size_t i = 0; i < 16; ++i)
+      blocks[b][i] ^= offsets[b][0][i] ^ offsets[b][1][i] ^ offsets[b][2][i];
   }
   std::memcpy(delta.data(), key.hash_tau0(), 16);  // E^{3,1}([0]_128)
   kernels::AezAes4XorSum(k, &blocks[0][0], 4, delta.data());

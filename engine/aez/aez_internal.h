@@ -17,8 +17,8 @@ void MultiplyBlock(const uint8_t x[16], uint64_t k, uint8_t out[16]);
 void TweakOffset(const AezKey& key, uint64_t j, uint64_t i, uint8_t out[16]);
 
 // AEZ-tiny (1 <= bytes <= 31). in and out may alias.
-void Tiny(const AezKey& key, const uint8_t delta[16], const uint8_t* in, uint8_t* out,
-          size_t bytes, bool decipher);
+void Tiny(const AezKey& key, const uint8_t delta[16], const uint8_t* in, uint8_t* out, size_t bytes,
+          bool decipher);
 
 // out = a ^ b on 16 bytes (two 64-bit words); out may alias a or b.
 inline void XorBlock(const uint8_t* a, const uint8_t* b, uint8_t* out) {

@@ -49,7 +49,8 @@ Block Counter(uint64_t i) {
 
 struct Keys {
   Block i, j, l;
-  explicit Keys(Key key) : i(Load(key.data())), j(Load(key.data() + 16)), l(Load(key.data() + 32)) {}
+  explicit Keys(Key key)
+      : i(Load(key.data())), j(Load(key.data() + 16)), l(Load(key.data() + 32)) {}
 };
 
 Block Rounds(Block x, std::span<const Block> round_keys) {

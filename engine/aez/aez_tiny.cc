@@ -34,8 +34,8 @@ uint8_t TopBitMask(const AezKey& key, const uint8_t delta[16], const uint8_t* x,
 
 }  // namespace
 
-void Tiny(const AezKey& key, const uint8_t delta[16], const uint8_t* in, uint8_t* out,
-          size_t bytes, bool decipher) {
+void Tiny(const AezKey& key, const uint8_t delta[16], const uint8_t* in, uint8_t* out, size_t bytes,
+          bool decipher) {
   const size_t rounds = bytes == 1 ? 24 : bytes == 2 ? 16 : bytes < 16 ? 10 : 8;
   const size_t tweak_index = bytes < 16 ? 7 : 6;
   const size_t half = (bytes + 1) / 2;  // bytes holding one half (4·bytes bits)
@@ -45,7 +45,8 @@ void Tiny(const AezKey& key, const uint8_t delta[16], const uint8_t* in, uint8_t
   std::memcpy(left, in, half);
   std::memcpy(right, in + bytes / 2, half);
   if (odd) {
-    for (size_t k = 0; k + 1 < half; ++k) right[k] = static_cast<uint8_t>(right[k] << 4 | right[k + 1] >> 4);
+    for (size_t k = 0; k + 1 < half; ++k)
+      right[k] = static_cast<uint8_t>(right[k] << 4 | right[k + 1] >> 4);
     right[half - 1] = static_cast<uint8_t>(right[half - 1] << 4);
   }
   if (decipher && bytes < 16) left[0] ^= TopBitMask(key, delta, in, bytes);

@@ -62,7 +62,8 @@ class ArenaBox {
   ArenaBox() = default;
   ArenaBox(KeyArena& arena, T* object) : arena_(&arena), object_(object) {}
   ArenaBox(ArenaBox&& other) noexcept
-      : arena_(std::exchange(other.arena_, nullptr)), object_(std::exchange(other.object_, nullptr)) {}
+      : arena_(std::exchange(other.arena_, nullptr)),
+        object_(std::exchange(other.object_, nullptr)) {}
   ArenaBox& operator=(ArenaBox&& other) noexcept {
     if (this != &other) {
       reset();

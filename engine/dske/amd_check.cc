@@ -55,7 +55,8 @@ void CheckValue(std::span<const uint8_t> key, const uint8_t* x_bytes, uint8_t* f
   for (size_t i = d; i-- > 0;) {
     uint8_t block[16] = {};
     const size_t begin = i * 16;
-    if (begin < key.size()) std::memcpy(block, key.data() + begin, std::min<size_t>(16, key.size() - begin));
+    if (begin < key.size())
+      std::memcpy(block, key.data() + begin, std::min<size_t>(16, key.size() - begin));
     const Element s = Load(block);
     acc.lo ^= s.lo;
     acc.hi ^= s.hi;

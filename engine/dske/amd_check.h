@@ -30,10 +30,10 @@ inline constexpr size_t kMaxEncodedBytes = kMaxKeyBytes + kCheckBytes;
 
 enum class AmdError {
   kOk = 0,
-  kBadLength,   // key outside 16..256 bytes, or a buffer of the wrong size
-  kMismatch,    // the check failed: a wrong reconstruction
+  kBadLength,           // key outside 16..256 bytes, or a buffer of the wrong size
+  kMismatch,            // the check failed: a wrong reconstruction
   kNoConsistentSubset,  // no k-subset of the shares passes the check
-  kSharing,     // Shamir split/combine refused its arguments
+  kSharing,             // Shamir split/combine refused its arguments
 };
 
 const char* AmdErrorName(AmdError error);

@@ -23,11 +23,11 @@ constexpr char kSchema[] =
     "  block_bytes INTEGER NOT NULL,"
     "  watermark INTEGER NOT NULL)";
 
-
 // A file descriptor closed on every path.
 class File {
  public:
-  explicit File(const std::filesystem::path& path) : fd_(::open(path.c_str(), O_RDWR | O_CLOEXEC)) {}
+  explicit File(const std::filesystem::path& path)
+      : fd_(::open(path.c_str(), O_RDWR | O_CLOEXEC)) {}
   ~File() {
     if (fd_ >= 0) ::close(fd_);
   }
@@ -114,8 +114,8 @@ uint64_t Allocation::total_bytes() const {
 bool ValidPoolName(std::string_view name) {
   if (name.empty() || name.size() > kMaxNameBytes || name == "." || name == "..") return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
   });
 }
 
@@ -161,8 +161,8 @@ PsrdError PsrdStore::CreatePool(std::string_view name, bool owned, uint64_t size
   }
   std::lock_guard<std::mutex> lock(mutex_);
   SqliteStatement insert(db_,
-                   "INSERT INTO pools (name, owned, size, block_bytes, watermark) "
-                   "VALUES (?1, ?2, ?3, ?4, 0)");
+                         "INSERT INTO pools (name, owned, size, block_bytes, watermark) "
+                         "VALUES (?1, ?2, ?3, ?4, 0)");
   if (!insert) return PsrdError::kDatabase;
   sqlite3_bind_text(insert.get(), 1, name.data(), static_cast<int>(name.size()), SQLITE_TRANSIENT);
   sqlite3_bind_int(insert.get(), 2, owned ? 1 : 0);
@@ -175,7 +175,8 @@ PsrdError PsrdStore::CreatePool(std::string_view name, bool owned, uint64_t size
 
 PsrdError PsrdStore::LoadLocked(std::string_view name, PoolStatus& out) const {
   if (!ValidPoolName(name)) return PsrdError::kBadName;
-  SqliteStatement select(db_, "SELECT owned, size, block_bytes, watermark FROM pools WHERE name = ?1");
+  SqliteStatement select(db_,
+                         "SELECT owned, size, block_bytes, watermark FROM pools WHERE name = ?1");
   if (!select) return PsrdError::kDatabase;
   sqlite3_bind_text(select.get(), 1, name.data(), static_cast<int>(name.size()), SQLITE_TRANSIENT);
   const int rc = sqlite3_step(select.get());
@@ -198,7 +199,8 @@ PsrdError PsrdStore::AdvanceLocked(std::string_view name, uint64_t from, uint64_
   bool ok = static_cast<bool>(update);
   if (ok) {
     sqlite3_bind_int64(update.get(), 1, static_cast<sqlite3_int64>(to));
-    sqlite3_bind_text(update.get(), 2, name.data(), static_cast<int>(name.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(update.get(), 2, name.data(), static_cast<int>(name.size()),
+                      SQLITE_TRANSIENT);
     sqlite3_bind_int64(update.get(), 3, static_cast<sqlite3_int64>(from));
     ok = sqlite3_step(update.get()) == SQLITE_DONE && sqlite3_changes(db_) == 1;
   }
@@ -222,8 +224,10 @@ PsrdError PsrdStore::Allocate(std::string_view name, size_t length, Allocation& 
   if (length == 0) return PsrdError::kBadLength;
   if (length > pool.remaining()) return PsrdError::kExhausted;
   Allocation planned;
-  if (!DescribeRange(pool.watermark, length, pool.block_bytes, planned)) return PsrdError::kBadLength;
-  if (PsrdError e = AdvanceLocked(name, pool.watermark, pool.watermark + length); e != PsrdError::kOk) {
+  if (!DescribeRange(pool.watermark, length, pool.block_bytes, planned))
+    return PsrdError::kBadLength;
+  if (PsrdError e = AdvanceLocked(name, pool.watermark, pool.watermark + length);
+      e != PsrdError::kOk) {
     return e;
   }
   out = planned;
@@ -273,8 +277,8 @@ PsrdError PsrdStore::Status(std::string_view name, PoolStatus& out) const {
 PsrdError PsrdStore::Status(std::vector<PoolStatus>& out) const {
   out.clear();
   std::lock_guard<std::mutex> lock(mutex_);
-  SqliteStatement select(db_,
-                   "SELECT name, owned, size, block_bytes, watermark FROM pools ORDER BY name");
+  SqliteStatement select(
+      db_, "SELECT name, owned, size, block_bytes, watermark FROM pools ORDER BY name");
   if (!select) return PsrdError::kDatabase;
   int rc;
   while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
@@ -367,9 +371,15 @@ PsrdError InitPair(const std::filesystem::path& client_dir, std::string_view cli
                                            PsrdStore::PoolPath(hub_dir, name)};
     if (PsrdError e = WriteSameRandom(paths, bytes_per_pool); e != PsrdError::kOk) return e;
   }
-  if (PsrdError e = client_store->CreatePool(up, true, bytes_per_pool, block_bytes); e != PsrdError::kOk) return e;
-  if (PsrdError e = client_store->CreatePool(down, false, bytes_per_pool, block_bytes); e != PsrdError::kOk) return e;
-  if (PsrdError e = hub_store->CreatePool(up, false, bytes_per_pool, block_bytes); e != PsrdError::kOk) return e;
+  if (PsrdError e = client_store->CreatePool(up, true, bytes_per_pool, block_bytes);
+      e != PsrdError::kOk)
+    return e;
+  if (PsrdError e = client_store->CreatePool(down, false, bytes_per_pool, block_bytes);
+      e != PsrdError::kOk)
+    return e;
+  if (PsrdError e = hub_store->CreatePool(up, false, bytes_per_pool, block_bytes);
+      e != PsrdError::kOk)
+    return e;
   return hub_store->CreatePool(down, true, bytes_per_pool, block_bytes);
 }
 

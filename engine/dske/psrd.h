@@ -34,9 +34,9 @@ namespace relaycell::psrd {
 
 enum class PsrdError {
   kOk = 0,
-  kIo,             // a pool file could not be read, written or created
-  kDatabase,       // SQLite failed (the watermark is unchanged)
-  kBadName,        // pool names are 1..64 of [A-Za-z0-9._-]
+  kIo,        // a pool file could not be read, written or created
+  kDatabase,  // SQLite failed (the watermark is unchanged)
+  kBadName,   // pool names are 1..64 of [A-Za-z0-9._-]
   kUnknownPool,
   kAlreadyExists,  // CreatePool on an existing name
   kNotOwner,       // Allocate on a pool the peer allocates from (or Accept on our own)
@@ -69,10 +69,10 @@ struct Allocation {
 
 struct PoolStatus {
   std::string name;
-  bool owned = false;       // true: this side allocates from it
-  uint64_t size = 0;        // bytes in the pool
+  bool owned = false;  // true: this side allocates from it
+  uint64_t size = 0;   // bytes in the pool
   uint32_t block_bytes = 0;
-  uint64_t watermark = 0;   // bytes consumed (never decreases)
+  uint64_t watermark = 0;  // bytes consumed (never decreases)
   uint64_t remaining() const { return size - watermark; }
 };
 

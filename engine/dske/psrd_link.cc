@@ -16,7 +16,9 @@ struct PadBuffer {
   std::span<const uint8_t, wc_mac::kKeyBytes> mac_key() const {
     return std::span(bytes).first<wc_mac::kKeyBytes>();
   }
-  std::span<const uint8_t> otp(size_t n) const { return std::span(bytes).subspan(wc_mac::kKeyBytes, n); }
+  std::span<const uint8_t> otp(size_t n) const {
+    return std::span(bytes).subspan(wc_mac::kKeyBytes, n);
+  }
 };
 
 }  // namespace

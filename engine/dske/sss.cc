@@ -69,8 +69,8 @@ SssError Splitter::Split(std::span<const uint8_t> secret, unsigned k,
   const size_t stride = RowStride(chunk);
   // sodium_malloc puts the block's end at a page end: 63 bytes more let the start be aligned.
   if (!Reserve((k - 1) * stride + 63)) return SssError::kNoMemory;
-  uint8_t* const random_rows = reinterpret_cast<uint8_t*>(
-      (reinterpret_cast<uintptr_t>(random_) + 63) & ~uintptr_t{63});
+  uint8_t* const random_rows =
+      reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(random_) + 63) & ~uintptr_t{63});
 
   // Row r of the matrix evaluates the polynomial at x = r + 1: [1, x, x^2, ..., x^{k-1}].
   matrix_.resize(n * k);
@@ -148,7 +148,8 @@ SssError Combine(std::span<const uint8_t> xs, std::span<const uint8_t* const> ys
     if (y == nullptr) return SssError::kBadShareCount;
   }
   std::array<uint8_t, kMaxShares> coefficients;
-  if (SssError e = LagrangeAtZero(xs, std::span(coefficients.data(), xs.size())); e != SssError::kOk) {
+  if (SssError e = LagrangeAtZero(xs, std::span(coefficients.data(), xs.size()));
+      e != SssError::kOk) {
     return e;
   }
   return kernels::GfDotProduct(std::span(coefficients.data(), xs.size()), ys, secret)

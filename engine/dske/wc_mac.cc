@@ -28,7 +28,8 @@ WcMacError ComputeTag(std::span<const uint8_t, kKeyBytes> key, std::span<const u
   const size_t header_end = RoundUp16(header.size());
   const size_t body_end = header_end + RoundUp16(ciphertext.size());
   if (!header.empty()) std::memcpy(input.data(), header.data(), header.size());
-  if (!ciphertext.empty()) std::memcpy(input.data() + header_end, ciphertext.data(), ciphertext.size());
+  if (!ciphertext.empty())
+    std::memcpy(input.data() + header_end, ciphertext.data(), ciphertext.size());
   PutU64(input.data() + body_end, header.size());
   PutU64(input.data() + body_end + 8, ciphertext.size());
   std::array<uint8_t, kernels::kPolyvalBytes> hash;
@@ -42,7 +43,8 @@ WcMacError VerifyTag(std::span<const uint8_t, kKeyBytes> key, std::span<const ui
                      std::span<const uint8_t> ciphertext, std::span<const uint8_t, kTagBytes> tag) {
   std::array<uint8_t, kTagBytes> expected;
   const WcMacError e = ComputeTag(key, header, ciphertext, expected);
-  const bool equal = e == WcMacError::kOk && sodium_memcmp(expected.data(), tag.data(), kTagBytes) == 0;
+  const bool equal =
+      e == WcMacError::kOk && sodium_memcmp(expected.data(), tag.data(), kTagBytes) == 0;
   sodium_memzero(expected.data(), expected.size());
   if (e != WcMacError::kOk) return e;
   return equal ? WcMacError::kOk : WcMacError::kMismatch;

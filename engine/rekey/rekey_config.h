@@ -13,28 +13,28 @@ namespace relaycell {
 
 enum class RekeyConfigError : uint8_t {
   kOk = 0,
-  kFirstZero,               // first == 0: a rekey before any cell
-  kIntervalZero,            // interval == 0
-  kSlackZero,               // slack == 0: an honest client with cells in flight is destroyed
-  kExceedsKeyCap,           // max(first, interval) + slack > kMaxCellsPerKey
-  kMinSpacingNotBelowFirst,     // min_spacing >= first (or the lowest randomized first)
-  kMinSpacingAboveInterval,     // min_spacing > interval (or the lowest randomized interval)
+  kFirstZero,                // first == 0: a rekey before any cell
+  kIntervalZero,             // interval == 0
+  kSlackZero,                // slack == 0: an honest client with cells in flight is destroyed
+  kExceedsKeyCap,            // max(first, interval) + slack > kMaxCellsPerKey
+  kMinSpacingNotBelowFirst,  // min_spacing >= first (or the lowest randomized first)
+  kMinSpacingAboveInterval,  // min_spacing > interval (or the lowest randomized interval)
   // Text form ("key = value" lines) only:
-  kSyntax,                  // a line without '='
+  kSyntax,  // a line without '='
   kUnknownKey,
   kDuplicateKey,
-  kBadNumber,               // not a decimal or 2^N number, or out of range
-  kBadBool,                 // not true/false/1/0/on/off
+  kBadNumber,  // not a decimal or 2^N number, or out of range
+  kBadBool,    // not true/false/1/0/on/off
 };
 
 // A sentence for an operator ("min_spacing must be below first: a client could never comply").
 const char* RekeyConfigErrorMessage(RekeyConfigError error);
 
 struct RekeyConfig {
-  uint64_t first = kDefaultFirstRekeyCells;          // threshold(0)
-  uint64_t interval = kDefaultRekeyIntervalCells;    // threshold(n >= 1)
-  bool randomize = false;                            // client: each threshold minus U[0, 25%]
-  uint64_t slack = kDefaultRekeySlackCells;          // relay: room for cells in flight
+  uint64_t first = kDefaultFirstRekeyCells;             // threshold(0)
+  uint64_t interval = kDefaultRekeyIntervalCells;       // threshold(n >= 1)
+  bool randomize = false;                               // client: each threshold minus U[0, 25%]
+  uint64_t slack = kDefaultRekeySlackCells;             // relay: room for cells in flight
   uint64_t min_spacing = kDefaultRekeyMinSpacingCells;  // relay: 0 disables
 
   // The nominal threshold for the n-th rekey (n counts from 0). A relay enforces this; a

@@ -34,7 +34,8 @@ class RekeyEnforcer {
   // Hot path: every cell this hop processes, either direction, the REKEY cell itself included
   // (it is processed under the old keys).
   [[nodiscard]] RekeyError CountCell() {
-    if (++cells_ > deadline_) [[unlikely]] return RekeyError::kRekeyOverdue;
+    if (++cells_ > deadline_) [[unlikely]]
+      return RekeyError::kRekeyOverdue;
     return RekeyError::kNone;
   }
 

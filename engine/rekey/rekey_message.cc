@@ -43,8 +43,7 @@ RekeyError ParseRekeyBody(uint16_t stream_id, std::span<const uint8_t> data, Rek
       if (rekey_data.size() != kRekeyDataBytes) return RekeyError::kBadRekeyDataLength;
       out.SetShake256Client(rekey_data.first<kRekeyDataBytes>());
       return RekeyError::kNone;
-    default:
-      return RekeyError::kUnknownMethod;
+    default: return RekeyError::kUnknownMethod;
   }
 }
 

@@ -70,8 +70,8 @@ uint64_t RekeySchedule::UniformAtMost(uint64_t max) {
   }
   // Rejection sampling: accept only below the largest multiple of `range`, so no residue is
   // favoured. At most half the draws are rejected, usually almost none.
-  const uint64_t limit = std::numeric_limits<uint64_t>::max() -
-                         std::numeric_limits<uint64_t>::max() % range;
+  const uint64_t limit =
+      std::numeric_limits<uint64_t>::max() - std::numeric_limits<uint64_t>::max() % range;
   uint64_t value;
   do value = Random64();
   while (value >= limit);

@@ -40,7 +40,7 @@ ClientHopRekey::ClientHopRekey(const RekeyConfig& config, RekeyCapability capabi
       // the REKEY reached it: at most a circuit window, which `slack` is sized to cover.
       old_backward_limit_(config.slack),
       state_(capability == RekeyCapability::kRekeyable ? ClientRekeyState::kIdle
-                                                        : ClientRekeyState::kUnsupported) {
+                                                       : ClientRekeyState::kUnsupported) {
   if (state_ == ClientRekeyState::kUnsupported) schedule_.Disable();
 }
 
@@ -49,7 +49,7 @@ ClientHopRekey::ClientHopRekey(const RekeyConfig& config, RekeyCapability capabi
     : schedule_(config, seed),
       old_backward_limit_(config.slack),
       state_(capability == RekeyCapability::kRekeyable ? ClientRekeyState::kIdle
-                                                        : ClientRekeyState::kUnsupported) {
+                                                       : ClientRekeyState::kUnsupported) {
   if (state_ == ClientRekeyState::kUnsupported) schedule_.Disable();
 }
 
@@ -68,14 +68,10 @@ RekeyStep ClientHopRekey::Close(RekeyError error) {
 
 RekeyStep ClientHopRekey::StartRekey(RekeyBody& body) {
   switch (state_) {
-    case ClientRekeyState::kIdle:
-      break;
-    case ClientRekeyState::kPending:
-      return {RekeyAction::kNone, RekeyError::kAlreadyPending};
-    case ClientRekeyState::kUnsupported:
-      return {RekeyAction::kNone, RekeyError::kNotRekeyable};
-    case ClientRekeyState::kClosed:
-      return {RekeyAction::kDestroyProtocol, close_reason_};
+    case ClientRekeyState::kIdle: break;
+    case ClientRekeyState::kPending: return {RekeyAction::kNone, RekeyError::kAlreadyPending};
+    case ClientRekeyState::kUnsupported: return {RekeyAction::kNone, RekeyError::kNotRekeyable};
+    case ClientRekeyState::kClosed: return {RekeyAction::kDestroyProtocol, close_reason_};
   }
   body.SetFreshShake256Client();
   schedule_.OnRekeySent();
@@ -103,10 +99,10 @@ RekeyStep ClientHopRekey::OnRekeyCell(uint16_t stream_id, std::span<const uint8_
 RelayHopRekey::RelayHopRekey(const RekeyConfig& config, RekeyCapability capability,
                              RekeyEnforcer::Mode mode)
     // A hop that cannot rekey cannot be held to a rekey deadline.
-    : enforcer_(config, capability == RekeyCapability::kRekeyable ? mode
-                                                                  : RekeyEnforcer::Mode::kDisabled),
+    : enforcer_(config,
+                capability == RekeyCapability::kRekeyable ? mode : RekeyEnforcer::Mode::kDisabled),
       state_(capability == RekeyCapability::kRekeyable ? RelayRekeyState::kReady
-                                                        : RelayRekeyState::kUnsupported) {}
+                                                       : RelayRekeyState::kUnsupported) {}
 
 RekeyStep RelayHopRekey::Close(RekeyError error) {
   if (state_ != RelayRekeyState::kClosed) {

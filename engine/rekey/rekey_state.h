@@ -87,12 +87,14 @@ class ClientHopRekey {
 
   // Hot path: a forward cell through this hop (originated at or past it).
   [[nodiscard]] RekeyError CountForwardCell() {
-    if (!schedule_.CountCell()) [[unlikely]] return Close(RekeyError::kRekeyOverdue).error;
+    if (!schedule_.CountCell()) [[unlikely]]
+      return Close(RekeyError::kRekeyOverdue).error;
     return RekeyError::kNone;
   }
   // Hot path: a backward cell that passed this hop's layer.
   [[nodiscard]] RekeyError CountBackwardCell() {
-    if (state_ == ClientRekeyState::kPending) [[unlikely]] return CountOldBackwardCell();
+    if (state_ == ClientRekeyState::kPending) [[unlikely]]
+      return CountOldBackwardCell();
     return CountForwardCell();  // same count: cells under the current keys, both directions
   }
 
@@ -145,7 +147,8 @@ class RelayHopRekey {
   // Hot path: every cell through this hop, both directions, before recognition.
   [[nodiscard]] RekeyError CountCell() {
     const RekeyError error = enforcer_.CountCell();
-    if (error != RekeyError::kNone) [[unlikely]] return Close(error).error;
+    if (error != RekeyError::kNone) [[unlikely]]
+      return Close(error).error;
     return RekeyError::kNone;
   }
 

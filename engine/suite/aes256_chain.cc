@@ -12,11 +12,11 @@
 namespace relaycell {
 namespace {
 
-__attribute__((target("aes,sse2"))) void EncryptAesNi(const uint8_t* round_keys,
-                                                       const uint8_t* in, uint8_t* out) {
+__attribute__((target("aes,sse2"))) void EncryptAesNi(const uint8_t* round_keys, const uint8_t* in,
+                                                      uint8_t* out) {
   const __m128i* rk = reinterpret_cast<const __m128i*>(round_keys);
-  __m128i b = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in)),
-                            _mm_load_si128(rk));
+  __m128i b =
+      _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in)), _mm_load_si128(rk));
   for (int r = 1; r < 14; ++r) b = _mm_aesenc_si128(b, _mm_load_si128(rk + r));
   b = _mm_aesenclast_si128(b, _mm_load_si128(rk + 14));
   _mm_storeu_si128(reinterpret_cast<__m128i*>(out), b);
@@ -24,7 +24,7 @@ __attribute__((target("aes,sse2"))) void EncryptAesNi(const uint8_t* round_keys,
 
 // chains[i] = AES-256_{keys[i]}(chains[i]) ⊕ chains[i] for i < n <= 4, the rounds interleaved.
 __attribute__((target("aes,sse2"))) void StepFourAesNi(const uint8_t* const* round_keys,
-                                                        uint8_t* const* chains, size_t n) {
+                                                       uint8_t* const* chains, size_t n) {
   __m128i in[4], b[4];
   for (size_t i = 0; i < n; ++i) {
     in[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(chains[i]));
@@ -32,8 +32,8 @@ __attribute__((target("aes,sse2"))) void StepFourAesNi(const uint8_t* const* rou
   }
   for (int r = 1; r < 14; ++r) {
     for (size_t i = 0; i < n; ++i) {
-      b[i] = _mm_aesenc_si128(
-          b[i], _mm_load_si128(reinterpret_cast<const __m128i*>(round_keys[i]) + r));
+      b[i] = _mm_aesenc_si128(b[i],
+                              _mm_load_si128(reinterpret_cast<const __m128i*>(round_keys[i]) + r));
     }
   }
   for (size_t i = 0; i < n; ++i) {

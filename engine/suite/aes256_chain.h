@@ -28,7 +28,8 @@ class Aes256Chain {
   void Step(std::span<uint8_t, 16> chain) const;
   // Step for many chains, each under its own key (ciphers[i] steps chains[i]). Four at a time
   // with AES-NI: one chain's 14 rounds are a serial ~56-cycle dependency, four hide each other.
-  static void StepMany(std::span<const Aes256Chain* const> ciphers, std::span<uint8_t* const> chains);
+  static void StepMany(std::span<const Aes256Chain* const> ciphers,
+                       std::span<uint8_t* const> chains);
   // One plain AES-256 block encryption (exposed for the known-answer test).
   void EncryptBlock(std::span<const uint8_t, 16> in, std::span<uint8_t, 16> out) const;
 

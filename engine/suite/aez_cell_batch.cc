@@ -64,7 +64,8 @@ void AezCellBatch::Run() {
                                std::span<const uint8_t* const>(ciphertext_heads, count_));
   for (size_t i = 0; i < count_; ++i) {
     const Entry& e = entries_[i];
-    if (e.recognized != nullptr) *e.recognized = AezCellRecognized(CellBody(e.body, kCellBodyBytes));
+    if (e.recognized != nullptr)
+      *e.recognized = AezCellRecognized(CellBody(e.body, kCellBodyBytes));
   }
   sodium_memzero(heads_, count_ * kAezPrevBytes);
   sodium_memzero(deltas_, count_ * kAezDeltaBytes);

@@ -143,8 +143,10 @@ SuiteError MakeDirections(std::span<const uint8_t> seed, AezCellDirectionBox& fo
   if (DeriveHopKeys(seed, material) != KdfError::kOk) return SuiteError::kKdfFailed;
   const HopKeyMaterialView keys = SplitKeyMaterial(material);
   KeyArena& arena = AezCellDirection::Arena();
-  forward = MakeInArena<AezCellDirection>(arena, true, keys.aez_key, keys.chain_key, keys.chain_fwd);
-  backward = MakeInArena<AezCellDirection>(arena, false, keys.aez_key, keys.chain_key, keys.chain_bwd);
+  forward =
+      MakeInArena<AezCellDirection>(arena, true, keys.aez_key, keys.chain_key, keys.chain_fwd);
+  backward =
+      MakeInArena<AezCellDirection>(arena, false, keys.aez_key, keys.chain_key, keys.chain_bwd);
   sodium_memzero(material, sizeof material);
   if (!forward || !backward) return SuiteError::kOutOfKeyMemory;
   return SuiteError::kOk;

@@ -10,7 +10,8 @@ const char* SuiteErrorName(SuiteError error) {
     case SuiteError::kKdfFailed: return "key derivation failed";
     case SuiteError::kBadCircuitId: return "circuit id 0 is reserved";
     case SuiteError::kBadHopCount: return "a client circuit has 1 to 8 hops";
-    case SuiteError::kBadRekeyConfig: return "rekey configuration refused (see RekeyConfig::Validate)";
+    case SuiteError::kBadRekeyConfig:
+      return "rekey configuration refused (see RekeyConfig::Validate)";
     case SuiteError::kUnknownSuite: return "no such cell suite";
   }
   return "unknown";

@@ -34,10 +34,10 @@ enum class SuiteError : uint8_t {
   kBadSeedLength,   // not a length the suite accepts
   kOutOfKeyMemory,  // no locked memory for the key slots
   kKdfFailed,
-  kBadCircuitId,     // circ_id 0 (reserved by the cell format)
-  kBadHopCount,      // a client circuit has 1..8 hops
-  kBadRekeyConfig,   // RekeyConfig::Validate() refused the limits
-  kUnknownSuite,     // no suite has that id or name
+  kBadCircuitId,    // circ_id 0 (reserved by the cell format)
+  kBadHopCount,     // a client circuit has 1..8 hops
+  kBadRekeyConfig,  // RekeyConfig::Validate() refused the limits
+  kUnknownSuite,    // no suite has that id or name
 };
 const char* SuiteErrorName(SuiteError error);
 

@@ -52,10 +52,10 @@ struct RelayFormat {
 
 inline constexpr uint64_t kEveryCommandHasStreamId = ~uint64_t{0};
 
-inline constexpr RelayFormat kAezRelayFormat{10, 8, 6, 11, 11, kEveryCommandHasStreamId,
-                                             0, 6, true, 0, 0};
-inline constexpr RelayFormat kTor1RelayFormat{0, 9, 3, 11, 11, kEveryCommandHasStreamId,
-                                              1, 3, false, 5, 9};
+inline constexpr RelayFormat kAezRelayFormat{10, 8, 6,    11, 11, kEveryCommandHasStreamId,
+                                             0,  6, true, 0,  0};
+inline constexpr RelayFormat kTor1RelayFormat{0, 9, 3,     11, 11, kEveryCommandHasStreamId,
+                                              1, 3, false, 5,  9};
 
 }  // namespace relaycell
 

@@ -35,13 +35,9 @@ class Tor1Direction final : public CellLayer {
         ApplyKeystream(body);
         return false;
       case LayerOp::kClientEncrypt:
-      case LayerOp::kRelayEncrypt:
-        ApplyKeystream(body);
-        return false;
+      case LayerOp::kRelayEncrypt: ApplyKeystream(body); return false;
       case LayerOp::kClientDecrypt:
-      case LayerOp::kRelayDecrypt:
-        ApplyKeystream(body);
-        return CheckDigest(body);
+      case LayerOp::kRelayDecrypt: ApplyKeystream(body); return CheckDigest(body);
     }
     return false;
   }

@@ -8,7 +8,9 @@ struct Tor1Seed {
   std::span<const uint8_t, 20> df, db;
   std::span<const uint8_t, 16> kf, kb;
   explicit Tor1Seed(std::span<const uint8_t, kTor1SeedBytes> s)
-      : df(s.subspan<0, 20>()), db(s.subspan<20, 20>()), kf(s.subspan<40, 16>()),
+      : df(s.subspan<0, 20>()),
+        db(s.subspan<20, 20>()),
+        kf(s.subspan<40, 16>()),
         kb(s.subspan<56, 16>()) {}
 };
 

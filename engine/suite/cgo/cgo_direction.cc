@@ -20,18 +20,12 @@ bool TagsEqual(const uint8_t* a, const uint8_t* b) {
 
 const char* CgoOpName(CgoOp op) {
   switch (op) {
-    case CgoOp::kRelayForward:
-      return "relay_forward";
-    case CgoOp::kRelayBackward:
-      return "relay_backward";
-    case CgoOp::kRelayOriginate:
-      return "relay_originate";
-    case CgoOp::kClientOriginate:
-      return "client_originate";
-    case CgoOp::kClientForward:
-      return "client_forward";
-    case CgoOp::kClientBackward:
-      return "client_backward";
+    case CgoOp::kRelayForward: return "relay_forward";
+    case CgoOp::kRelayBackward: return "relay_backward";
+    case CgoOp::kRelayOriginate: return "relay_originate";
+    case CgoOp::kClientOriginate: return "client_originate";
+    case CgoOp::kClientForward: return "client_forward";
+    case CgoOp::kClientBackward: return "client_backward";
   }
   return "?";
 }
@@ -65,21 +59,16 @@ CgoDirection::~CgoDirection() {
 void CgoDirection::Begin(CgoOp op, uint8_t* body, uint8_t* tag_in) const {
   switch (op) {
     case CgoOp::kRelayOriginate:
-    case CgoOp::kClientOriginate:
-      std::memcpy(body, nonce_, kCgoTagBytes);
-      break;
-    case CgoOp::kRelayBackward:
-      return;
+    case CgoOp::kClientOriginate: std::memcpy(body, nonce_, kCgoTagBytes); break;
+    case CgoOp::kRelayBackward: return;
     case CgoOp::kRelayForward:
     case CgoOp::kClientForward:
-    case CgoOp::kClientBackward:
-      break;
+    case CgoOp::kClientBackward: break;
   }
   std::memcpy(tag_in, body, kCgoTagBytes);
 }
 
-bool CgoDirection::Finish(CgoOp op, const uint8_t* body, const uint8_t* tag_in,
-                          bool& recognized) {
+bool CgoDirection::Finish(CgoOp op, const uint8_t* body, const uint8_t* tag_in, bool& recognized) {
   recognized = false;
   switch (op) {
     case CgoOp::kRelayForward:
@@ -88,9 +77,7 @@ bool CgoDirection::Finish(CgoOp op, const uint8_t* body, const uint8_t* tag_in,
       recognized = true;
       std::memcpy(sendme_tag_, tag_in, kCgoTagBytes);
       return true;  // the update runs on N as it is
-    case CgoOp::kRelayBackward:
-      std::memcpy(tprime_, body, kCgoTagBytes);
-      return false;
+    case CgoOp::kRelayBackward: std::memcpy(tprime_, body, kCgoTagBytes); return false;
     case CgoOp::kRelayOriginate:
       std::memcpy(tprime_, body, kCgoTagBytes);
       std::memcpy(nonce_, body, kCgoTagBytes);
@@ -100,9 +87,7 @@ bool CgoDirection::Finish(CgoOp op, const uint8_t* body, const uint8_t* tag_in,
       std::memcpy(tprime_, tag_in, kCgoTagBytes);  // = N
       std::memcpy(sendme_tag_, body, kCgoTagBytes);
       return true;  // the update runs on N as it is
-    case CgoOp::kClientForward:
-      std::memcpy(tprime_, tag_in, kCgoTagBytes);
-      return false;
+    case CgoOp::kClientForward: std::memcpy(tprime_, tag_in, kCgoTagBytes); return false;
     case CgoOp::kClientBackward:
       std::memcpy(tprime_, tag_in, kCgoTagBytes);
       if (!TagsEqual(body, nonce_)) return false;

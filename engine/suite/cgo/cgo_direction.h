@@ -36,7 +36,7 @@
 
 namespace relaycell {
 
-inline constexpr size_t kCgoTagBytes = kCgoBlockBytes;                         // T, T'
+inline constexpr size_t kCgoTagBytes = kCgoBlockBytes;                           // T, T'
 inline constexpr size_t kCgoDirectionSeedBytes = kCgoKeyBytes + kCgoNonceBytes;  // K | N: 80
 // One hop's key material: forward 80 | backward 80 (Tor's cgo_pair_init split).
 inline constexpr size_t kCgoHopSeedBytes = 2 * kCgoDirectionSeedBytes;
@@ -56,8 +56,7 @@ enum class CgoOp : uint8_t {
 const char* CgoOpName(CgoOp op);
 // Relay ops UIV-encrypt the body; client ops decrypt it.
 inline bool CgoOpEncrypts(CgoOp op) {
-  return op == CgoOp::kRelayForward || op == CgoOp::kRelayBackward ||
-         op == CgoOp::kRelayOriginate;
+  return op == CgoOp::kRelayForward || op == CgoOp::kRelayBackward || op == CgoOp::kRelayOriginate;
 }
 
 // One cell for CgoDirection::RunMany (and CgoCellBatch).
@@ -100,9 +99,7 @@ class CgoDirection final : public CellLayer {
   // The first 16 bytes of the input are overwritten (with N): pass 16 zero bytes | msg (493).
   void RelayOriginate(CellBody body, uint8_t cmd) { Apply(CgoOp::kRelayOriginate, body, cmd); }
   // The same input convention.
-  void ClientOriginate(CellBody body, uint8_t cmd) {
-    Apply(CgoOp::kClientOriginate, body, cmd);
-  }
+  void ClientOriginate(CellBody body, uint8_t cmd) { Apply(CgoOp::kClientOriginate, body, cmd); }
   void ClientForward(CellBody body, uint8_t cmd) { Apply(CgoOp::kClientForward, body, cmd); }
   bool ClientBackward(CellBody body, uint8_t cmd) {
     return Apply(CgoOp::kClientBackward, body, cmd);
@@ -147,8 +144,8 @@ class CgoDirection final : public CellLayer {
 
 struct CgoCell {
   CgoDirection* direction;
-  uint8_t* body;      // kCellBodyBytes, in place
-  bool* recognized;   // the verdict, or nullptr
+  uint8_t* body;     // kCellBodyBytes, in place
+  bool* recognized;  // the verdict, or nullptr
   CgoOp op;
   uint8_t cmd;
 };

@@ -18,9 +18,9 @@
 
 namespace relaycell {
 
-inline constexpr size_t kCgoEtKeyBytes = 32;       // KB | KU
-inline constexpr size_t kCgoBlockBytes = 16;       // an AES block; also X_L, H and the tag T
-inline constexpr size_t kCgoRightBytes = 493;      // X_R: the cell body after its 16-byte tag
+inline constexpr size_t kCgoEtKeyBytes = 32;   // KB | KU
+inline constexpr size_t kCgoBlockBytes = 16;   // an AES block; also X_L, H and the tag T
+inline constexpr size_t kCgoRightBytes = 493;  // X_R: the cell body after its 16-byte tag
 inline constexpr size_t kCgoEtTweakBytes = kCgoBlockBytes + 1 + kCgoRightBytes;  // 510
 
 // Lays out ET's tweak H | cmd | X_R contiguously (what POLYVAL reads).

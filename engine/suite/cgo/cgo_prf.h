@@ -19,9 +19,9 @@
 
 namespace relaycell {
 
-inline constexpr size_t kCgoPrfKeyBytes = 32;           // K | B
+inline constexpr size_t kCgoPrfKeyBytes = 32;             // K | B
 inline constexpr size_t kCgoPrfT0Bytes = kCgoRightBytes;  // 493
-inline constexpr uint8_t kCgoPrfT1Offset = 31;           // t = 1 starts 31 blocks in
+inline constexpr uint8_t kCgoPrfT1Offset = 31;            // t = 1 starts 31 blocks in
 // t = 1 may run to the 64th block of the window: 33 blocks.
 inline constexpr size_t kCgoPrfT1MaxBytes = (64 - kCgoPrfT1Offset) * kCgoBlockBytes;
 
@@ -52,8 +52,8 @@ class CgoPrf {
     const uint8_t* input;  // 16
     uint8_t* data;         // length, in place
     size_t length;
-    uint8_t position;      // t: 0 or 1
-    uint8_t* counter;      // 16, scratch
+    uint8_t position;  // t: 0 or 1
+    uint8_t* counter;  // 16, scratch
   };
   static void XorMany(std::span<const Job> jobs);
 

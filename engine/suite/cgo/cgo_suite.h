@@ -26,14 +26,14 @@ namespace relaycell {
 // Relay commands that carry a stream id in format v1 (Tor's relay_cmd_expects_streamid_in_v1,
 // plus DSKE = 29).
 inline constexpr uint64_t kCgoStreamIdCommands =
-    uint64_t{1} << 1 | uint64_t{1} << 2 | uint64_t{1} << 3 | uint64_t{1} << 4 |
-    uint64_t{1} << 11 | uint64_t{1} << 12 | uint64_t{1} << 13 | uint64_t{1} << 29 |
-    uint64_t{1} << 43 | uint64_t{1} << 44;
+    uint64_t{1} << 1 | uint64_t{1} << 2 | uint64_t{1} << 3 | uint64_t{1} << 4 | uint64_t{1} << 11 |
+    uint64_t{1} << 12 | uint64_t{1} << 13 | uint64_t{1} << 29 | uint64_t{1} << 43 |
+    uint64_t{1} << 44;
 
 // No zero field: the layer's tag check is the whole recognition. The tag's 16 bytes are the
 // layer's (zeros from the sender, the nonce once recognized).
-inline constexpr RelayFormat kCgoRelayFormat{16, 17, 19, 21, 19, kCgoStreamIdCommands,
-                                             0, 0, false, 0, 16};
+inline constexpr RelayFormat kCgoRelayFormat{16, 17, 19,    21, 19, kCgoStreamIdCommands,
+                                             0,  0,  false, 0,  16};
 
 class CgoSuite final : public CellSuite {
  public:

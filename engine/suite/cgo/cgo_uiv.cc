@@ -32,13 +32,12 @@ void CgoUiv::EncryptMany(std::span<const Job> jobs) {
       uint8_t* x_l = job.body;
       uint8_t* x_r = job.body + kCgoBlockBytes;
       CgoEtTweak(std::span<const uint8_t, kCgoBlockBytes>(job.h, kCgoBlockBytes), job.cmd,
-                 std::span<const uint8_t, kCgoRightBytes>(x_r, kCgoRightBytes),
-                 job.scratch->tweak);
+                 std::span<const uint8_t, kCgoRightBytes>(x_r, kCgoRightBytes), job.scratch->tweak);
       et[i] = {&job.uiv->et_, job.scratch->tweak, x_l, job.scratch->mask};
       prf[i] = {&job.uiv->prf_, x_l, x_r, kCgoPrfT0Bytes, 0, job.scratch->counter};
     }
-    CgoEt::EncryptMany(std::span<const CgoEt::Job>(et, n));   // X_L under the tweak of X_R
-    CgoPrf::XorMany(std::span<const CgoPrf::Job>(prf, n));    // then X_R under the new X_L
+    CgoEt::EncryptMany(std::span<const CgoEt::Job>(et, n));  // X_L under the tweak of X_R
+    CgoPrf::XorMany(std::span<const CgoPrf::Job>(prf, n));   // then X_R under the new X_L
   }
 }
 
@@ -50,16 +49,16 @@ void CgoUiv::DecryptMany(std::span<const Job> jobs) {
     CgoPrf::Job prf[kPass];
     for (size_t i = 0; i < n; ++i) {
       const Job& job = pass[i];
-      prf[i] = {&job.uiv->prf_, job.body, job.body + kCgoBlockBytes, kCgoPrfT0Bytes, 0,
-                job.scratch->counter};
+      prf[i] = {&job.uiv->prf_, job.body, job.body + kCgoBlockBytes,
+                kCgoPrfT0Bytes, 0,        job.scratch->counter};
     }
     CgoPrf::XorMany(std::span<const CgoPrf::Job>(prf, n));  // X_R first, under the old X_L
     for (size_t i = 0; i < n; ++i) {
       const Job& job = pass[i];
-      CgoEtTweak(std::span<const uint8_t, kCgoBlockBytes>(job.h, kCgoBlockBytes), job.cmd,
-                 std::span<const uint8_t, kCgoRightBytes>(job.body + kCgoBlockBytes,
-                                                          kCgoRightBytes),
-                 job.scratch->tweak);
+      CgoEtTweak(
+          std::span<const uint8_t, kCgoBlockBytes>(job.h, kCgoBlockBytes), job.cmd,
+          std::span<const uint8_t, kCgoRightBytes>(job.body + kCgoBlockBytes, kCgoRightBytes),
+          job.scratch->tweak);
       et[i] = {&job.uiv->et_, job.scratch->tweak, job.body, job.scratch->mask};
     }
     CgoEt::DecryptMany(std::span<const CgoEt::Job>(et, n));  // then X_L under the new X_R
@@ -74,8 +73,8 @@ void CgoUiv::UpdateMany(std::span<const UpdateJob> jobs) {
     for (size_t i = 0; i < n; ++i) {
       const UpdateJob& job = pass[i];
       std::memset(job.scratch->tweak, 0, kCgoUpdateBytes);
-      prf[i] = {&job.uiv->prf_, job.nonce, job.scratch->tweak, kCgoUpdateBytes, 1,
-                job.scratch->counter};
+      prf[i] = {&job.uiv->prf_,  job.nonce, job.scratch->tweak,
+                kCgoUpdateBytes, 1,         job.scratch->counter};
     }
     CgoPrf::XorMany(std::span<const CgoPrf::Job>(prf, n));
     for (size_t i = 0; i < n; ++i) {
@@ -86,16 +85,14 @@ void CgoUiv::UpdateMany(std::span<const UpdateJob> jobs) {
   }
 }
 
-void CgoUiv::Encrypt(std::span<const uint8_t, kCgoBlockBytes> h, uint8_t cmd,
-                     CellBody body) const {
+void CgoUiv::Encrypt(std::span<const uint8_t, kCgoBlockBytes> h, uint8_t cmd, CellBody body) const {
   CgoUivScratch scratch;
   const Job job{this, h.data(), body.data(), &scratch, cmd};
   EncryptMany({&job, 1});
   sodium_memzero(&scratch, sizeof scratch);
 }
 
-void CgoUiv::Decrypt(std::span<const uint8_t, kCgoBlockBytes> h, uint8_t cmd,
-                     CellBody body) const {
+void CgoUiv::Decrypt(std::span<const uint8_t, kCgoBlockBytes> h, uint8_t cmd, CellBody body) const {
   CgoUivScratch scratch;
   const Job job{this, h.data(), body.data(), &scratch, cmd};
   DecryptMany({&job, 1});

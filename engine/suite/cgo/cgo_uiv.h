@@ -20,7 +20,7 @@
 namespace relaycell {
 
 inline constexpr size_t kCgoKeyBytes = kCgoEtKeyBytes + kCgoPrfKeyBytes;  // 64: J | S
-inline constexpr size_t kCgoNonceBytes = kCgoBlockBytes;                 // N
+inline constexpr size_t kCgoNonceBytes = kCgoBlockBytes;                  // N
 inline constexpr size_t kCgoUpdateBytes = kCgoKeyBytes + kCgoNonceBytes;  // 80: J' | S' | N'
 static_assert(kCgoBlockBytes + kCgoRightBytes == kCellBodyBytes);
 static_assert(kCgoUpdateBytes <= kCgoPrfT1MaxBytes);
