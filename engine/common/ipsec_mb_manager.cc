@@ -26,4 +26,25 @@ IMB_MGR* ThreadIpsecMbManager() {
   return holder.manager;
 }
 
+bool RunCipherJob(const CipherJob& spec) {
+  IMB_MGR* mgr = ThreadIpsecMbManager();
+  IMB_JOB* job = IMB_GET_NEXT_JOB(mgr);
+  job->cipher_mode = spec.mode;
+  job->cipher_direction = spec.encrypt ? IMB_DIR_ENCRYPT : IMB_DIR_DECRYPT;
+  job->chain_order = spec.encrypt ? IMB_ORDER_CIPHER_HASH : IMB_ORDER_HASH_CIPHER;
+  job->hash_alg = IMB_AUTH_NULL;
+  job->enc_keys = spec.round_keys;
+  job->dec_keys = spec.round_keys;
+  job->key_len_in_bytes = spec.key_bytes;
+  job->src = spec.src;
+  job->dst = spec.dst;
+  job->cipher_start_src_offset_in_bytes = 0;
+  job->msg_len_to_cipher_in_bytes = spec.bytes;
+  job->iv = spec.iv;
+  job->iv_len_in_bytes = spec.iv_bytes;
+  job = IMB_SUBMIT_JOB(mgr);
+  while (job == nullptr) job = IMB_FLUSH_JOB(mgr);
+  return job->status == IMB_STATUS_COMPLETED;
+}
+
 }  // namespace relaycell

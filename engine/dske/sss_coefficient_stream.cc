@@ -44,26 +44,8 @@ bool CoefficientStream::Fill(uint64_t nonce, std::span<uint8_t> out) {
   alignas(16) std::array<uint8_t, 16> counter{};
   for (int i = 7; i >= 0; --i, nonce >>= 8) counter[i] = static_cast<uint8_t>(nonce);
 
-  // Submit and drain at once, as every user of the thread's manager does: it is empty between
-  // calls, so the job that comes back is ours.
-  IMB_MGR* mgr = ThreadIpsecMbManager();
-  IMB_JOB* job = IMB_GET_NEXT_JOB(mgr);
-  job->cipher_mode = IMB_CIPHER_CNTR;
-  job->cipher_direction = IMB_DIR_ENCRYPT;
-  job->chain_order = IMB_ORDER_CIPHER_HASH;
-  job->hash_alg = IMB_AUTH_NULL;
-  job->enc_keys = enc_keys_;
-  job->dec_keys = enc_keys_;
-  job->key_len_in_bytes = IMB_KEY_256_BYTES;
-  job->src = kZeros.data();
-  job->dst = out.data();
-  job->cipher_start_src_offset_in_bytes = 0;
-  job->msg_len_to_cipher_in_bytes = out.size();
-  job->iv = counter.data();
-  job->iv_len_in_bytes = counter.size();
-  job = IMB_SUBMIT_JOB(mgr);
-  while (job == nullptr) job = IMB_FLUSH_JOB(mgr);
-  if (job->status != IMB_STATUS_COMPLETED) {
+  if (!RunCipherJob({IMB_CIPHER_CNTR, true, enc_keys_, IMB_KEY_256_BYTES, kZeros.data(), out.data(),
+                     out.size(), counter.data(), counter.size()})) {
     sodium_memzero(out.data(), out.size());
     return false;
   }

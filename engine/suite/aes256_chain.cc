@@ -44,25 +44,8 @@ __attribute__((target("aes,sse2"))) void StepFourAesNi(const uint8_t* const* rou
 }
 
 void EncryptIpsecMb(const uint8_t* round_keys, const uint8_t* in, uint8_t* out) {
-  IMB_MGR* mgr = ThreadIpsecMbManager();
-  IMB_JOB* job = IMB_GET_NEXT_JOB(mgr);
-  job->cipher_direction = IMB_DIR_ENCRYPT;
-  job->chain_order = IMB_ORDER_CIPHER_HASH;
-  job->cipher_mode = IMB_CIPHER_ECB;
-  job->hash_alg = IMB_AUTH_NULL;
-  job->enc_keys = round_keys;
-  job->dec_keys = round_keys;
-  job->key_len_in_bytes = 32;
-  job->src = in;
-  job->dst = out;
-  job->cipher_start_src_offset_in_bytes = 0;
-  job->msg_len_to_cipher_in_bytes = 16;
-  job->iv = nullptr;
-  job->iv_len_in_bytes = 0;
-  job = IMB_SUBMIT_JOB(mgr);
-  while (job == nullptr) job = IMB_FLUSH_JOB(mgr);
-  if (job->status != IMB_STATUS_COMPLETED) {
-    std::fprintf(stderr, "relaycell: AES-256 job failed (status %d)\n", int(job->status));
+  if (!RunCipherJob({IMB_CIPHER_ECB, true, round_keys, 32, in, out, 16})) {
+    std::fprintf(stderr, "relaycell: AES-256 job failed\n");
     std::abort();
   }
 }

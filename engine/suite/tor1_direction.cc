@@ -64,26 +64,10 @@ void Tor1Direction::Refill() {
   const uint32_t low = LoadBe<uint32_t>(counter_, 12);
   blocks = std::min<uint64_t>(blocks, uint64_t{0x100000000} - low);
 
-  IMB_MGR* mgr = ThreadIpsecMbManager();
-  IMB_JOB* job = IMB_GET_NEXT_JOB(mgr);
-  job->cipher_direction = IMB_DIR_ENCRYPT;
-  job->chain_order = IMB_ORDER_CIPHER_HASH;
-  job->cipher_mode = IMB_CIPHER_CNTR;
-  job->hash_alg = IMB_AUTH_NULL;
-  job->enc_keys = enc_keys_;
-  job->dec_keys = enc_keys_;
-  job->key_len_in_bytes = 16;
-  job->src = kZeros;
-  job->dst = keystream_ + left;
-  job->cipher_start_src_offset_in_bytes = 0;
-  job->msg_len_to_cipher_in_bytes = blocks * 16;
-  job->iv = counter_;
-  job->iv_len_in_bytes = 16;
-  job = IMB_SUBMIT_JOB(mgr);
-  while (job == nullptr) job = IMB_FLUSH_JOB(mgr);
   // A failed job would leave zeros, and XORing zeros sends plaintext: never continue.
-  if (job->status != IMB_STATUS_COMPLETED) {
-    std::fprintf(stderr, "relaycell: AES-128-CTR job failed (status %d)\n", int(job->status));
+  if (!RunCipherJob({IMB_CIPHER_CNTR, true, enc_keys_, 16, kZeros, keystream_ + left, blocks * 16,
+                     counter_, 16})) {
+    std::fprintf(stderr, "relaycell: AES-128-CTR job failed\n");
     std::abort();
   }
   AddToCounter(counter_, blocks);

@@ -56,25 +56,8 @@ void MaskedAesIpsecMb(const uint8_t* round_keys, bool encrypt, uint8_t* block,
                       const uint8_t* mask) {
   alignas(16) uint8_t buffer[kCgoBlockBytes];
   for (size_t i = 0; i < kCgoBlockBytes; ++i) buffer[i] = block[i] ^ mask[i];
-  IMB_MGR* mgr = ThreadIpsecMbManager();
-  IMB_JOB* job = IMB_GET_NEXT_JOB(mgr);
-  job->cipher_direction = encrypt ? IMB_DIR_ENCRYPT : IMB_DIR_DECRYPT;
-  job->chain_order = encrypt ? IMB_ORDER_CIPHER_HASH : IMB_ORDER_HASH_CIPHER;
-  job->cipher_mode = IMB_CIPHER_ECB;
-  job->hash_alg = IMB_AUTH_NULL;
-  job->enc_keys = round_keys;
-  job->dec_keys = round_keys;
-  job->key_len_in_bytes = 16;
-  job->src = buffer;
-  job->dst = buffer;
-  job->cipher_start_src_offset_in_bytes = 0;
-  job->msg_len_to_cipher_in_bytes = kCgoBlockBytes;
-  job->iv = nullptr;
-  job->iv_len_in_bytes = 0;
-  job = IMB_SUBMIT_JOB(mgr);
-  while (job == nullptr) job = IMB_FLUSH_JOB(mgr);
-  if (job->status != IMB_STATUS_COMPLETED) {
-    std::fprintf(stderr, "relaycell: AES-128 ECB job failed (status %d)\n", int(job->status));
+  if (!RunCipherJob({IMB_CIPHER_ECB, encrypt, round_keys, 16, buffer, buffer, kCgoBlockBytes})) {
+    std::fprintf(stderr, "relaycell: AES-128 ECB job failed\n");
     std::abort();
   }
   for (size_t i = 0; i < kCgoBlockBytes; ++i) block[i] = buffer[i] ^ mask[i];
