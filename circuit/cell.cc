@@ -10,6 +10,7 @@ const char* CellCommandName(CellCommand command) {
     case CellCommand::kPadding: return "PADDING";
     case CellCommand::kRelay: return "RELAY";
     case CellCommand::kDestroy: return "DESTROY";
+    case CellCommand::kVersions: return "VERSIONS";
     case CellCommand::kRelayEarly: return "RELAY_EARLY";
     case CellCommand::kCreate2: return "CREATE2";
     case CellCommand::kCreated2: return "CREATED2";
@@ -24,23 +25,31 @@ const char* DestroyReasonName(DestroyReason reason) {
     case DestroyReason::kInternal: return "INTERNAL";
     case DestroyReason::kRequested: return "REQUESTED";
     case DestroyReason::kResourceLimit: return "RESOURCELIMIT";
+    case DestroyReason::kConnectFailed: return "CONNECTFAILED";
+    case DestroyReason::kOrIdentity: return "OR_IDENTITY";
+    case DestroyReason::kChannelClosed: return "CHANNEL_CLOSED";
     case DestroyReason::kFinished: return "FINISHED";
+    case DestroyReason::kTimeout: return "TIMEOUT";
     case DestroyReason::kDestroyed: return "DESTROYED";
   }
   return "unknown";
 }
 
 bool IsKnownDestroyReason(uint8_t reason) {
-  switch (reason) {
-    case 0:
-    case 1:
-    case 2:
-    case 3:
-    case 5:
-    case 9:
-    case 11: return true;
-    default: return false;
+  switch (DestroyReason(reason)) {
+    case DestroyReason::kNone:
+    case DestroyReason::kProtocol:
+    case DestroyReason::kInternal:
+    case DestroyReason::kRequested:
+    case DestroyReason::kResourceLimit:
+    case DestroyReason::kConnectFailed:
+    case DestroyReason::kOrIdentity:
+    case DestroyReason::kChannelClosed:
+    case DestroyReason::kFinished:
+    case DestroyReason::kTimeout:
+    case DestroyReason::kDestroyed: return true;
   }
+  return false;
 }
 
 ParsedCell ParseCell(ConstCellBytes cell) {

@@ -25,6 +25,9 @@ enum class CellCommand : uint8_t {
   kPadding = 0,
   kRelay = 3,
   kDestroy = 4,
+  // The link layer's (network.md §2): named here for it, but ParseCell refuses it, so a
+  // VERSIONS on a live circuit destroys that circuit like any unknown command.
+  kVersions = 7,
   kRelayEarly = 9,
   kCreate2 = 10,
   kCreated2 = 11,
@@ -36,7 +39,11 @@ enum class DestroyReason : uint8_t {
   kInternal = 2,
   kRequested = 3,
   kResourceLimit = 5,
+  kConnectFailed = 6,  // network.md §4: the next hop could not be reached
+  kOrIdentity = 7,     // the next hop's TLS identity was not the one asked for
+  kChannelClosed = 8,  // the link under the circuit went away
   kFinished = 9,
+  kTimeout = 10,
   kDestroyed = 11,
 };
 

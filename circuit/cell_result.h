@@ -20,12 +20,16 @@ enum class CellOutcome : uint8_t {
   kIgnored,    // PADDING: nothing to do
   kDestroyed,  // the circuit is now destroyed: send DESTROY(destroy_reason) to the other side(s)
   kClosed,     // the circuit was already destroyed: the cell was dropped
+  // relay only: the next hop sent DESTROY(destroy_reason). The circuit lost its next side and
+  // is the last hop again, still open: send TRUNCATED(destroy_reason) towards the client
+  // (network.md §4), nothing to the next hop.
+  kNextDestroyed,
 };
 
 struct CellResult {
   CellOutcome outcome = CellOutcome::kClosed;
   ProtocolError error = ProtocolError::kNone;           // why, when a protocol error destroyed it
-  DestroyReason destroy_reason = DestroyReason::kNone;  // for kDestroyed
+  DestroyReason destroy_reason = DestroyReason::kNone;  // for kDestroyed and kNextDestroyed
   int hop = 0;         // client: the hop (1-based) a delivered cell came from
   bool early = false;  // a delivered forward cell was RELAY_EARLY
   RelayHeader header;

@@ -29,27 +29,70 @@ SuiteError ClientCircuit::Create(const CellSuite& suite, uint32_t circ_id,
   if (hop_seeds.empty() || hop_seeds.size() > size_t(kMaxHops)) return SuiteError::kBadHopCount;
   if (circ_id == 0) return SuiteError::kBadCircuitId;
   ClientCircuit circuit;
+  circuit.suite_ = &suite;
   for (size_t i = 0; i < hop_seeds.size(); ++i) {
-    const SuiteError error = suite.MakeHop(hop_seeds[i], circuit.layers_[i]);
+    const SuiteError error = circuit.MakeHop(i, hop_seeds[i], rekey_config);
     if (error != SuiteError::kOk) return error;  // `circuit` wipes the hops built so far
   }
-  const bool rekeyable = suite.supports_rekey();
-  for (size_t i = 0; i < hop_seeds.size(); ++i) {
-    // The first threshold counts from here, when the hop's keys are installed.
-    circuit.rekey_[i] = std::make_unique<ClientHopRekey>(
-        rekey_config, rekeyable ? RekeyCapability::kRekeyable : RekeyCapability::kNotRekeyable);
-    if (rekeyable) {
-      // Reserved now so a rekey never fails for want of locked memory.
-      circuit.pending_rekey_[i] = MakeInArena<PendingRekeyMaterial>(PendingRekeyMaterial::Arena());
-      if (!circuit.pending_rekey_[i]) return SuiteError::kOutOfKeyMemory;
-    }
-  }
-  circuit.suite_ = &suite;
   circuit.hops_ = int(hop_seeds.size());
   circuit.circ_id_ = circ_id;
   circuit.open_ = true;
   out = std::move(circuit);
   return SuiteError::kOk;
+}
+
+SuiteError ClientCircuit::Create(const CellSuite& suite, uint32_t circ_id,
+                                 std::span<const uint8_t> first_hop_seed,
+                                 const RekeyConfig& rekey_config, ClientCircuit& out) {
+  const std::span<const uint8_t> seeds[1] = {first_hop_seed};
+  return Create(suite, circ_id, seeds, rekey_config, out);
+}
+
+SuiteError ClientCircuit::AddHop(std::span<const uint8_t> seed) {
+  if (!open_) return SuiteError::kBadCircuitId;
+  if (hops_ >= kMaxHops) return SuiteError::kBadHopCount;
+  // Hop 1 always exists on an open circuit and holds the config the circuit was made with.
+  const RekeyConfig config = rekey_[0]->schedule().config();
+  const SuiteError error = MakeHop(size_t(hops_), seed, config);
+  if (error != SuiteError::kOk) return error;
+  ++hops_;
+  return SuiteError::kOk;
+}
+
+void ClientCircuit::TruncateTo(int hops) {
+  if (!open_ || hops < 1 || hops >= hops_) return;
+  for (int i = hops; i < hops_; ++i) DropHop(size_t(i));
+  hops_ = hops;
+}
+
+// What Create does per hop: the layers, the hop's rekey schedule (its first threshold counts
+// from here, when its keys are installed) and, if it can rekey, its pending-material slot,
+// reserved now so a rekey never fails for want of locked memory.
+SuiteError ClientCircuit::MakeHop(size_t i, std::span<const uint8_t> seed,
+                                  const RekeyConfig& rekey_config) {
+  const SuiteError error = suite_->MakeHop(seed, layers_[i]);
+  if (error != SuiteError::kOk) {
+    DropHop(i);
+    return error;
+  }
+  const bool rekeyable = suite_->supports_rekey();
+  rekey_[i] = std::make_unique<ClientHopRekey>(
+      rekey_config, rekeyable ? RekeyCapability::kRekeyable : RekeyCapability::kNotRekeyable);
+  if (rekeyable) {
+    pending_rekey_[i] = MakeInArena<PendingRekeyMaterial>(PendingRekeyMaterial::Arena());
+    if (!pending_rekey_[i]) {
+      DropHop(i);
+      return SuiteError::kOutOfKeyMemory;
+    }
+  }
+  return SuiteError::kOk;
+}
+
+void ClientCircuit::DropHop(size_t i) {
+  layers_[i].forward.reset();  // the layers' arena slots are wiped on release
+  layers_[i].backward.reset();
+  rekey_[i].reset();
+  pending_rekey_[i].reset();
 }
 
 OriginateError ClientCircuit::Originate(int hop, const RelayHeader& header,

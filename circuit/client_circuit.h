@@ -7,6 +7,10 @@
 //   CellResult r = circuit.Receive(cell_from_hop_1);  // r.hop, r.header, r.data
 //   while (circuit.PollControlCell(cell)) send_to_hop_1(cell);  // RELAY_REKEY when due
 //
+// Hop by hop (network.md §3–§4): Create with hop 1's seed once its CREATED2 is in, AddHop with
+// each EXTENDED2's, TruncateTo(k) after a TRUNCATED from hop k. The result is the same circuit,
+// cell for cell, as one created with all the seeds at once.
+//
 // RELAY_REKEY (protocol §6–§7, docs/rekey.md) runs inside the circuit: every cell is counted per
 // hop, and when a hop's threshold is reached (or the host asked, RequestRekey) the next
 // PollControlCell starts the rekey and hands out the REKEY(1) cell to send. The relay's ACK is
@@ -56,6 +60,18 @@ class ClientCircuit {
   static SuiteError Create(const CellSuite& suite, uint32_t circ_id,
                            std::span<const std::span<const uint8_t>> hop_seeds,
                            const RekeyConfig& rekey_config, ClientCircuit& out);
+  // A one-hop circuit, to be extended with AddHop.
+  static SuiteError Create(const CellSuite& suite, uint32_t circ_id,
+                           std::span<const uint8_t> first_hop_seed, const RekeyConfig& rekey_config,
+                           ClientCircuit& out);
+
+  // Appends hop hops() + 1 (its EXTENDED2 arrived) under the circuit's suite and rekey config.
+  // kBadHopCount when the circuit has kMaxHops hops, kBadCircuitId when it is not open; on any
+  // error the circuit is unchanged.
+  SuiteError AddHop(std::span<const uint8_t> seed);
+  // Keeps hops 1..hops and wipes the ones past it (hop `hops` sent TRUNCATED: those beyond are
+  // gone). A no-op unless 1 <= hops < hops() on an open circuit.
+  void TruncateTo(int hops);
 
   // Builds a RELAY (or RELAY_EARLY) cell for `hop` (1-based) carrying header + data. A REKEY
   // header is refused (kBadPayload): the circuit alone runs the rekey, so both sides stay in
@@ -139,6 +155,9 @@ class ClientCircuit {
   RekeyError SendRekey(int hop, const RekeyBody& body, CellBytes cell);
   // Applies a ClientHopRekey step that closes the circuit; true if it did.
   bool FailOnRekey(RekeyError error);
+  // Installs hop index `i` (0-based) from `seed`; on error nothing of it is left.
+  SuiteError MakeHop(size_t i, std::span<const uint8_t> seed, const RekeyConfig& rekey_config);
+  void DropHop(size_t i);
 
   std::array<HopLayers, kMaxHops> layers_;
   std::array<std::unique_ptr<ClientHopRekey>, kMaxHops> rekey_;

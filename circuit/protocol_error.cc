@@ -26,6 +26,7 @@ const char* ProtocolErrorName(ProtocolError error) {
     case ProtocolError::kRekeyTooSoon: return "REKEY sooner than min_spacing cells";
     case ProtocolError::kRekeyOverdue: return "rekey overdue (threshold + slack passed)";
     case ProtocolError::kRekeyAckOverdue: return "REKEY ACK overdue (slack old-key cells)";
+    case ProtocolError::kTooManyRelayEarly: return "more than 8 RELAY_EARLY cells";
     case ProtocolError::kCount: break;
   }
   return "unknown";
@@ -57,6 +58,7 @@ const char* ProtocolErrorCounterName(ProtocolError error) {
     case ProtocolError::kRekeyTooSoon: return RekeyErrorName(RekeyError::kRekeyTooSoon);
     case ProtocolError::kRekeyOverdue: return RekeyErrorName(RekeyError::kRekeyOverdue);
     case ProtocolError::kRekeyAckOverdue: return RekeyErrorName(RekeyError::kAckOverdue);
+    case ProtocolError::kTooManyRelayEarly: return "too_many_relay_early";
     case ProtocolError::kCount: break;
   }
   return "unknown";

@@ -37,6 +37,7 @@ enum class ProtocolError : uint8_t {
                                // before the host took our ACK for the previous one
   kRekeyOverdue,               // the count passed threshold(n) + slack
   kRekeyAckOverdue,            // client: more than `slack` old-key backward cells awaiting the ACK
+  kTooManyRelayEarly,          // relay: a 9th RELAY_EARLY from the client side (network.md §4)
   kCount,
 };
 inline constexpr size_t kProtocolErrorKinds = size_t(ProtocolError::kCount);

@@ -51,7 +51,7 @@ CellScreen RelayCircuit::ScreenForward(CellBytes cell) { return Screen(cell, tru
 CellScreen RelayCircuit::ScreenBackward(CellBytes cell) { return Screen(cell, false); }
 
 // The checks before the layer, both directions: the header, the circuit's id on that side, the
-// command (RELAY_EARLY only travels forward), then the rekey count.
+// command (RELAY_EARLY only travels forward, at most kMaxRelayEarlyCells), then the rekey count.
 CellScreen RelayCircuit::Screen(CellBytes cell, bool from_client) {
   CellScreen screen;
   if (!open_) {
@@ -70,13 +70,19 @@ CellScreen RelayCircuit::Screen(CellBytes cell, bool from_client) {
     return Rejected(ProtocolError::kWrongCircId, cell);
   }
   if (command == CellCommand::kDestroy) {
-    screen.result = Destroyed(parsed.header.destroy_reason);
+    screen.result = from_client ? Destroyed(parsed.header.destroy_reason)
+                                : NextDestroyed(parsed.header.destroy_reason);
     return screen;
   }
   const bool early = command == CellCommand::kRelayEarly;
   if (early && !from_client) return Rejected(ProtocolError::kEarlyBackward, cell);
   if (command != CellCommand::kRelay && !early) {
     return Rejected(ProtocolError::kUnexpectedCellCommand, cell);
+  }
+  // Every RELAY_EARLY from the client counts, before we know whether it is ours (§4).
+  relay_early_cells_ += early;
+  if (relay_early_cells_ > kMaxRelayEarlyCells) [[unlikely]] {
+    return Rejected(ProtocolError::kTooManyRelayEarly, cell);
   }
   // Every cell under this key counts, before we know what it is (protocol §7).
   if (const RekeyError e = rekey_.CountCell(); e != RekeyError::kNone) [[unlikely]] {
@@ -229,7 +235,7 @@ CellResult RelayCircuit::Fail(ProtocolError error, CellBytes cell) {
   return result;
 }
 
-// A DESTROY from either side: the other side hears DESTROYED, not the far side's reason.
+// The client side's DESTROY: the next hop hears DESTROYED, not the client's reason.
 CellResult RelayCircuit::Destroyed(DestroyReason received) {
   Destroy();
   destroy_reason_ = received;
@@ -237,6 +243,19 @@ CellResult RelayCircuit::Destroyed(DestroyReason received) {
   result.outcome = CellOutcome::kDestroyed;
   result.destroy_reason = DestroyReason::kDestroyed;
   return result;
+}
+
+// The next hop's DESTROY: only that side is gone. Its reason goes back in TRUNCATED (§4).
+CellResult RelayCircuit::NextDestroyed(DestroyReason received) {
+  next_side_id_ = 0;
+  CellResult result;
+  result.outcome = CellOutcome::kNextDestroyed;
+  result.destroy_reason = received;
+  return result;
+}
+
+void RelayCircuit::AttachNext(uint32_t next_side_id) {
+  if (open_) next_side_id_ = next_side_id;
 }
 
 void RelayCircuit::Destroy() {

@@ -8,6 +8,11 @@
 //   r = circuit.HandleBackward(cell_from_next);    // kForward towards the client
 //   circuit.Originate({RelayCommand::kData, stream, n}, data, cell);
 //
+// Extending (network.md §4): a circuit made as the last hop (next_side_id 0) gets a next hop
+// with AttachNext once the host's CREATE2 is answered, and loses it again with DetachNext (the
+// next link is gone) or when the next hop's DESTROY arrives (HandleBackward: kNextDestroyed).
+// Either way it stays open as the last hop and may extend again; the host sends TRUNCATED.
+//
 // RELAY_REKEY (protocol §6–§7, docs/rekey.md): every cell through the hop is counted against
 // the rekey deadline (one increment and one compare). A valid REKEY(1) from the client returns
 // kIgnored and leaves the ACK, already enciphered under the old keys, for PollControlCell:
@@ -32,6 +37,11 @@
 #include "engine/rekey/rekey_state.h"
 
 namespace relaycell {
+
+// RELAY_EARLY cells a relay takes from the client side per circuit, recognized or not
+// (network.md §4, Tor's MAX_RELAY_EARLY_CELLS_PER_CIRCUIT): EXTEND2 must travel in RELAY_EARLY,
+// so this bounds how long a path a client can build through us. The 9th is a protocol error.
+inline constexpr uint8_t kMaxRelayEarlyCells = 8;
 
 // The first half of a cell's handling (RelayCircuit::ScreenForward / ScreenBackward).
 struct CellScreen {
@@ -60,8 +70,15 @@ class RelayCircuit {
 
   // A cell from the client side, in place.
   CellResult HandleForward(CellBytes cell);
-  // A cell from the next hop, in place.
+  // A cell from the next hop, in place. Its DESTROY detaches the next side (kNextDestroyed).
   CellResult HandleBackward(CellBytes cell);
+
+  // The circuit, so far the last hop, now has a next hop known there as `next_side_id` (!= 0):
+  // unrecognized forward cells go on to it. Open circuits without a next side only.
+  void AttachNext(uint32_t next_side_id);
+  // The next hop is gone (its link closed; the host sends TRUNCATED): the circuit is the last
+  // hop again, still open, and cells on the old next-side id are refused.
+  void DetachNext() { next_side_id_ = 0; }
 
   // The same in halves, for pipelines that run the layers of many circuits' cells at once
   // (a LayerBatch). Screen checks the cell and counts it against the rekey deadline; if it says
@@ -123,6 +140,7 @@ class RelayCircuit {
   CellScreen Rejected(ProtocolError error, CellBytes cell);  // Fail, as a final screen
   void RecordError(ProtocolError error);
   CellResult Destroyed(DestroyReason received);
+  CellResult NextDestroyed(DestroyReason received);
   // A recognized REKEY addressed to us: answer, switch, or fail.
   CellResult OnRekey(const ParsedRelay& relay, CellBytes cell);
   void FailOnRekey(RekeyError error);
@@ -134,6 +152,7 @@ class RelayCircuit {
   // The ACK waiting for PollControlCell; allocated at the first rekey (ciphertext, not secret).
   std::unique_ptr<std::array<uint8_t, kCellBytes>> control_cell_;
   bool control_pending_ = false;
+  uint8_t relay_early_cells_ = 0;  // from the client side; never past kMaxRelayEarlyCells + 1
   uint32_t client_side_id_ = 0;
   uint32_t next_side_id_ = 0;
   bool open_ = false;

@@ -4,26 +4,36 @@
 #include <cstring>
 
 namespace relaycell {
-namespace {}  // namespace
 
+// The enum is the list: -Wswitch makes a new command show up here and in the names at once.
 bool IsKnownRelayCommand(uint8_t command) {
-  switch (command) {
-    case 2:
-    case 3:
-    case 5:
-    case 10:
-    case 28:
-    case 29: return true;
-    default: return false;
+  switch (RelayCommand(command)) {
+    case RelayCommand::kBegin:
+    case RelayCommand::kData:
+    case RelayCommand::kEnd:
+    case RelayCommand::kConnected:
+    case RelayCommand::kSendme:
+    case RelayCommand::kTruncated:
+    case RelayCommand::kDrop:
+    case RelayCommand::kExtend2:
+    case RelayCommand::kExtended2:
+    case RelayCommand::kRekey:
+    case RelayCommand::kDske: return true;
   }
+  return false;
 }
 
 const char* RelayCommandName(RelayCommand command) {
   switch (command) {
+    case RelayCommand::kBegin: return "BEGIN";
     case RelayCommand::kData: return "DATA";
     case RelayCommand::kEnd: return "END";
+    case RelayCommand::kConnected: return "CONNECTED";
     case RelayCommand::kSendme: return "SENDME";
+    case RelayCommand::kTruncated: return "TRUNCATED";
     case RelayCommand::kDrop: return "DROP";
+    case RelayCommand::kExtend2: return "EXTEND2";
+    case RelayCommand::kExtended2: return "EXTENDED2";
     case RelayCommand::kRekey: return "REKEY";
     case RelayCommand::kDske: return "DSKE";
   }

@@ -19,11 +19,18 @@ namespace relaycell {
 inline constexpr size_t kRelayHeaderBytes = 11;
 inline constexpr size_t kRelayDataBytes = kCellBodyBytes - kRelayHeaderBytes;  // 498
 
+// Tor's numbers, but for REKEY and DSKE. The circuit itself acts only on REKEY; the others are
+// delivered to the host (network.md §4–§5 say what it does with them).
 enum class RelayCommand : uint8_t {
+  kBegin = 1,
   kData = 2,
   kEnd = 3,
+  kConnected = 4,
   kSendme = 5,
+  kTruncated = 9,
   kDrop = 10,
+  kExtend2 = 14,
+  kExtended2 = 15,
   kRekey = 28,  // prop 262, this protocol's number
   kDske = 29,   // this protocol's number
 };

@@ -251,11 +251,14 @@ std::vector<OutItem> RelayReference(const CellSuite& suite, const RelayWorld& wo
       case CellOutcome::kDestroyed:
         if (result.error != ProtocolError::kNone) {
           close(i, true, DestroyReason::kProtocol, true, DestroyReason::kProtocol);
-        } else if (from_client) {
-          close(i, false, {}, true, DestroyReason::kDestroyed);
         } else {
-          close(i, true, DestroyReason::kDestroyed, false, {});
+          close(i, false, {}, true, DestroyReason::kDestroyed);
         }
+        break;
+      case CellOutcome::kNextDestroyed:  // the circuit stays, as the last hop
+        by_next.erase(key.packed());
+        out.push_back(Item(OutKind::kNextDestroyed, r.channel,
+                           Destroy(r.circuit.client_side_id(), result.destroy_reason)));
         break;
       case CellOutcome::kClosed: ADD_FAILURE() << "closed circuits leave the map"; break;
     }
@@ -273,13 +276,15 @@ TEST_P(PipelineDifferential, RelayPipelineMatchesOneCellAtATime) {
     SCOPED_TRACE(seed);
     const RelayWorld world = MakeRelayWorkload(suite(), 60, 5000, seed);
     const std::vector<OutItem> want = RelayReference(suite(), world);
-    size_t delivered = 0, destroyed = 0, control = 0;
+    size_t delivered = 0, destroyed = 0, next_destroyed = 0, control = 0;
     for (const OutItem& o : want) {
       delivered += o.kind == OutKind::kDeliver;
       destroyed += o.kind == OutKind::kDestroy;
+      next_destroyed += o.kind == OutKind::kNextDestroyed;
     }
     EXPECT_GT(delivered, 100u);  // the workload reaches every branch that matters
     EXPECT_GT(destroyed, 10u);
+    EXPECT_GT(next_destroyed, 0u);
     (void)control;
     RelayPipelineCounters counted[2];
     // Random batch splits, and batches of one: the same path either way.
@@ -535,7 +540,9 @@ TEST_P(PipelineDifferential, BatchedClientPipelineRekeysWithRelays) {
         in.kind = InKind::kOriginate;
         in.channel = 1;
         in.hop = uint8_t(to);
-        WriteCellHeader(p.circ_id, k == 0 ? CellCommand::kRelay : CellCommand::kRelayEarly,
+        // A few RELAY_EARLY, within what a relay takes (kMaxRelayEarlyCells).
+        const bool early = k == 1 && round < int(kMaxRelayEarlyCells);
+        WriteCellHeader(p.circ_id, early ? CellCommand::kRelayEarly : CellCommand::kRelay,
                         in.cell.span());
         BuildRelayPayload(layout, {RelayCommand::kData, 3, uint16_t(data.size())}, data,
                           in.cell.payload());

@@ -132,6 +132,10 @@ void ClientPipeline::ProcessBatch(std::span<const InCell> batch, ShardOutput& ou
   for (size_t i = 0; i < batch.size(); ++i) {
     if (i + kAhead < batch.size()) prefetch(batch[i + kAhead]);
     const InCell& in = batch[i];
+    if (in.kind == InKind::kAttachNext || in.kind == InKind::kDetachNext) {
+      ++counters_.unsupported;  // a relay's items: a client circuit has no next side
+      continue;
+    }
     if (in.kind == InKind::kOpen || in.kind == InKind::kClose) {  // every earlier item done
       RunGroup(out);
       if (in.kind == InKind::kOpen) {

@@ -66,6 +66,7 @@ struct ClientPipelineCounters {
   uint64_t destroyed = 0;
   uint64_t unknown_circuit = 0;
   uint64_t originate_refused = 0;  // bad payload, REKEY header, no such hop
+  uint64_t unsupported = 0;        // relay-only items (kAttachNext, kDetachNext)
   ProtocolErrorCounters errors;    // of the circuits closed so far
 };
 

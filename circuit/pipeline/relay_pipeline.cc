@@ -15,15 +15,25 @@ namespace {
 constexpr size_t kOpenHeaderBytes = 11;
 static_assert(kOpenHeaderBytes + kMaxOpenSeedBytes == kCellBodyBytes);
 
+// kClose payload: reason u8 | sides u8, sides = kCloseSides | tell_client | tell_next << 1.
+// The marker tells it from the older payload, where only the reason byte meant anything.
+constexpr uint8_t kCloseSides = 0x80;
+
+// A control item: a header naming the circuit (the command only labels the item for a reader).
+void StartControlItem(uint32_t channel, uint32_t circ_id, InKind kind, CellCommand label,
+                      InCell& out) {
+  out = InCell{};
+  out.channel = channel;
+  out.kind = kind;
+  WriteCellHeader(circ_id, label, out.cell.span());
+}
+
 }  // namespace
 
 bool EncodeRelayOpen(uint32_t channel, uint32_t circ_id, const RelayOpenParams& params,
                      InCell& out) {
   if (circ_id == 0 || params.seed.size() > kMaxOpenSeedBytes) return false;
-  out = InCell{};
-  out.channel = channel;
-  out.kind = InKind::kOpen;
-  WriteCellHeader(circ_id, CellCommand::kCreate2, out.cell.span());
+  StartControlItem(channel, circ_id, InKind::kOpen, CellCommand::kCreate2, out);
   ByteWriter w(out.cell.payload());
   w.U8(params.suite);
   w.BigEndian(params.next_channel);
@@ -41,6 +51,52 @@ bool DecodeRelayOpen(const WireCell& cell, RelayOpenParams& out) {
     return false;
   }
   return r.View(length, out.seed);
+}
+
+bool EncodeRelayClose(uint32_t channel, uint32_t circ_id, DestroyReason reason,
+                      bool tell_client_side, bool tell_next_side, InCell& out) {
+  if (circ_id == 0 || !IsKnownDestroyReason(uint8_t(reason))) return false;
+  StartControlItem(channel, circ_id, InKind::kClose, CellCommand::kDestroy, out);
+  out.cell.payload()[0] = uint8_t(reason);
+  out.cell.payload()[1] =
+      uint8_t(kCloseSides | (tell_client_side ? 1 : 0) | (tell_next_side ? 2 : 0));
+  return true;
+}
+
+RelayCloseParams DecodeRelayClose(const WireCell& cell) {
+  const uint8_t wanted = cell.payload()[0];
+  const uint8_t sides = cell.payload()[1];
+  RelayCloseParams params;
+  if ((sides & ~uint8_t{3}) == kCloseSides) {
+    if (IsKnownDestroyReason(wanted)) params.reason = DestroyReason(wanted);
+    params.tell_client_side = (sides & 1) != 0;
+    params.tell_next_side = (sides & 2) != 0;
+  } else if (wanted != 0 && IsKnownDestroyReason(wanted)) {
+    params.reason = DestroyReason(wanted);
+  }
+  return params;
+}
+
+// kAttachNext payload: next_channel u32 | next_circ_id u32.
+bool EncodeRelayAttachNext(uint32_t channel, uint32_t circ_id, uint32_t next_channel,
+                           uint32_t next_circ_id, InCell& out) {
+  if (circ_id == 0 || next_circ_id == 0) return false;
+  StartControlItem(channel, circ_id, InKind::kAttachNext, CellCommand::kCreated2, out);
+  ByteWriter w(out.cell.payload());
+  w.BigEndian(next_channel);
+  w.BigEndian(next_circ_id);
+  return w.ok();
+}
+
+bool DecodeRelayAttachNext(const WireCell& cell, uint32_t& next_channel, uint32_t& next_circ_id) {
+  ByteReader r(cell.payload());
+  return r.BigEndian(next_channel) && r.BigEndian(next_circ_id) && next_circ_id != 0;
+}
+
+bool EncodeRelayDetachNext(uint32_t channel, uint32_t circ_id, InCell& out) {
+  if (circ_id == 0) return false;
+  StartControlItem(channel, circ_id, InKind::kDetachNext, CellCommand::kDestroy, out);
+  return true;
 }
 
 RelayPipeline::RelayPipeline(const RelayPipelineConfig& config)
@@ -66,17 +122,71 @@ size_t RelayPipeline::MemoryBytes() const {
          backward_owner_.capacity() * sizeof(CircuitSlot) + circuits_.capacity() * sizeof(Entry);
 }
 
+// Named by either key: a host whose link died knows only the key on that link.
 void RelayPipeline::HostClose(const InCell& in, ShardOutput& out) {
+  bool from_client = false;
+  const CircuitSlot slot = Lookup({in.channel, in.cell.circ_id()}, from_client);
+  if (slot == kNoCircuitSlot) {
+    ++counters_.unknown_circuit;
+    return;
+  }
+  const RelayCloseParams how = DecodeRelayClose(in.cell);
+  Close(slot, how.reason, how.reason, how.tell_client_side, how.tell_next_side, out);
+}
+
+// The next-side key goes into the table only if no circuit has it on either side, so one
+// lookup per cell still names one circuit and one direction.
+void RelayPipeline::HostAttachNext(const InCell& in) {
   const CircuitSlot slot = forward_.Find({in.channel, in.cell.circ_id()});
   if (slot == kNoCircuitSlot) {
     ++counters_.unknown_circuit;
     return;
   }
-  const uint8_t wanted = in.cell.payload()[0];
-  const DestroyReason reason = wanted != 0 && IsKnownDestroyReason(wanted)
-                                   ? DestroyReason(wanted)
-                                   : DestroyReason::kFinished;
-  Close(slot, reason, reason, true, true, out);
+  Entry& entry = circuits_[slot];
+  CircuitKey next_key;
+  if (!DecodeRelayAttachNext(in.cell, next_key.channel, next_key.circ_id) ||
+      entry.back_slot != kNoCircuitSlot || forward_.Find(next_key) != kNoCircuitSlot ||
+      backward_.Find(next_key) != kNoCircuitSlot) {
+    ++counters_.attach_refused;
+    return;
+  }
+  const CircuitInsert back = backward_.Insert(next_key);
+  if (back.error != CircuitTableError::kOk) {  // cannot be full: one entry per circuit at most
+    ++counters_.attach_refused;
+    return;
+  }
+  ++table_epoch_;  // lookups made before this may be stale
+  entry.next_channel = next_key.channel;
+  entry.back_slot = back.slot;
+  backward_owner_[back.slot] = slot;
+  entry.circuit.AttachNext(next_key.circ_id);
+  ++counters_.attached;
+}
+
+void RelayPipeline::HostDetachNext(const InCell& in) {
+  bool from_client = false;
+  const CircuitSlot slot = Lookup({in.channel, in.cell.circ_id()}, from_client);
+  if (slot == kNoCircuitSlot) {
+    ++counters_.unknown_circuit;
+    return;
+  }
+  RelayCircuit& circuit = circuits_[slot].circuit;
+  if (circuits_[slot].back_slot == kNoCircuitSlot) {
+    ++counters_.detach_refused;
+    return;
+  }
+  UnlinkNext(slot, circuit.next_side_id());
+  circuit.DetachNext();
+  ++counters_.detached;
+}
+
+void RelayPipeline::UnlinkNext(CircuitSlot slot, uint32_t next_circ_id) {
+  ++table_epoch_;  // lookups made before this may be stale
+  Entry& entry = circuits_[slot];
+  backward_.Erase({entry.next_channel, next_circ_id});
+  backward_owner_[entry.back_slot] = kNoCircuitSlot;
+  entry.back_slot = kNoCircuitSlot;
+  entry.next_channel = 0;
 }
 
 void RelayPipeline::Open(const InCell& in) {
@@ -185,11 +295,17 @@ void RelayPipeline::Emit(CircuitSlot slot, bool from_client, const CellResult& r
       out.DropLast();
       if (result.error != ProtocolError::kNone) {
         Close(slot, DestroyReason::kProtocol, DestroyReason::kProtocol, true, true, out);
-      } else if (from_client) {  // the client's DESTROY: tell the next hop
-        Close(slot, DestroyReason::kNone, DestroyReason::kDestroyed, false, true, out);
-      } else {  // the next hop's DESTROY: tell the client
-        Close(slot, DestroyReason::kDestroyed, DestroyReason::kNone, true, false, out);
+      } else {  // the client's DESTROY: tell the next hop
+        Close(slot, entry.circuit.destroy_reason(), DestroyReason::kDestroyed, false, true, out);
       }
+      return;
+    case CellOutcome::kNextDestroyed:
+      // The DESTROY came on the next-side key (the one Lookup found); only that side is gone.
+      UnlinkNext(slot, item.cell.circ_id());
+      item.kind = OutKind::kNextDestroyed;
+      item.channel = entry.client_channel;
+      BuildDestroyCell(entry.circuit.client_side_id(), result.destroy_reason, item.cell.span());
+      ++counters_.next_destroyed;
       return;
     case CellOutcome::kClosed:  // not reached: closed circuits leave the tables at once
       out.DropLast();
@@ -199,7 +315,8 @@ void RelayPipeline::Emit(CircuitSlot slot, bool from_client, const CellResult& r
 }
 
 // Emits what each side is owed (a DESTROY to send, or kClosed: it already knows) and frees
-// the circuit: its keys are wiped by RelayCircuit, its table entries and slot reused.
+// the circuit: its keys are wiped by RelayCircuit, its table entries and slot reused. The
+// host learns of every side the circuit had, told or not.
 void RelayPipeline::Close(CircuitSlot slot, DestroyReason to_client, DestroyReason to_next,
                           bool tell_client, bool tell_next, ShardOutput& out) {
   ++table_epoch_;  // lookups made before this may be stale
@@ -212,15 +329,14 @@ void RelayPipeline::Close(CircuitSlot slot, DestroyReason to_client, DestroyReas
     item.kind = tell_client ? OutKind::kDestroy : OutKind::kClosed;
     item.channel = entry.client_channel;
     item.hop = 0;
-    BuildDestroyCell(client_id, tell_client ? to_client : circuit.destroy_reason(),
-                     item.cell.span());
+    BuildDestroyCell(client_id, to_client, item.cell.span());
   }
   if (next_id != 0) {
     OutItem& item = out.Append();
     item.kind = tell_next ? OutKind::kDestroy : OutKind::kClosed;
     item.channel = entry.next_channel;
     item.hop = 0;
-    BuildDestroyCell(next_id, tell_next ? to_next : circuit.destroy_reason(), item.cell.span());
+    BuildDestroyCell(next_id, to_next, item.cell.span());
   }
   counters_.errors += circuit.errors();
   forward_.Erase({entry.client_channel, client_id});
@@ -268,12 +384,14 @@ void RelayPipeline::ProcessBatch(std::span<const InCell> batch, ShardOutput& out
     prefetch_entry(i + kEntryAhead);
     prefetch_keys(i + kKeysAhead);
     const InCell& in = batch[i];
-    if (in.kind != InKind::kCell) {  // opens, closes and originations see every earlier cell done
+    if (in.kind != InKind::kCell) {  // control items and originations see every earlier cell done
       RunGroup(out);
       switch (in.kind) {
         case InKind::kOpen: Open(in); break;
         case InKind::kOriginate: Originate(in, out); break;
         case InKind::kClose: HostClose(in, out); break;
+        case InKind::kAttachNext: HostAttachNext(in); break;
+        case InKind::kDetachNext: HostDetachNext(in); break;
         case InKind::kCell: break;
       }
       continue;

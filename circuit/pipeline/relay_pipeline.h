@@ -4,14 +4,24 @@
 // from the client, and (next channel, next-side circ_id) for cells coming back from the next
 // hop. Two CircuitTables map them to the circuit's dense slot; nothing is allocated per cell.
 //
-//   InCell kOpen      payload = EncodeRelayOpen(...): suite, next hop, key seed
-//   InCell kCell      from the client side: peel (forward on, or deliver here)
-//                     from the next side:   add our layer, send towards the client
-//   InCell kOriginate a cell of our own towards the client (payload = plaintext relay payload)
-//   InCell kClose     the host closes the circuit: DESTROY(FINISHED)... both ways
+//   InCell kOpen       payload = EncodeRelayOpen(...): suite, next hop (or none), key seed
+//   InCell kCell       from the client side: peel (forward on, or deliver here)
+//                      from the next side:   add our layer, send towards the client
+//   InCell kOriginate  a cell of our own towards the client (payload = plaintext relay payload)
+//   InCell kClose      payload = EncodeRelayClose(...): the host closes the circuit, named by
+//                      either key, with a reason, telling the sides it chose (an empty payload:
+//                      DESTROY(FINISHED) both ways)
+//   InCell kAttachNext payload = EncodeRelayAttachNext(...): a last hop gets a next side
+//   InCell kDetachNext EncodeRelayDetachNext(...): the next side is gone, the circuit stays
 //
-// Outputs: kSend (channel, cell), kDeliver (a recognized forward cell, channel = client side),
-// kDestroy (send this DESTROY on channel), kClosed (that side already knows).
+// Outputs: kSend (channel, cell), kDeliver (a recognized forward cell, plaintext under the
+// header it came with: channel = client channel, cell.circ_id() = client-side id,
+// cell.command() RELAY or RELAY_EARLY),
+// kDestroy (send this DESTROY on channel), kClosed (that side already knows), kNextDestroyed
+// (the next hop's DESTROY: channel and circ_id of the client side, payload[0] its reason; the
+// circuit is the last hop now and the host originates TRUNCATED). A circuit that closes emits
+// one item per side it has: (client channel, client-side id) first, then (next channel,
+// next-side id), each kDestroy if that side is to be told, else kClosed.
 //
 // One path for every cell, a batch of one included: the cells of a batch are staged in groups
 // holding at most one cell per circuit (a circuit's next cell depends on its previous one).
@@ -58,6 +68,34 @@ bool EncodeRelayOpen(uint32_t channel, uint32_t circ_id, const RelayOpenParams& 
 // Reads a kOpen payload back; the seed points into `cell`. False if malformed.
 bool DecodeRelayOpen(const WireCell& cell, RelayOpenParams& out);
 
+// How the host closes a relay circuit (a kClose item).
+struct RelayCloseParams {
+  DestroyReason reason = DestroyReason::kFinished;
+  bool tell_client_side = true;  // kDestroy(reason) to the client side, else kClosed(reason)
+  bool tell_next_side = true;    // the same towards the next hop, if there is one
+};
+// Fills `out` as the kClose item for the circuit known on `channel` as `circ_id`: its client-
+// side or its next-side key (a host whose link died knows only the key on that link). False if
+// circ_id is 0 or the reason unknown.
+bool EncodeRelayClose(uint32_t channel, uint32_t circ_id, DestroyReason reason,
+                      bool tell_client_side, bool tell_next_side, InCell& out);
+// Reads a kClose payload. One not made by EncodeRelayClose (an empty one included) keeps the
+// older meaning: payload[0] the reason if known and not NONE, else FINISHED, both sides told.
+RelayCloseParams DecodeRelayClose(const WireCell& cell);
+
+// Fills `out` as the kAttachNext item: circuit (channel, circ_id), named by its client side,
+// is known from now on as (next_channel, next_circ_id) at its next hop. Under ShardedPipeline
+// pick next_circ_id with PickCircIdForShard so both keys land on one shard. Attach when the
+// next hop's CREATED2 is in: until then the circuit ends here, and a cell no layer recognizes
+// is a protocol error (network.md §3). False if circ_id or next_circ_id is 0.
+bool EncodeRelayAttachNext(uint32_t channel, uint32_t circ_id, uint32_t next_channel,
+                           uint32_t next_circ_id, InCell& out);
+bool DecodeRelayAttachNext(const WireCell& cell, uint32_t& next_channel, uint32_t& next_circ_id);
+// Fills `out` as the kDetachNext item for the circuit known on `channel` as `circ_id` (either
+// key). Nothing is emitted; cells on the old next-side key count as unknown_circuit. False if
+// circ_id is 0.
+bool EncodeRelayDetachNext(uint32_t channel, uint32_t circ_id, InCell& out);
+
 struct RelayPipelineConfig {
   size_t max_circuits = 100000;
   RekeyConfig rekey{};
@@ -76,6 +114,11 @@ struct RelayPipelineCounters {
   uint64_t destroyed = 0;          // circuits closed (DESTROY, protocol error, host)
   uint64_t unknown_circuit = 0;    // cells for circuits this engine does not know
   uint64_t originate_refused = 0;  // bad payload or REKEY header in a kOriginate
+  uint64_t attached = 0;           // next sides added (kAttachNext)
+  uint64_t attach_refused = 0;     // malformed, the circuit has a next side, or the key is taken
+  uint64_t detached = 0;           // next sides dropped by the host (kDetachNext)
+  uint64_t detach_refused = 0;     // kDetachNext on a circuit without a next side
+  uint64_t next_destroyed = 0;     // next sides dropped by the next hop's DESTROY
   ProtocolErrorCounters errors;    // of the circuits closed so far
 };
 
@@ -120,10 +163,15 @@ class RelayPipeline final : public ShardProcessor {
   static constexpr size_t kAheadRing = 16;
   void Open(const InCell& in);
   void HostClose(const InCell& in, ShardOutput& out);
+  void HostAttachNext(const InCell& in);
+  void HostDetachNext(const InCell& in);
+  // Drops the circuit's next-side key (next_circ_id: the id it had there) from the table.
+  void UnlinkNext(CircuitSlot slot, uint32_t next_circ_id);
   void Originate(const InCell& in, ShardOutput& out);
   // The outcome of one cell of `slot` handled in either direction, turned into outputs.
   void Emit(CircuitSlot slot, bool from_client, const CellResult& result, OutItem& item,
             ShardOutput& out);
+  // Each side's item carries its reason, as kDestroy if it is told, else as kClosed.
   void Close(CircuitSlot slot, DestroyReason to_client, DestroyReason to_next, bool tell_client,
              bool tell_next, ShardOutput& out);
   CircuitSlot Lookup(CircuitKey key, bool& from_client) const;
@@ -142,7 +190,7 @@ class RelayPipeline final : public ShardProcessor {
   std::array<std::unique_ptr<LayerBatch>, kMaxSuites> batches_;  // by suite id
   uint32_t group_id_ = 1;
   AheadSlot ahead_[kAheadRing];
-  uint32_t table_epoch_ = 1;  // bumped by every open and close: invalidates ahead_ lookups
+  uint32_t table_epoch_ = 1;  // bumped by every table change: invalidates ahead_ lookups
 };
 
 }  // namespace relaycell

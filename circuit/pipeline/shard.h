@@ -61,14 +61,19 @@ struct WireCell {
 // What the host hands the engine. Control items travel in the same queue as cells so that
 // "open circuit, then its first cell" and "last cell, then close" keep their order.
 enum class InKind : uint8_t {
-  kCell = 0,   // `cell` arrived on `channel`
-  kOpen,       // open circuit (channel, cell.circ_id()); cell.payload() carries the processor's
-               // parameters (e.g. key seeds): the processor defines their layout
-  kClose,      // close circuit (channel, cell.circ_id()) on the host's behalf
-  kOriginate,  // send a cell of our own on circuit (channel, cell.circ_id()): cell.payload() is
-               // the plaintext relay payload (the suite's layout), `hop` its destination
-               // (client engines: 1..hops; relay engines: ignored, it goes towards the client),
-               // cell.command() RELAY or RELAY_EARLY
+  kCell = 0,    // `cell` arrived on `channel`
+  kOpen,        // open circuit (channel, cell.circ_id()); cell.payload() carries the processor's
+                // parameters (e.g. key seeds): the processor defines their layout
+  kClose,       // close circuit (channel, cell.circ_id()) on the host's behalf; the payload may
+                // say how (a relay's: EncodeRelayClose)
+  kOriginate,   // send a cell of our own on circuit (channel, cell.circ_id()): cell.payload() is
+                // the plaintext relay payload (the suite's layout), `hop` its destination
+                // (client engines: 1..hops; relay engines: ignored, it goes towards the client),
+                // cell.command() RELAY or RELAY_EARLY
+  kAttachNext,  // relay: circuit (channel, cell.circ_id()), so far the last hop, gets a next
+                // side carried in the payload (EncodeRelayAttachNext)
+  kDetachNext,  // relay: circuit (channel, cell.circ_id()), by either key, loses its next side
+                // and stays open as the last hop (EncodeRelayDetachNext)
 };
 
 struct InCell {
@@ -85,6 +90,9 @@ enum class OutKind : uint8_t {
   kDestroy,   // the circuit (channel, cell.circ_id()) is gone; `cell` is the DESTROY to send
   kClosed,    // the circuit (channel, cell.circ_id()) is gone and nothing is owed to that side
               // (e.g. the peer's own DESTROY arrived there); `cell` is a DESTROY with the reason
+  kNextDestroyed,  // relay: the next hop's DESTROY arrived; circuit (channel, cell.circ_id()),
+                   // named by its client side, is open as the last hop. `cell` is a DESTROY
+                   // with the next hop's reason (payload byte 0): originate TRUNCATED with it
 };
 
 struct OutItem {
