@@ -1,0 +1,95 @@
+#include "net/relay/relay_cell_engine.h"
+
+#include <utility>
+
+namespace relaycell::net {
+
+RelayCellEngine::RelayCellEngine(size_t workers, const RelayPipelineConfig& config) {
+  pending_.reserve(256);
+  if (workers == 0) {
+    inline_ = std::make_unique<RelayPipeline>(config);
+    inline_out_ = std::make_unique<DirectOutput>(/*keep=*/true, /*buffer=*/256);
+    return;
+  }
+  ShardedPipelineConfig sharded;
+  sharded.workers = workers;
+  sharded_ = std::make_unique<ShardedPipeline>(sharded, [config](size_t) {
+    return std::unique_ptr<ShardProcessor>(new RelayPipeline(config));
+  });
+}
+
+RelayCellEngine::~RelayCellEngine() = default;
+
+void RelayCellEngine::Flush() {
+  if (pending_.empty()) return;
+  if (inline_) {
+    inline_->ProcessBatch(pending_, inline_out_->output());
+    pending_.clear();
+    return;
+  }
+  const size_t accepted = sharded_->Submit(pending_);
+  pending_.erase(pending_.begin(), pending_.begin() + std::ptrdiff_t(accepted));
+}
+
+size_t RelayCellEngine::Poll(const Sink& sink) {
+  if (inline_) {
+    const auto& items = inline_out_->items();
+    const size_t n = items.size();
+    if (n != 0) {
+      // The sink may queue new inputs (e.g. an originated reply); they run at the next Flush.
+      poll_buffer_.assign(items.begin(), items.end());
+      inline_out_->Clear();
+      sink(poll_buffer_);
+    }
+    return n;
+  }
+  Flush();
+  return sharded_->Poll([&](std::span<const OutItem> items) { sink(items); });
+}
+
+bool RelayCellEngine::Busy() const {
+  if (!pending_.empty()) return true;
+  return sharded_ != nullptr && sharded_->QueuedInputsApprox() != 0;
+}
+
+uint32_t RelayCellEngine::PickNextCircId(CircuitKey client_key, uint32_t next_channel,
+                                         uint32_t hint, uint32_t high_bit) const {
+  if (!sharded_) {
+    uint32_t id = (hint & 0x7fffffffu) | high_bit;
+    if ((id & 0x7fffffffu) == 0) id |= 1;
+    return id;
+  }
+  return sharded_->PickCircIdForShard(next_channel, sharded_->ShardOf(client_key), hint, high_bit);
+}
+
+void RelayCellEngine::Stop(const Sink& sink) {
+  Flush();
+  if (inline_) {
+    Poll(sink);
+    return;
+  }
+  while (!pending_.empty()) {
+    Poll(sink);
+    Flush();
+  }
+  sharded_->Stop([&](std::span<const OutItem> items) { sink(items); });
+}
+
+RelayPipelineCounters RelayCellEngine::counters() {
+  if (inline_) return inline_->counters();
+  RelayPipelineCounters sum;
+  if (!sharded_->stopped()) return sum;
+  for (size_t i = 0; i < sharded_->workers(); ++i) {
+    const auto& c = static_cast<RelayPipeline&>(sharded_->processor(i)).counters();
+    sum.forwarded += c.forwarded;
+    sum.delivered += c.delivered;
+    sum.originated += c.originated;
+    sum.control_cells += c.control_cells;
+    sum.opened += c.opened;
+    sum.destroyed += c.destroyed;
+    sum.unknown_circuit += c.unknown_circuit;
+  }
+  return sum;
+}
+
+}  // namespace relaycell::net
