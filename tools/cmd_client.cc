@@ -15,7 +15,8 @@ namespace {
 
 constexpr std::string_view kUsage =
     "relaycell client --network FILE --socks ADDRESS:PORT [--hops N] [--suite aez|tor1|cgo]\n"
-    "                        [--rekey-first N] [--rekey-interval N] [--streams-per-circuit N]";
+    "                        [--rekey-first N] [--rekey-interval N] [--streams-per-circuit N]\n"
+    "                        [--one-stream-per-circuit]";
 
 int RunClient(Args args);
 const Command kClientCommand{"client", "a SOCKS5 proxy over circuits through the network", kUsage,
@@ -31,6 +32,10 @@ int RunClient(Args args) {
   bool have_socks = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string_view flag = args[i];
+    if (flag == "--one-stream-per-circuit") {  // the one switch; every other flag has a value
+      config.one_stream_per_circuit = true;
+      continue;
+    }
     if (i + 1 >= args.size())
       return UsageError(kClientCommand, std::string(flag) + " needs a value");
     const std::string_view value = args[++i];

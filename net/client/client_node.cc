@@ -183,7 +183,7 @@ uint64_t ClientNode::BuildCircuit() {
             if (waiting == waiting_for_link_.end()) co_return;
             const std::vector<uint64_t> keys = std::move(waiting->second);
             waiting_for_link_.erase(waiting);
-            for (uint64_t key : keys) KillCircuit(key, "first hop unreachable", 0);
+            for (uint64_t key : keys) KillCircuit(key, "first_hop_unreachable", 0);
             co_return;
           }
           links_[channel] = link;
@@ -199,8 +199,9 @@ uint64_t ClientNode::BuildCircuit() {
   circuit->build_timer->async_wait([this, key](std::error_code ec) {
     if (ec) return;
     Circuit* c = FindCircuit(key);
-    if (c && c->state == CircuitState::kBuilding) KillCircuit(key, "build timed out", c->built + 1);
+    if (c && c->state == CircuitState::kBuilding) KillCircuit(key, "build_timed_out", c->built + 1);
   });
+  circuit->launched = Clock::now();
   circuits_[key] = std::move(circuit);
   ++counters_["circuits_launched"];
   const auto link = links_.find(channel);
@@ -228,7 +229,7 @@ void ClientNode::SendCreate2(Circuit& circuit, Link& link) {
   circuit.handshake = std::make_unique<NtorClient>();
   if (circuit.handshake->Start(*circuit.ntor, relay.identity, relay.onion_key, hdata) !=
       NtorError::kOk) {
-    KillCircuit(Key(circuit.channel, circuit.circ_id), "ntor start failed", 0);
+    KillCircuit(Key(circuit.channel, circuit.circ_id), "ntor_start_failed", 0);
     return;
   }
   std::array<uint8_t, kCellBytes> cell{};
@@ -244,7 +245,7 @@ void ClientNode::Extend(Circuit& circuit) {
   circuit.handshake = std::make_unique<NtorClient>();
   if (circuit.handshake->Start(*circuit.ntor, relay.identity, relay.onion_key, hdata) !=
       NtorError::kOk) {
-    KillCircuit(Key(circuit.channel, circuit.circ_id), "ntor start failed", 0);
+    KillCircuit(Key(circuit.channel, circuit.circ_id), "ntor_start_failed", 0);
     return;
   }
   Extend2Request request;
@@ -268,8 +269,10 @@ void ClientNode::OnCircuitOpen(Circuit& circuit) {
   std::string path;
   for (size_t relay : circuit.path)
     path += (path.empty() ? "" : " > ") + config_.network.relays[relay].nickname;
-  std::fprintf(stderr, "relaycell client: circuit %08x built (%s): %s\n", circuit.circ_id,
-               config_.suite.c_str(), path.c_str());
+  const double ms =
+      std::chrono::duration<double, std::milli>(Clock::now() - circuit.launched).count();
+  std::fprintf(stderr, "relaycell client: circuit %08x built (%s) in %.2f ms: %s\n",
+               circuit.circ_id, config_.suite.c_str(), ms, path.c_str());
   const std::vector<uint64_t> waiting = std::move(circuit.waiting);
   circuit.waiting.clear();
   for (uint64_t session : waiting) BeginStream(circuit, session);
@@ -284,7 +287,7 @@ void ClientNode::OnSocksRequest(uint64_t session, const BeginTarget& target) {
   ++counters_["streams_requested"];
   // An open or building circuit with room, else a new one.
   for (auto& [key, circuit] : circuits_) {
-    if (circuit->state == CircuitState::kDead) continue;
+    if (circuit->state == CircuitState::kDead || circuit->retired) continue;
     if (circuit->streams.size() + circuit->waiting.size() >= config_.max_streams_per_circuit)
       continue;
     if (circuit->state == CircuitState::kOpen) {
@@ -302,6 +305,7 @@ void ClientNode::OnSocksRequest(uint64_t session, const BeginTarget& target) {
     return;
   }
   circuit->waiting.push_back(session);
+  if (config_.one_stream_per_circuit) circuit->retired = true;
 }
 
 void ClientNode::BeginStream(Circuit& circuit, uint64_t session) {
@@ -313,6 +317,7 @@ void ClientNode::BeginStream(Circuit& circuit, uint64_t session) {
   Stream stream;
   stream.session = session;
   circuit.streams[id] = stream;
+  if (config_.one_stream_per_circuit) circuit.retired = true;
   route->second.circuit = Key(circuit.channel, circuit.circ_id);
   route->second.stream_id = id;
   std::array<uint8_t, kRelayDataBytes> data;
@@ -466,7 +471,7 @@ void ClientNode::OnLinkCell(Link& link, std::span<const uint8_t, kCellBytes> cel
     case kCreated2Command: {
       if (circuit->built != 0 || !circuit->handshake) {
         counters_.Count("protocol_errors", "unexpected_created2");
-        KillCircuit(key, "unexpected CREATED2", 0);
+        KillCircuit(key, "unexpected_created2", 0);
         return;
       }
       std::span<const uint8_t> hdata;
@@ -475,13 +480,13 @@ void ClientNode::OnLinkCell(Link& link, std::span<const uint8_t, kCellBytes> cel
                         hdata) != WireError::kNone ||
           circuit->handshake->Finish(hdata, material) != NtorError::kOk) {
         counters_.Count("protocol_errors", "bad_created2");
-        KillCircuit(key, "CREATED2 did not verify", 1);
+        KillCircuit(key, "created2_did_not_verify", 1);
         return;
       }
       const std::span<const uint8_t> seeds[] = {material.bytes()};
       if (ClientCircuit::Create(*FindSuite(circuit->ntor->suite_name), circ_id, seeds,
                                 config_.rekey, circuit->circuit) != SuiteError::kOk) {
-        KillCircuit(key, "key setup failed", 0);
+        KillCircuit(key, "key_setup_failed", 0);
         return;
       }
       material.Wipe();
@@ -495,12 +500,12 @@ void ClientNode::OnLinkCell(Link& link, std::span<const uint8_t, kCellBytes> cel
     }
     case uint8_t(CellCommand::kDestroy):
       counters_.Count("destroys_received", std::to_string(cell[5]));
-      KillCircuit(key, "DESTROY received", 0);
+      KillCircuit(key, "destroy_received", 0);
       return;
     case uint8_t(CellCommand::kRelay):
     case uint8_t(CellCommand::kRelayEarly):
       if (circuit->built == 0) {
-        KillCircuit(key, "relay cell before CREATED2", 0);
+        KillCircuit(key, "relay_cell_before_created2", 0);
         return;
       }
       OnRelayCell(*circuit, link, cell);
@@ -527,7 +532,7 @@ void ClientNode::OnRelayCell(Circuit& circuit, Link& link,
       destroy[4] = uint8_t(CellCommand::kDestroy);
       destroy[5] = uint8_t(DestroyReason::kProtocol);
       link.Send(destroy);
-      KillCircuit(key, "protocol error", 0);
+      KillCircuit(key, "protocol_error", 0);
       return;
     }
     default: break;
@@ -542,20 +547,20 @@ void ClientNode::OnDelivered(Circuit& circuit, const CellResult& result) {
     case RelayCommand::kExtended2: {
       if (circuit.state != CircuitState::kBuilding || result.hop != circuit.built ||
           !circuit.handshake) {
-        KillCircuit(key, "unexpected EXTENDED2", 0);
+        KillCircuit(key, "unexpected_extended2", 0);
         return;
       }
       std::span<const uint8_t> hdata;
       HopKeyMaterial material;
       if (ParseCreated2(result.data, hdata) != WireError::kNone ||
           circuit.handshake->Finish(hdata, material) != NtorError::kOk) {
-        KillCircuit(key, "EXTENDED2 did not verify", circuit.built + 1);
+        KillCircuit(key, "extended2_did_not_verify", circuit.built + 1);
         return;
       }
       const SuiteError added = circuit.circuit.AddHop(material.bytes());
       material.Wipe();
       if (added != SuiteError::kOk) {
-        KillCircuit(key, "AddHop failed", 0);
+        KillCircuit(key, "addhop_failed", 0);
         return;
       }
       ++circuit.built;
@@ -570,7 +575,7 @@ void ClientNode::OnDelivered(Circuit& circuit, const CellResult& result) {
       counters_.Count("truncated_received",
                       std::to_string(result.data.empty() ? 0 : result.data[0]));
       // The hop after the one that sent it is to blame.
-      KillCircuit(key, "TRUNCATED", result.hop + 1);
+      KillCircuit(key, "truncated", result.hop + 1);
       return;
     case RelayCommand::kConnected: {
       auto stream = circuit.streams.find(stream_id);
@@ -583,7 +588,7 @@ void ClientNode::OnDelivered(Circuit& circuit, const CellResult& result) {
     }
     case RelayCommand::kData: {
       if (!circuit.deliver.OnData()) {
-        KillCircuit(key, "DATA beyond the circuit window", 0);
+        KillCircuit(key, "data_beyond_the_circuit_window", 0);
         return;
       }
       if (circuit.deliver.SendmeDue()) {
@@ -593,7 +598,7 @@ void ClientNode::OnDelivered(Circuit& circuit, const CellResult& result) {
       auto stream = circuit.streams.find(stream_id);
       if (stream == circuit.streams.end()) return;
       if (circuit.stream_sendmes && !stream->second.deliver.OnData()) {
-        KillCircuit(key, "DATA beyond the stream window", 0);
+        KillCircuit(key, "data_beyond_the_stream_window", 0);
         return;
       }
       const auto session = sessions_.find(stream->second.session);
@@ -629,7 +634,7 @@ void ClientNode::OnDelivered(Circuit& circuit, const CellResult& result) {
     case RelayCommand::kSendme: {
       if (stream_id == 0) {
         if (!circuit.package.OnSendme()) {
-          KillCircuit(key, "circuit SENDME above the window", 0);
+          KillCircuit(key, "circuit_sendme_above_the_window", 0);
           return;
         }
         for (auto& [id, stream] : circuit.streams) {
@@ -641,7 +646,7 @@ void ClientNode::OnDelivered(Circuit& circuit, const CellResult& result) {
       auto stream = circuit.streams.find(stream_id);
       if (stream == circuit.streams.end()) return;
       if (!circuit.stream_sendmes || !stream->second.package.OnSendme()) {
-        KillCircuit(key, "stream SENDME above the window", 0);
+        KillCircuit(key, "stream_sendme_above_the_window", 0);
         return;
       }
       const auto session = sessions_.find(stream->second.session);
@@ -653,6 +658,7 @@ void ClientNode::OnDelivered(Circuit& circuit, const CellResult& result) {
 }
 
 void ClientNode::KillCircuit(uint64_t key, std::string_view why, int blame_hop) {
+  // `why` is a counter reason: snake_case.
   const auto found = circuits_.find(key);
   if (found == circuits_.end()) return;
   std::unique_ptr<Circuit> circuit = std::move(found->second);
@@ -710,12 +716,12 @@ void ClientNode::OnLinkClosed(Link& link) {
   std::vector<uint64_t> keys;
   for (const auto& [key, circuit] : circuits_)
     if (circuit->channel == channel) keys.push_back(key);
-  for (uint64_t key : keys) KillCircuit(key, "link closed", was_open ? 0 : 1);
+  for (uint64_t key : keys) KillCircuit(key, "link_closed", was_open ? 0 : 1);
   const auto waiting = waiting_for_link_.find(channel);
   if (waiting != waiting_for_link_.end()) {
     const std::vector<uint64_t> pending = std::move(waiting->second);
     waiting_for_link_.erase(waiting);
-    for (uint64_t key : pending) KillCircuit(key, "link closed", 1);
+    for (uint64_t key : pending) KillCircuit(key, "link_closed", 1);
   }
 }
 

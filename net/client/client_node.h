@@ -44,6 +44,8 @@ struct ClientConfig {
   std::string suite = "aez";
   RekeyConfig rekey;
   size_t max_streams_per_circuit = 8;
+  // Each circuit carries one stream, ever (measurements of fresh circuits: build time, TTFB).
+  bool one_stream_per_circuit = false;
   uint32_t connect_timeout_ms = 5000;
   uint32_t build_timeout_ms = 20000;
   uint32_t relay_down_s = 60;  // a relay blamed for a failure is left out of paths this long
@@ -99,6 +101,8 @@ class ClientNode final : public LinkHandler {
     std::vector<uint64_t> waiting;  // sessions to BEGIN once open
     uint16_t next_stream_id = 1;
     std::unique_ptr<asio::steady_timer> build_timer;
+    std::chrono::steady_clock::time_point launched;
+    bool retired = false;  // takes no new streams (one_stream_per_circuit)
   };
   struct SessionRoute {
     uint64_t circuit = 0;  // packed (channel, circ_id); 0 while none

@@ -206,7 +206,38 @@ def garbage(relaycell):
             s.close()
 
 
+def metrics_and_shutdown(relaycell):
+    import urllib.request
+    from network_harness import free_port
+    ports = [free_port() for _ in range(3)]
+    with Network(relaycell, relays=3, files={"f.bin": 2 * MIB},
+                 relay_config=lambda i: {"metrics_listen": f"127.0.0.1:{ports[i]}"}) as net:
+        code, digest = net.fetch("f.bin")
+        check(code == 0 and digest == net.digests["f.bin"], "fetch failed")
+        for i, port in enumerate(ports):
+            page = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
+            text = page.decode()
+            check("# TYPE relaycell_cells_in counter" in text, f"relay{i}: no cells_in on the page")
+            cells = sum(int(line.split()[1]) for line in text.splitlines()
+                        if line.startswith(("relaycell_cells_in ", "relaycell_cells_out ")))
+            check(cells > 4000, f"relay{i}: {cells} cells in and out for a 2 MiB transfer")
+            check('relaycell_circuits_created{reason="aez"} 1' in text, f"relay{i}: no circuit")
+        # SIGTERM every relay: each sends DESTROY on its circuits before its links close.
+        for i in range(3):
+            net.signal(f"relay{i}", signal.SIGTERM)
+        for i in range(3):
+            net.procs[f"relay{i}"].wait(timeout=10)
+            check(net.procs[f"relay{i}"].returncode == 0, f"relay{i} exited badly")
+            check("destroys_sent.finished" in net.log(f"relay{i}"), f"relay{i} sent no DESTROY")
+        net.signal("client", signal.SIGUSR1)
+        time.sleep(0.3)
+        client = net.counters("client")
+        check(client.get("circuits_died.destroy_received", 0) + client.get("destroys_received.9", 0) >= 1,
+              f"the client saw no DESTROY: {client}")
+
+
 SCENARIOS = {
+    "metrics": metrics_and_shutdown,
     "aez": lambda r: transfer(r, "aez"),
     "tor1": lambda r: transfer(r, "tor1"),
     "cgo": lambda r: transfer(r, "cgo"),

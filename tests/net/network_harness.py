@@ -87,8 +87,10 @@ class Network:
             if i >= self.relay_count - self.exits:
                 args.append("--exit")
             subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
-            if self.relay_config:
-                self.patch_config(os.path.join(rdir, "relay.json"), self.relay_config)
+            # relay_config: one dict for every relay, or a function of the relay's index.
+            config = self.relay_config(i) if callable(self.relay_config) else self.relay_config
+            if config:
+                self.patch_config(os.path.join(rdir, "relay.json"), config)
             descriptors.append(os.path.join(rdir, "descriptor.json"))
         self.network_file = os.path.join(self.dir, "network.json")
         subprocess.run([self.relaycell, "network", self.network_file] + descriptors, check=True,
