@@ -24,20 +24,23 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_port(port, timeout=15.0):
+def wait_port(port, timeout=15.0, host="127.0.0.1"):
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            with socket.create_connection((host, port), timeout=0.5):
                 return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+    raise RuntimeError(f"nothing listens on {host}:{port} after {timeout} s")
 
 
 class Network:
     def __init__(self, relaycell, relays=3, exits=1, suite="aez", hops=3, workers=1,
-                 client_args=(), relay_config=None, files=None):
+                 client_args=(), relay_config=None, files=None, hosts=None,
+                 http_address="127.0.0.1"):
+        # hosts: per relay (address, command prefix), e.g. ("10.77.0.11", ["ip", "netns",
+        # "exec", "rc1"]) to run each relay in a network namespace of its own.
         self.relaycell = relaycell
         self.relay_count = relays
         self.exits = exits
@@ -51,6 +54,8 @@ class Network:
         self.logs = {}
         self.dir = tempfile.mkdtemp(prefix="relaycell-net-")
         self.relay_ports = []
+        self.hosts = hosts or [("127.0.0.1", [])] * relays
+        self.http_address = http_address
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self):
@@ -76,14 +81,14 @@ class Network:
             self.digests[name] = hashlib.sha256(data).hexdigest()
         self.http_port = free_port()
         self.spawn("http", ["python3", "-m", "http.server", str(self.http_port), "--bind",
-                            "127.0.0.1", "--directory", www])
+                            self.http_address, "--directory", www])
         descriptors = []
         for i in range(self.relay_count):
             port = free_port()
             self.relay_ports.append(port)
             rdir = os.path.join(self.dir, f"relay{i}")
             args = [self.relaycell, "relay", "init", rdir, "--nickname", f"relay{i}",
-                    "--address", "127.0.0.1", "--port", str(port)]
+                    "--address", self.hosts[i][0], "--port", str(port)]
             if i >= self.relay_count - self.exits:
                 args.append("--exit")
             subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
@@ -101,14 +106,14 @@ class Network:
         self.spawn("client", [self.relaycell, "client", "--network", self.network_file,
                               "--socks", f"127.0.0.1:{self.socks_port}", "--hops",
                               str(self.hops), "--suite", self.suite] + self.client_args)
-        wait_port(self.http_port)
+        wait_port(self.http_port, host=self.http_address)
         wait_port(self.socks_port)
 
     def start_relay(self, i):
         rdir = os.path.join(self.dir, f"relay{i}")
-        self.spawn(f"relay{i}", [self.relaycell, "relay", "run", rdir, "--workers",
-                                 str(self.workers)])
-        wait_port(self.relay_ports[i])
+        self.spawn(f"relay{i}", self.hosts[i][1] + [self.relaycell, "relay", "run", rdir,
+                                                    "--workers", str(self.workers)])
+        wait_port(self.relay_ports[i], host=self.hosts[i][0])
 
     @staticmethod
     def patch_config(path, values):
@@ -167,7 +172,7 @@ class Network:
 
     # -- traffic -----------------------------------------------------------------------------
     def url(self, name):
-        return f"http://127.0.0.1:{self.http_port}/{name}"
+        return f"http://{self.http_address}:{self.http_port}/{name}"
 
     def curl_args(self, name, out, extra=()):
         return ["curl", "-sS", "--fail", "--max-time", "120", "--socks5-hostname",
