@@ -5,6 +5,7 @@
 
 #include "engine/aez/aez.h"
 #include "engine/aez/aez_internal.h"
+#include "engine/common/ct_check.h"
 #include "kernels/aes_rounds.h"
 
 namespace relaycell {
@@ -31,6 +32,9 @@ void AezKey::Init(std::span<const uint8_t, 48> extracted) {
   std::memcpy(ijl, i, 16);
   std::memcpy(ijl + 16, j, 16);
   std::memcpy(ijl + 32, l, 16);
+  // I, J, L are secret whatever they came from (the KDF, Extract, a caller's bytes), and so is
+  // every block expanded from them below.
+  RELAYCELL_CT_SECRET(ijl, sizeof ijl);
   // AES4's keys J, I, L (AES10 reuses them). The table's two zero rows, AES4's fourth key
   // (= 0·L) and block 8's L term (= 0·J), stay as the wipe above left them.
   std::memcpy(b.aes4(0), ijl + 16, 16);

@@ -1,5 +1,6 @@
 // The intel-ipsec-mb manager of the calling thread (the job API is not thread-safe, and a
-// manager is too costly to build per call). Initialized for the best architecture this CPU has.
+// manager is too costly to build per call). Initialized for the best architecture this CPU has
+// (under RELAYCELL_CT_CHECK: AVX2 at most, what Valgrind runs).
 #ifndef RELAYCELL_ENGINE_COMMON_IPSEC_MB_MANAGER_H_
 #define RELAYCELL_ENGINE_COMMON_IPSEC_MB_MANAGER_H_
 

@@ -5,6 +5,8 @@
 
 #include <memory>
 
+#include "engine/common/ct_check.h"
+
 namespace relaycell {
 namespace {
 
@@ -56,6 +58,8 @@ KdfError DeriveHopKeys(std::span<const uint8_t> key_seed, std::span<uint8_t, kKd
     sodium_memzero(out.data(), out.size());
     return KdfError::kSeedTooShort;
   }
+  // The hop's key seed from the host's handshake, and below the keys made from it: secret.
+  RELAYCELL_CT_SECRET(key_seed.data(), key_seed.size());
   // ENCAP(label) = u64be(len(label)) || label, the domain separation of ntor-v3.
   constexpr size_t label_len = sizeof(kHopKdfLabel) - 1;
   uint8_t encap_len[8];
@@ -65,6 +69,7 @@ KdfError DeriveHopKeys(std::span<const uint8_t> key_seed, std::span<uint8_t, kKd
     sodium_memzero(out.data(), out.size());
     return KdfError::kXofFailed;
   }
+  RELAYCELL_CT_SECRET(out.data(), out.size());
   return KdfError::kOk;
 }
 
@@ -75,6 +80,7 @@ KdfError DeriveRekeyKeys(std::span<const uint8_t, kKdfAezKeyBytes> aez_key,
     sodium_memzero(out.data(), out.size());
     return KdfError::kXofFailed;
   }
+  RELAYCELL_CT_SECRET(out.data(), out.size());
   return KdfError::kOk;
 }
 

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstring>
 
+#include "engine/common/ct_check.h"
 #include "engine/dske/sss.h"
 
 namespace relaycell::amd {
@@ -94,6 +95,8 @@ AmdError Encode(std::span<const uint8_t> key, std::span<uint8_t> encoded) {
   std::memmove(encoded.data(), key.data(), key.size());
   uint8_t* x = encoded.data() + key.size();
   randombytes_buf(x, 16);
+  // The key and x are secret (they are Shamir-shared next), and so is the check value f.
+  RELAYCELL_CT_SECRET(encoded.data(), key.size() + 16);
   CheckValue(encoded.first(key.size()), x, x + 16);
   return AmdError::kOk;
 }
@@ -105,7 +108,10 @@ AmdError Verify(std::span<const uint8_t> encoded) {
   const size_t key_bytes = encoded.size() - kCheckBytes;
   uint8_t f[16];
   CheckValue(encoded.first(key_bytes), encoded.data() + key_bytes, f);
-  const bool equal = sodium_memcmp(f, encoded.data() + key_bytes + 16, 16) == 0;
+  bool equal = sodium_memcmp(f, encoded.data() + key_bytes + 16, 16) == 0;
+  // Public by design: the verdict (a constant-time compare), on which the caller picks the
+  // next subset of shares or keeps this key. The key and f stay secret.
+  RELAYCELL_CT_PUBLIC(&equal, sizeof equal);
   sodium_memzero(f, sizeof f);
   return equal ? AmdError::kOk : AmdError::kMismatch;
 }

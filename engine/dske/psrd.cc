@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <system_error>
 
+#include "engine/common/ct_check.h"
 #include "engine/dske/durable_db.h"
 
 namespace relaycell::psrd {
@@ -265,6 +266,8 @@ PsrdError PsrdStore::ReadAndWipe(std::string_view name, std::span<const Fragment
   File file(PoolPath(dir_, name));
   if (!file.ok()) return PsrdError::kIo;
   if (!PreadAll(file.fd(), out.data(), out.size(), begin)) return PsrdError::kIo;
+  // Pad and MAC key bytes: secret from the moment they are read.
+  RELAYCELL_CT_SECRET(out.data(), out.size());
   if (!ZeroRange(file.fd(), begin, end - begin)) return PsrdError::kIo;
   return PsrdError::kOk;
 }

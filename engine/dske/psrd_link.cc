@@ -4,6 +4,7 @@
 
 #include <array>
 
+#include "engine/common/ct_check.h"
 #include "kernels/otp_xor.h"
 
 namespace relaycell::psrd {
@@ -43,10 +44,14 @@ LinkError SealLink(PsrdStore& store, std::string_view pool, const Allocation& pa
   psrd_error = store.ReadAndWipe(pool, pad.view(), std::span(buffer.bytes).first(LinkPadBytes(n)));
   if (psrd_error != PsrdError::kOk) return LinkError::kPsrd;
   kernels::OtpXor(plaintext, buffer.otp(n), ciphertext);
+  // Public by design: the one-time-pad ciphertext goes on the wire (the MAC reads it as such).
+  RELAYCELL_CT_PUBLIC(ciphertext.data(), n);
   if (wc_mac::ComputeTag(buffer.mac_key(), header, ciphertext, tag) != wc_mac::WcMacError::kOk) {
     sodium_memzero(ciphertext.data(), n);
     return LinkError::kBadLength;
   }
+  // Public by design: the tag goes on the wire beside the ciphertext. H and r stay secret.
+  RELAYCELL_CT_PUBLIC(tag.data(), tag.size());
   return LinkError::kOk;
 }
 

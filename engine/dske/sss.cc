@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 
+#include "engine/common/ct_check.h"
 #include "engine/dske/sss_coefficient_stream.h"
 #include "kernels/gf256.h"
 
@@ -65,6 +66,9 @@ SssError Splitter::Split(std::span<const uint8_t> secret, unsigned k,
   for (uint8_t* share : shares) {
     if (share == nullptr) return SssError::kBadShareCount;
   }
+  // The secret being shared (the random rows are secret too: their key is marked in
+  // CoefficientStream). Only lengths, k and n are public.
+  RELAYCELL_CT_SECRET(secret.data(), length);
   const size_t chunk = ChunkBytes(k, length);
   const size_t stride = RowStride(chunk);
   // sodium_malloc puts the block's end at a page end: 63 bytes more let the start be aligned.

@@ -5,6 +5,7 @@
 
 #include <array>
 
+#include "engine/common/ct_check.h"
 #include "engine/common/ipsec_mb_manager.h"
 
 namespace relaycell::sss {
@@ -18,6 +19,8 @@ alignas(64) constexpr std::array<uint8_t, CoefficientStream::kMaxFillBytes> kZer
 CoefficientStream::CoefficientStream() {
   std::array<uint8_t, kKeyBytes> key;
   randombytes_buf(key.data(), key.size());
+  // The key of the coefficient rows: secret, and so are the rows (Shamir's coefficients).
+  RELAYCELL_CT_SECRET(key.data(), key.size());
   Expand(key.data());
   sodium_memzero(key.data(), key.size());
 }

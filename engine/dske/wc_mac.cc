@@ -5,6 +5,7 @@
 #include <array>
 #include <cstring>
 
+#include "engine/common/ct_check.h"
 #include "kernels/polyval.h"
 
 namespace relaycell::wc_mac {
@@ -43,8 +44,10 @@ WcMacError VerifyTag(std::span<const uint8_t, kKeyBytes> key, std::span<const ui
                      std::span<const uint8_t> ciphertext, std::span<const uint8_t, kTagBytes> tag) {
   std::array<uint8_t, kTagBytes> expected;
   const WcMacError e = ComputeTag(key, header, ciphertext, expected);
-  const bool equal =
-      e == WcMacError::kOk && sodium_memcmp(expected.data(), tag.data(), kTagBytes) == 0;
+  bool equal = e == WcMacError::kOk && sodium_memcmp(expected.data(), tag.data(), kTagBytes) == 0;
+  // Public by design: the MAC verdict (a constant-time compare) decides, in plain sight,
+  // whether the message is dropped. The expected tag stays secret.
+  RELAYCELL_CT_PUBLIC(&equal, sizeof equal);
   sodium_memzero(expected.data(), expected.size());
   if (e != WcMacError::kOk) return e;
   return equal ? WcMacError::kOk : WcMacError::kMismatch;

@@ -28,6 +28,8 @@ class Aes256Chain {
   void Step(std::span<uint8_t, 16> chain) const;
   // Step for many chains, each under its own key (ciphers[i] steps chains[i]). Four at a time
   // with AES-NI: one chain's 14 rounds are a serial ~56-cycle dependency, four hide each other.
+  // Whatever the rounds leave on the stack is wiped by the batch that called it
+  // (AezCellBatch::Run ends with WipeStack), once per batch rather than per call.
   static void StepMany(std::span<const Aes256Chain* const> ciphers,
                        std::span<uint8_t* const> chains);
   // One plain AES-256 block encryption (exposed for the known-answer test).

@@ -21,6 +21,7 @@
 #include "engine/suite/cell_suite.h"
 #include "engine/suite/suite_registry.h"
 #include "engine/common/kdf.h"
+#include "engine/common/ct_check.h"
 #include "engine/common/key_arena.h"
 
 namespace relaycell {
@@ -43,12 +44,18 @@ class AezCellDirection final : public CellLayer {
   // The layer: every op but the two decrypt ones enciphers (a forward layer at the client and
   // a backward one at the relay encipher; the other ends decipher).
   bool Apply(LayerOp op, CellBody body, bool early) override {
+    bool recognized = false;
     if (IsDecryptOp(op)) {
       Decipher(body, early);
-      return AezCellRecognized(body);
+      recognized = AezCellRecognized(body);
+    } else {
+      Encipher(body, early);
     }
-    Encipher(body, early);
-    return false;
+    // Public by design: the cell leaves the layer, as the ciphertext sent on (encipher, or a
+    // decipher not recognized: it is what the next hop receives) or as the plaintext this end
+    // reads (recognized). The keys and the direction's state stay secret.
+    RELAYCELL_CT_PUBLIC(body.data(), body.size());
+    return recognized;
   }
 
   // One whole cell, in place.

@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <span>
 
+#include "engine/common/ct_check.h"
+
 namespace relaycell {
 
 inline constexpr size_t kCellBodyBytes = 509;
@@ -46,7 +48,11 @@ struct RelayFormat {
     uint8_t acc = 0;
     for (size_t i = zero_begin; i < zero_end; ++i) acc |= payload[i];
     if (length_below_512_recognizes) acc |= payload[length_at] & 0xfe;
-    return acc == 0;
+    bool holds = acc == 0;
+    // Public by design: whether a cell is for this hop decides, in plain sight, whether it is
+    // delivered or forwarded. Only the verdict, not the bytes it was computed from.
+    RELAYCELL_CT_PUBLIC(&holds, sizeof holds);
+    return holds;
   }
 };
 

@@ -10,6 +10,7 @@
 
 #include "engine/common/ipsec_mb_manager.h"
 #include "engine/common/byte_io.h"
+#include "engine/common/ct_check.h"
 
 namespace relaycell {
 namespace {
@@ -89,6 +90,11 @@ void Tor1Direction::ApplyKeystream(std::span<uint8_t> data) {
     keystream_begin_ += n;
     done += n;
   }
+  // Public by design: with the keystream applied the cell has left the layer, as the
+  // ciphertext sent on or received (encrypt, originate, a decrypt not recognized: what the next
+  // hop gets) or as the plaintext this end reads (recognized). CheckDigest then reads it in the
+  // open, as Tor does; the keystream and the running digest stay secret.
+  RELAYCELL_CT_PUBLIC(data.data(), data.size());
 }
 
 void Tor1Direction::SetDigest(CellBody body) {
@@ -114,7 +120,9 @@ bool Tor1Direction::CheckDigest(CellBody body) {
   SHA_CTX finished = candidate;
   uint8_t full[SHA_DIGEST_LENGTH];
   SHA1_Final(full, &finished);
-  const bool match = CRYPTO_memcmp(full, &body[kDigestAt], kDigestFieldBytes) == 0;
+  bool match = CRYPTO_memcmp(full, &body[kDigestAt], kDigestFieldBytes) == 0;
+  // Public by design: the recognized verdict (a constant-time compare of the running digest).
+  RELAYCELL_CT_PUBLIC(&match, sizeof match);
   if (match) digest_ = candidate;
   sodium_memzero(&candidate, sizeof candidate);
   sodium_memzero(&finished, sizeof finished);

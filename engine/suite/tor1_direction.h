@@ -42,7 +42,8 @@ class Tor1Direction final : public CellLayer {
     return false;
   }
 
-  // XORs the next |data| keystream bytes into data.
+  // XORs the next |data| keystream bytes into data. The result is public (the cell has left
+  // the layer): under RELAYCELL_CT_CHECK it is declassified here.
   void ApplyKeystream(std::span<uint8_t> data);
   // Zeroes recognized and digest, adds the cell to the running digest and writes the digest's
   // first 4 bytes into the cell (the sender's side).

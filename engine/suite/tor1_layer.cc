@@ -1,5 +1,7 @@
 #include "engine/suite/tor1_layer.h"
 
+#include "engine/common/ct_check.h"
+
 namespace relaycell {
 namespace {
 
@@ -18,6 +20,8 @@ struct Tor1Seed {
 
 SuiteError Tor1Suite::MakeHop(std::span<const uint8_t> seed, HopLayers& out) const {
   if (seed.size() != kTor1SeedBytes) return SuiteError::kBadSeedLength;
+  // The hop's key seed from the host's handshake (Df, Db, Kf, Kb): secret from here on.
+  RELAYCELL_CT_SECRET(seed.data(), seed.size());
   const Tor1Seed s(seed.first<kTor1SeedBytes>());
   auto forward = MakeInArena<Tor1Direction>(Tor1Direction::Arena(), s.df, s.kf);
   auto backward = MakeInArena<Tor1Direction>(Tor1Direction::Arena(), s.db, s.kb);

@@ -471,7 +471,7 @@ void ClientNode::OnLinkCell(Link& link, std::span<const uint8_t, kCellBytes> cel
     case kCreated2Command: {
       if (circuit->built != 0 || !circuit->handshake) {
         counters_.Count("protocol_errors", "unexpected_created2");
-        KillCircuit(key, "unexpected_created2", 0);
+        ProtocolViolation(key, "unexpected_created2");
         return;
       }
       std::span<const uint8_t> hdata;
@@ -505,7 +505,7 @@ void ClientNode::OnLinkCell(Link& link, std::span<const uint8_t, kCellBytes> cel
     case uint8_t(CellCommand::kRelay):
     case uint8_t(CellCommand::kRelayEarly):
       if (circuit->built == 0) {
-        KillCircuit(key, "relay_cell_before_created2", 0);
+        ProtocolViolation(key, "relay_cell_before_created2");
         return;
       }
       OnRelayCell(*circuit, link, cell);
@@ -547,7 +547,7 @@ void ClientNode::OnDelivered(Circuit& circuit, const CellResult& result) {
     case RelayCommand::kExtended2: {
       if (circuit.state != CircuitState::kBuilding || result.hop != circuit.built ||
           !circuit.handshake) {
-        KillCircuit(key, "unexpected_extended2", 0);
+        ProtocolViolation(key, "unexpected_extended2");
         return;
       }
       std::span<const uint8_t> hdata;
@@ -588,7 +588,7 @@ void ClientNode::OnDelivered(Circuit& circuit, const CellResult& result) {
     }
     case RelayCommand::kData: {
       if (!circuit.deliver.OnData()) {
-        KillCircuit(key, "data_beyond_the_circuit_window", 0);
+        ProtocolViolation(key, "data_beyond_the_circuit_window");
         return;
       }
       if (circuit.deliver.SendmeDue()) {
@@ -598,7 +598,7 @@ void ClientNode::OnDelivered(Circuit& circuit, const CellResult& result) {
       auto stream = circuit.streams.find(stream_id);
       if (stream == circuit.streams.end()) return;
       if (circuit.stream_sendmes && !stream->second.deliver.OnData()) {
-        KillCircuit(key, "data_beyond_the_stream_window", 0);
+        ProtocolViolation(key, "data_beyond_the_stream_window");
         return;
       }
       const auto session = sessions_.find(stream->second.session);
@@ -634,7 +634,7 @@ void ClientNode::OnDelivered(Circuit& circuit, const CellResult& result) {
     case RelayCommand::kSendme: {
       if (stream_id == 0) {
         if (!circuit.package.OnSendme()) {
-          KillCircuit(key, "circuit_sendme_above_the_window", 0);
+          ProtocolViolation(key, "circuit_sendme_above_the_window");
           return;
         }
         for (auto& [id, stream] : circuit.streams) {
@@ -646,7 +646,7 @@ void ClientNode::OnDelivered(Circuit& circuit, const CellResult& result) {
       auto stream = circuit.streams.find(stream_id);
       if (stream == circuit.streams.end()) return;
       if (!circuit.stream_sendmes || !stream->second.package.OnSendme()) {
-        KillCircuit(key, "stream_sendme_above_the_window", 0);
+        ProtocolViolation(key, "stream_sendme_above_the_window");
         return;
       }
       const auto session = sessions_.find(stream->second.session);
@@ -655,6 +655,21 @@ void ClientNode::OnDelivered(Circuit& circuit, const CellResult& result) {
     }
     default: counters_.Count("relay_ignored", RelayCommandName(result.header.command));
   }
+}
+
+void ClientNode::ProtocolViolation(uint64_t key, std::string_view why) {
+  Circuit* circuit = FindCircuit(key);
+  if (!circuit) return;
+  counters_.Count("protocol_errors", why);
+  const auto link = links_.find(circuit->channel);
+  if (link != links_.end()) {
+    std::array<uint8_t, kCellBytes> destroy{};
+    StoreBe<uint32_t>(circuit->circ_id, destroy, 0);
+    destroy[4] = uint8_t(CellCommand::kDestroy);
+    destroy[5] = uint8_t(DestroyReason::kProtocol);
+    link->second->Send(destroy);
+  }
+  KillCircuit(key, why, 0);
 }
 
 void ClientNode::KillCircuit(uint64_t key, std::string_view why, int blame_hop) {

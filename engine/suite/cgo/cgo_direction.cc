@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "engine/common/ct_check.h"
+
 namespace relaycell {
 namespace {
 
@@ -13,7 +15,11 @@ constexpr size_t kPass = 64;
 
 // Constant time: the tag comparison never branches on the bytes.
 bool TagsEqual(const uint8_t* a, const uint8_t* b) {
-  return sodium_memcmp(a, b, kCgoTagBytes) == 0;
+  bool equal = sodium_memcmp(a, b, kCgoTagBytes) == 0;
+  // Public by design: the recognized verdict (the tag against this direction's nonce), which
+  // decides in plain sight whether the cell is delivered or forwarded. N stays secret.
+  RELAYCELL_CT_PUBLIC(&equal, sizeof equal);
+  return equal;
 }
 
 }  // namespace
@@ -121,6 +127,10 @@ void CgoDirection::RunMany(std::span<const CgoCell> cells, std::span<CgoCellScra
     }
     CgoUiv::EncryptMany(std::span<const CgoUiv::Job>(encrypt, encrypts));
     CgoUiv::DecryptMany(std::span<const CgoUiv::Job>(decrypt, decrypts));
+    // Public by design: the cells have left the layer, as the ciphertext sent on or received
+    // (what the next hop gets) or as the plaintext this end reads (recognized). Keys, N and T'
+    // stay secret.
+    for (size_t i = 0; i < n; ++i) RELAYCELL_CT_PUBLIC(pass[i].body, kCellBodyBytes);
 
     CgoUiv::UpdateJob updates[kPass];
     size_t update_count = 0;
@@ -154,6 +164,8 @@ CgoDirectionBox MakeCgoDirection(std::span<const uint8_t, kCgoDirectionSeedBytes
 }
 
 bool MakeCgoHop(std::span<const uint8_t, kCgoHopSeedBytes> seed, CgoHopDirections& out) {
+  // The hop's key seed from the host's handshake (each direction's K and N): secret.
+  RELAYCELL_CT_SECRET(seed.data(), seed.size());
   out.forward = MakeCgoDirection(seed.first<kCgoDirectionSeedBytes>());
   out.backward = MakeCgoDirection(seed.subspan<kCgoDirectionSeedBytes, kCgoDirectionSeedBytes>());
   if (!out.forward || !out.backward) {

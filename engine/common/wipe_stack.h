@@ -1,0 +1,31 @@
+// Wiping the stack a cipher leaves behind.
+//
+// sodium_memzero wipes the buffers a function names; it cannot reach what the compiler put on
+// the stack by itself: AES round keys and cipher state spilled from vector registers, the
+// frames of callees that have returned. WipeStack(bytes) zeroes the `bytes` of stack just
+// below its caller's frame, where the functions the caller called kept those frames: call it
+// after a batch of key-dependent work, from the function that started that work.
+//
+//   AezEncipherBatch(jobs);   // its callees' frames now lie below us, dead but intact
+//   WipeStack(kAezBatchStackBytes);
+//
+// The zeroing goes through sodium_memzero on an alloca'd region in a function that is never
+// inlined, so the optimizer cannot prove the stores dead. It costs a memset of `bytes` on
+// memory the callees just used (in L1): keep `bytes` to the depth those callees reach.
+#ifndef RELAYCELL_ENGINE_COMMON_WIPE_STACK_H_
+#define RELAYCELL_ENGINE_COMMON_WIPE_STACK_H_
+
+#include <cstddef>
+
+namespace relaycell {
+
+// The most one call wipes; larger requests are cut to it (the stack of a worker thread is
+// 8 MiB on Linux, but a wipe deeper than a cipher's frames is wasted work).
+inline constexpr size_t kMaxWipeStackBytes = 64 * 1024;
+
+// Zeroes `bytes` (at most kMaxWipeStackBytes) of the stack below the caller's frame.
+void WipeStack(size_t bytes);
+
+}  // namespace relaycell
+
+#endif  // RELAYCELL_ENGINE_COMMON_WIPE_STACK_H_
