@@ -4,14 +4,14 @@
 // the stack by itself: AES round keys and cipher state spilled from vector registers, the
 // frames of callees that have returned. WipeStack(bytes) zeroes the `bytes` of stack just
 // below its caller's frame, where the functions the caller called kept those frames: call it
-// after a batch of key-dependent work, from the function that started that work.
+// after a batch of key-dependent work, from the function that started that work, with the
+// depth those callees reach (AezCellBatch::Run: its kernels' deepest frame, measured).
 //
-//   AezEncipherBatch(jobs);   // its callees' frames now lie below us, dead but intact
-//   WipeStack(kAezBatchStackBytes);
+//   AezEncipherBatch(jobs);         // its callees' frames now lie below us, dead but intact
+//   WipeStack(kRunStackWipeBytes);  // and now they are zeros
 //
-// The zeroing goes through sodium_memzero on an alloca'd region in a function that is never
-// inlined, so the optimizer cannot prove the stores dead. It costs a memset of `bytes` on
-// memory the callees just used (in L1): keep `bytes` to the depth those callees reach.
+// It cannot be optimized away (engine/common/wipe_stack.cc says how) and costs about a memset
+// of `bytes` on memory the callees just used (in L1): 10 KiB take about 70 ns.
 #ifndef RELAYCELL_ENGINE_COMMON_WIPE_STACK_H_
 #define RELAYCELL_ENGINE_COMMON_WIPE_STACK_H_
 
