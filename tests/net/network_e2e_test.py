@@ -99,6 +99,11 @@ def rss_kib(pid):
     return 0
 
 
+def sanitized(relaycell):
+    linked = subprocess.run(["ldd", relaycell], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    return b"libasan" in linked.stdout or b"libtsan" in linked.stdout
+
+
 def slow_reader(relaycell):
     bound = 256 * 1024
     with Network(relaycell, relays=3, files={"big.bin": 24 * MIB},
@@ -123,7 +128,10 @@ def slow_reader(relaycell):
             check(buffered <= bound + 64 * 514,
                   f"relay{i} queued {buffered} bytes on a link (bound {bound})")
             grown = peak[i] - start[i]
-            check(grown < 48 * 1024, f"relay{i} grew by {grown} KiB under a slow reader")
+            # Under ASan freed memory waits in its quarantine, so RSS says nothing there; the
+            # queue bound above is the check that holds in every build.
+            if not sanitized(relaycell):
+                check(grown < 48 * 1024, f"relay{i} grew by {grown} KiB under a slow reader")
 
 
 def tls_connect(port):
