@@ -21,7 +21,6 @@ void SocksSession::Start() {
 
 asio::awaitable<void> SocksSession::Handshake(std::shared_ptr<SocksSession> self) {
   std::vector<uint8_t> buffer;
-  std::array<uint8_t, 512> chunk;
   std::error_code ec;
   // Greeting, then the request, each possibly cut into many reads.
   SocksGreeting greeting;
@@ -37,13 +36,7 @@ asio::awaitable<void> SocksSession::Handshake(std::shared_ptr<SocksSession> self
       node_.OnSessionClosed(id_);
       co_return;
     }
-    const size_t n = co_await socket_.async_read_some(
-        asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
-    if (ec || closed_) {
-      if (!closed_) node_.OnSessionClosed(id_);
-      co_return;
-    }
-    buffer.insert(buffer.end(), chunk.begin(), chunk.begin() + std::ptrdiff_t(n));
+    if (!co_await ReadMore(buffer)) co_return;
   }
   std::array<uint8_t, 2> choice;
   BuildSocksMethodChoice(greeting.offers_no_auth, choice);
@@ -70,16 +63,23 @@ asio::awaitable<void> SocksSession::Handshake(std::shared_ptr<SocksSession> self
       node_.OnSessionClosed(id_);
       co_return;
     }
-    const size_t n = co_await socket_.async_read_some(
-        asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
-    if (ec || closed_) {
-      if (!closed_) node_.OnSessionClosed(id_);
-      co_return;
-    }
-    buffer.insert(buffer.end(), chunk.begin(), chunk.begin() + std::ptrdiff_t(n));
+    if (!co_await ReadMore(buffer)) co_return;
   }
   // Bytes a client sent ahead of the reply are not expected in SOCKS5 (it waits): dropped.
   node_.OnSocksRequest(id_, request.target);
+}
+
+asio::awaitable<bool> SocksSession::ReadMore(std::vector<uint8_t>& buffer) {
+  std::array<uint8_t, 512> chunk;
+  std::error_code ec;
+  const size_t n = co_await socket_.async_read_some(asio::buffer(chunk),
+                                                    asio::redirect_error(asio::use_awaitable, ec));
+  if (ec || closed_) {
+    if (!closed_) node_.OnSessionClosed(id_);
+    co_return false;
+  }
+  buffer.insert(buffer.end(), chunk.begin(), chunk.begin() + std::ptrdiff_t(n));
+  co_return true;
 }
 
 void SocksSession::Connected() {

@@ -44,6 +44,8 @@ class SocksSession final : public std::enable_shared_from_this<SocksSession>,
 
  private:
   asio::awaitable<void> Handshake(std::shared_ptr<SocksSession> self);
+  // Appends one read's bytes to `buffer`; false (the node told) if the connection ended.
+  asio::awaitable<bool> ReadMore(std::vector<uint8_t>& buffer);
 
   asio::ip::tcp::socket socket_;
   ClientNode& node_;
