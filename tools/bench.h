@@ -4,6 +4,7 @@
 #ifndef RELAYCELL_TOOLS_BENCH_H_
 #define RELAYCELL_TOOLS_BENCH_H_
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -51,40 +52,21 @@ inline void DoNotOptimize(T const& value) {
 }
 inline void ClobberMemory() { asm volatile("" : : : "memory"); }
 
-// Runs body(iterations) with growing iteration counts until one run takes min_time_s, three
-// times, and returns the fastest nanoseconds per iteration (the least disturbed by noise).
-template <class Body>
-double NsPerOp(Body&& body, double min_time_s) {
-  using Clock = std::chrono::steady_clock;
-  double best = 1e300;
-  size_t iterations = 1;
-  for (int repeat = 0; repeat < 3; ++repeat) {
-    for (;;) {
-      const auto start = Clock::now();
-      body(iterations);
-      const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-      if (seconds >= min_time_s / 3 || iterations > (size_t{1} << 40)) {
-        best = std::min(best, seconds * 1e9 / double(iterations));
-        break;
-      }
-      const double grow = seconds > 0 ? (min_time_s / 3) / seconds * 1.2 : 10.0;
-      iterations = size_t(double(iterations) * std::min(std::max(grow, 1.5), 100.0)) + 1;
-    }
-  }
-  return best;
-}
-
-// Several bodies measured in alternation (five rounds, each running every body once for about
-// min_time_s / 5, the best round kept per body), so that a change of clock or a noisy
-// neighbour during the run moves ours and the baseline alike and their ratio stays put.
+// Several bodies measured in alternation: many short trials (about kTrialSeconds each) taking
+// turns, the fastest trial kept per body. A noisy neighbour on this VM's other hyperthread can
+// halve the AES units' throughput for tens of milliseconds at a time; short trials find the
+// quiet stretches, and alternation makes ours and the baseline see the same ones, so their ratio
+// stays put.
 inline std::vector<double> NsPerOpInterleaved(
     const std::vector<std::function<void(size_t)>>& bodies, double min_time_s) {
   using Clock = std::chrono::steady_clock;
-  constexpr int kRounds = 5;
-  const double trial_s = min_time_s / kRounds;
+  constexpr double kTrialSeconds = 0.004;
+  constexpr int kMinRounds = 9;
+  const double trial_s = std::min(kTrialSeconds, std::max(min_time_s, 1e-4) / kMinRounds);
+  const double budget_s = min_time_s * double(bodies.size());
   std::vector<size_t> iterations(bodies.size(), 1);
   std::vector<double> best(bodies.size(), 1e300);
-  for (size_t b = 0; b < bodies.size(); ++b) {  // size each body's trial
+  for (size_t b = 0; b < bodies.size(); ++b) {  // size each body's trial (and warm it up)
     for (;;) {
       const auto start = Clock::now();
       bodies[b](iterations[b]);
@@ -94,15 +76,23 @@ inline std::vector<double> NsPerOpInterleaved(
       iterations[b] = size_t(double(iterations[b]) * std::min(std::max(grow, 1.5), 100.0)) + 1;
     }
   }
-  for (int round = 0; round < kRounds; ++round) {
+  double spent_s = 0;
+  for (int round = 0; round < kMinRounds || spent_s < budget_s; ++round) {
     for (size_t b = 0; b < bodies.size(); ++b) {
       const auto start = Clock::now();
       bodies[b](iterations[b]);
       const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
       best[b] = std::min(best[b], seconds * 1e9 / double(iterations[b]));
+      spent_s += seconds;
     }
   }
   return best;
+}
+
+// One body alone, measured the same way: the fastest of many short trials.
+template <class Body>
+double NsPerOp(Body&& body, double min_time_s) {
+  return NsPerOpInterleaved({[&](size_t n) { body(n); }}, min_time_s)[0];
 }
 
 // The `kernels.aes_rounds` workload, which `aez.floor` divides by: Run(n) makes n chained
