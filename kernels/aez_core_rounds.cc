@@ -393,6 +393,23 @@ bool AezHashStrings(const AezKeyBlocks& key, size_t first_j,
   return AezHashStringsWithPath(ActivePath(KernelFamily::kAezHash), key, first_j, strings, sum);
 }
 
+void AezCellHashTerms(const AezKeyBlocks& key, const uint8_t nonce_block[16], const uint8_t a1[32],
+                      const uint8_t a2[16], uint8_t sum[16]) {
+  AezCellHashTermsWithPath(ActivePath(KernelFamily::kAezHash), key, nonce_block, a1, a2, sum);
+}
+
+bool AezCellHashTermsWithPath(KernelPath path, const AezKeyBlocks& key,
+                              const uint8_t nonce_block[16], const uint8_t a1[32],
+                              const uint8_t a2[16], uint8_t sum[16]) {
+  if (path == KernelPath::Raw(RawKernel::kVaes256) && RawKernelUsable(RawKernel::kVaes256)) {
+    AezCellHashTermsVaes256(key, nonce_block, a1, a2, sum);
+    return true;
+  }
+  const std::span<const uint8_t> strings[3] = {
+      {nonce_block, kAezCellNonceLength}, {a1, 32}, {a2, 16}};
+  return AezHashStringsWithPath(path, key, 4, strings, sum);
+}
+
 bool AezHashStringsWithPath(KernelPath path, const AezKeyBlocks& key, size_t first_j,
                             std::span<const std::span<const uint8_t>> strings, uint8_t sum[16]) {
   if (first_j > kAezJMultiples || strings.size() > kAezJMultiples - first_j) return false;

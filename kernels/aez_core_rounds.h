@@ -92,6 +92,18 @@ bool AezHashStrings(const AezKeyBlocks& key, size_t first_j,
 bool AezHashStringsWithPath(KernelPath path, const AezKeyBlocks& key, size_t first_j,
                             std::span<const std::span<const uint8_t>> strings, uint8_t sum[16]);
 
+// A relay cell's AEZ-hash terms (protocol §4, engine/aez AezCellHash): the 10-byte nonce at
+// j = 4, a1 (32 bytes) at j = 5 and a2 (16 bytes) at j = 6, so sum ^= E^{4,0}(nonce || 10*) ^
+// E^{5,1}(a1[0:16]) ^ E^{5,2}(a1[16:32]) ^ E^{6,1}(a2). `nonce_block` is the nonce already
+// padded (its 10 bytes, 0x80, five zeros). Equal to AezHashStrings(key, 4, {nonce, a1, a2}, sum);
+// the VAES-256 path keeps the four blocks in two registers.
+inline constexpr size_t kAezCellNonceLength = 10;
+void AezCellHashTerms(const AezKeyBlocks& key, const uint8_t nonce_block[16], const uint8_t a1[32],
+                      const uint8_t a2[16], uint8_t sum[16]);
+bool AezCellHashTermsWithPath(KernelPath path, const AezKeyBlocks& key,
+                              const uint8_t nonce_block[16], const uint8_t a1[32],
+                              const uint8_t a2[16], uint8_t sum[16]);
+
 // GF(2^128) doubling of a big-endian block, constant time.
 void AezDoubleBlock(const uint8_t in[16], uint8_t out[16]);
 

@@ -21,6 +21,10 @@ void AezAes4XorSumVaes256(const AezKeyBlocks& key, const uint8_t* blocks, size_t
 void AezHashStringsVaes256(const AezKeyBlocks& key, size_t first_j,
                            std::span<const std::span<const uint8_t>> strings, uint8_t sum[16]);
 
+// AezCellHashTerms' VAES-256 body.
+void AezCellHashTermsVaes256(const AezKeyBlocks& key, const uint8_t nonce_block[16],
+                             const uint8_t a1[32], const uint8_t a2[16], uint8_t sum[16]);
+
 // The same three with 512-bit VAES (kernels/aez_core_vaes512.cc): four blocks per VAESENC.
 // Only call when RawKernelUsable(RawKernel::kVaes512).
 void AezCoreVaes512(const AezCoreJob* jobs, size_t n, bool decipher);

@@ -448,4 +448,21 @@ __attribute__((target("avx2,aes,vaes"))) void AezHashStringsVaes256(
   Store(sum, _mm_xor_si128(Load(sum), Total(acc)));
 }
 
+// The four blocks in two registers: (nonce, a1[0:16]) whitened with (4J ^ I, 5J ^ 2I ^ 1L) and
+// (a1[16:32], a2) with (5J ^ 2I ^ 2L, 6J ^ 2I ^ 1L). Neighbouring key rows are loaded as pairs.
+__attribute__((target("avx2,aes,vaes"))) void AezCellHashTermsVaes256(
+    const AezKeyBlocks& key, const uint8_t nonce_block[16], const uint8_t a1[32],
+    const uint8_t a2[16], uint8_t sum[16]) {
+  const RoundKeys k = LoadKeys(key);
+  const __m256i offsets_01 =
+      _mm256_xor_si256(_mm256_xor_si256(Load2(key.j_multiple(4)), Load2(key.i_powers[0])),
+                       Load2(key.l_multiple(0)));  // l_multiple(0) is zero
+  const __m256i offsets_23 = _mm256_xor_si256(
+      _mm256_xor_si256(Load2(key.j_multiple(5)), Broadcast(Load(key.i_powers[1]))),
+      LoadHalves(key.l_multiple(2), key.l_multiple(1)));
+  const __m256i a = Aes4(_mm256_xor_si256(LoadHalves(nonce_block, a1), offsets_01), k);
+  const __m256i b = Aes4(_mm256_xor_si256(LoadHalves(a1 + 16, a2), offsets_23), k);
+  Store(sum, _mm_xor_si128(Load(sum), FoldLanes(_mm256_xor_si256(a, b))));
+}
+
 }  // namespace relaycell::kernels

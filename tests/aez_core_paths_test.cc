@@ -99,6 +99,30 @@ TEST(AezCorePaths, HashStringsAgree) {
   });
 }
 
+// The relay cell's four hash blocks (nonce, a1, a2) on every hash path equal the general
+// string hash of the baseline path, over random keys and inputs, starting from a nonzero sum.
+TEST(AezCorePaths, CellHashTermsAgreeWithStringHash) {
+  std::mt19937_64 rng(265);
+  ForEachPath(KernelFamily::kAezHash, [&](KernelPath path) {
+    for (int round = 0; round < 300; ++round) {
+      TestKey key(rng);
+      const auto nonce = RandomBytes(rng, kernels::kAezCellNonceLength);
+      const auto a1 = RandomBytes(rng, 32), a2 = RandomBytes(rng, 16), start = RandomBytes(rng, 16);
+      uint8_t nonce_block[16] = {};
+      std::copy(nonce.begin(), nonce.end(), nonce_block);
+      nonce_block[kernels::kAezCellNonceLength] = 0x80;
+      const std::span<const uint8_t> views[3] = {nonce, a1, a2};
+      uint8_t want[16], got[16];
+      std::copy(start.begin(), start.end(), want);
+      std::copy(start.begin(), start.end(), got);
+      ASSERT_TRUE(kernels::AezHashStringsWithPath(Baseline(), key.key.blocks(), 4, views, want));
+      ASSERT_TRUE(kernels::AezCellHashTermsWithPath(path, key.key.blocks(), nonce_block, a1.data(),
+                                                    a2.data(), got));
+      ASSERT_EQ(std::vector<uint8_t>(want, want + 16), std::vector<uint8_t>(got, got + 16));
+    }
+  });
+}
+
 // The whole cipher through the engine's entry points, on each core path and each hash path,
 // against the scalar reference and the published vectors.
 TEST(AezEveryPath, EncipherMatchesReferenceEveryLength) {

@@ -124,28 +124,13 @@ void AezHashTauBits(const AezKey& key, uint64_t tau_bits, std::span<const uint8_
 void AezCellHash(const AezKey& key, std::span<const uint8_t, kAezCellNonceBytes> nonce,
                  std::span<const uint8_t, 32> a1, std::span<const uint8_t, 16> a2,
                  std::span<uint8_t, kAezDeltaBytes> delta) {
-  // The strings sit at hash indices j = 4 (nonce), 5 and 6 (tau is j = 3). A full block i of
-  // string j is whitened with j·J ^ 2I ^ i·L (i <= 8), the padded last block of a string that is
-  // not a multiple of 16 bytes with j·J ^ I.
-  const kernels::AezKeyBlocks& k = key.blocks();
-  alignas(64) uint8_t blocks[4][16] = {};
-  std::memcpy(blocks[0], nonce.data(), kAezCellNonceBytes);
-  blocks[0][kAezCellNonceBytes] = 0x80;
-  std::memcpy(blocks[1], a1.data(), 32);
-  std::memcpy(blocks[3], a2.data(), 16);
-  const uint8_t* offsets[4][3] = {
-      {k.j_multiple(4), k.i_powers[0], k.l_multiple(0)},  // l_multiple(0) is zero
-      {k.j_multiple(5), k.i_powers[1], k.l_multiple(1)},
-      {k.j_multiple(5), k.i_powers[1], k.l_multiple(2)},
-      {k.j_multiple(6), k.i_powers[1], k.l_multiple(1)},
-  };
-  for (size_t b = 0; b < 4; ++b) {
-    for (size_t i = 0; i < 16; ++i)
-      blocks[b][i] ^= offsets[b][0][i] ^ offsets[b][1][i] ^ offsets[b][2][i];
-  }
+  // The strings sit at hash indices j = 4 (nonce), 5 and 6 (tau is j = 3). The nonce is
+  // public (a cell count and two flags); the blocks whitened under the key stay in registers.
+  alignas(16) uint8_t nonce_block[16] = {};
+  std::memcpy(nonce_block, nonce.data(), kAezCellNonceBytes);
+  nonce_block[kAezCellNonceBytes] = 0x80;
   std::memcpy(delta.data(), key.hash_tau0(), 16);  // E^{3,1}([0]_128)
-  kernels::AezAes4XorSum(k, &blocks[0][0], 4, delta.data());
-  sodium_memzero(blocks, sizeof blocks);  // block ^ offset reveals the offset
+  kernels::AezCellHashTerms(key.blocks(), nonce_block, a1.data(), a2.data(), delta.data());
 }
 
 void AezPrf(const AezKey& key, std::span<const uint8_t, kAezDeltaBytes> delta,
