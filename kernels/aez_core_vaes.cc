@@ -153,7 +153,7 @@ RELAYCELL_AEZ_VAES __m256i Pass1Vectors(const RoundKeys& k, const ChunkTerms& j_
     t[v] = _mm256_xor_si256(xp, Offset(j_ipow, l_pairs, v));
     last[v] = _mm256_xor_si256(LoadHalves(in + 64 * v, in + 64 * v + 32), i1);
   }
-  Aes4AllThenXor(t, k, last);  // W ^ I: the next AES4's input
+  Aes4AllThenXor(t, k, last);       // W ^ I: the next AES4's input
   for (size_t v = 0; v < n; ++v) {  // load before the store: `out` may be `in`
     last[v] = LoadHalves(in + 64 * v + 16, in + 64 * v + 48);
     Store2(out + 64 * v, _mm256_xor_si256(t[v], i1));
@@ -219,8 +219,8 @@ RELAYCELL_AEZ_VAES __m128i Pass1(const RoundKeys& k, const AezKeyBlocks& key, co
   __m128i single_sum = _mm_setzero_si128();
   for (size_t c = 0; 16 * c < pairs; ++c) {
     ChunkIPowers(key, c, ipow);
-    const ChunkTerms j_ipow = {{Broadcast(_mm_xor_si128(j1, ipow[0])),
-                                Broadcast(_mm_xor_si128(j1, ipow[1]))}};
+    const ChunkTerms j_ipow = {
+        {Broadcast(_mm_xor_si128(j1, ipow[0])), Broadcast(_mm_xor_si128(j1, ipow[1]))}};
     const size_t in_chunk = std::min<size_t>(16, pairs - 16 * c);
     const uint8_t* cin = in + 512 * c;
     uint8_t* cout = out + 512 * c;
@@ -264,10 +264,10 @@ RELAYCELL_AEZ_VAES __m128i Pass2(const RoundKeys& k, const AezKeyBlocks& key, __
   __m128i single_sum = _mm_setzero_si128();
   for (size_t c = 0; 16 * c < pairs; ++c) {
     ChunkIPowers(key, c, ipow);
-    const ChunkTerms j_ipow = {{Broadcast(_mm_xor_si128(j1, ipow[0])),
-                                Broadcast(_mm_xor_si128(j1, ipow[1]))}};
-    const ChunkTerms s_2j_ipow = {{Broadcast(_mm_xor_si128(s_2j, ipow[0])),
-                                   Broadcast(_mm_xor_si128(s_2j, ipow[1]))}};
+    const ChunkTerms j_ipow = {
+        {Broadcast(_mm_xor_si128(j1, ipow[0])), Broadcast(_mm_xor_si128(j1, ipow[1]))}};
+    const ChunkTerms s_2j_ipow = {
+        {Broadcast(_mm_xor_si128(s_2j, ipow[0])), Broadcast(_mm_xor_si128(s_2j, ipow[1]))}};
     const size_t in_chunk = std::min<size_t>(16, pairs - 16 * c);
     uint8_t* cout = out + 512 * c;
     __m256i part = _mm256_setzero_si256();
@@ -450,16 +450,18 @@ __attribute__((target("avx2,aes,vaes"))) void AezHashStringsVaes256(
 
 // The four blocks in two registers: (nonce, a1[0:16]) whitened with (4J ^ I, 5J ^ 2I ^ 1L) and
 // (a1[16:32], a2) with (5J ^ 2I ^ 2L, 6J ^ 2I ^ 1L). Neighbouring key rows are loaded as pairs.
-__attribute__((target("avx2,aes,vaes"))) void AezCellHashTermsVaes256(
-    const AezKeyBlocks& key, const uint8_t nonce_block[16], const uint8_t a1[32],
-    const uint8_t a2[16], uint8_t sum[16]) {
+__attribute__((target("avx2,aes,vaes"))) void AezCellHashTermsVaes256(const AezKeyBlocks& key,
+                                                                      const uint8_t nonce_block[16],
+                                                                      const uint8_t a1[32],
+                                                                      const uint8_t a2[16],
+                                                                      uint8_t sum[16]) {
   const RoundKeys k = LoadKeys(key);
   const __m256i offsets_01 =
       _mm256_xor_si256(_mm256_xor_si256(Load2(key.j_multiple(4)), Load2(key.i_powers[0])),
                        Load2(key.l_multiple(0)));  // l_multiple(0) is zero
-  const __m256i offsets_23 = _mm256_xor_si256(
-      _mm256_xor_si256(Load2(key.j_multiple(5)), Broadcast(Load(key.i_powers[1]))),
-      LoadHalves(key.l_multiple(2), key.l_multiple(1)));
+  const __m256i offsets_23 =
+      _mm256_xor_si256(_mm256_xor_si256(Load2(key.j_multiple(5)), Broadcast(Load(key.i_powers[1]))),
+                       LoadHalves(key.l_multiple(2), key.l_multiple(1)));
   const __m256i a = Aes4(_mm256_xor_si256(LoadHalves(nonce_block, a1), offsets_01), k);
   const __m256i b = Aes4(_mm256_xor_si256(LoadHalves(a1 + 16, a2), offsets_23), k);
   Store(sum, _mm_xor_si128(Load(sum), FoldLanes(_mm256_xor_si256(a, b))));

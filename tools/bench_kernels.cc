@@ -92,20 +92,20 @@ void BenchOtpXor(const BenchConfig& config, std::vector<BenchResult>& results) {
   std::memcpy(buffers->pad, pad_bytes.data(), kXorBytes);
   const std::span<const uint8_t> in(buffers->in), pad(buffers->pad);
   const std::span<uint8_t> out(buffers->out);
-  const std::vector<double> ns = NsPerOpInterleaved(
-      {[&](size_t n) {
-         for (size_t i = 0; i < n; ++i) {
-           kernels::OtpXor(in, pad, out);
-           ClobberMemory();
-         }
-       },
-       [&](size_t n) {
-         for (size_t i = 0; i < n; ++i) {
-           std::memcpy(out.data(), in.data(), kXorBytes);
-           ClobberMemory();
-         }
-       }},
-      config.min_time_s);
+  const std::vector<double> ns =
+      NsPerOpInterleaved({[&](size_t n) {
+                            for (size_t i = 0; i < n; ++i) {
+                              kernels::OtpXor(in, pad, out);
+                              ClobberMemory();
+                            }
+                          },
+                          [&](size_t n) {
+                            for (size_t i = 0; i < n; ++i) {
+                              std::memcpy(out.data(), in.data(), kXorBytes);
+                              ClobberMemory();
+                            }
+                          }},
+                         config.min_time_s);
   const double ours_ns = ns[0], memcpy_ns = ns[1];
   results.push_back({"kernels.otp_xor",
                      double(kXorBytes) / ours_ns,
@@ -163,22 +163,22 @@ void BenchGf(const BenchConfig& config, std::vector<BenchResult>& results) {
 
   std::vector<uint8_t> dot(kGfRowBytes), isal_dot(kGfRowBytes);
   const std::span<const uint8_t> dot_coefficients(coefficients.data(), k);
-  const std::vector<double> dot_pair = NsPerOpInterleaved(
-      {[&](size_t n) {
-         for (size_t i = 0; i < n; ++i) {
-           kernels::GfDotProduct(dot_coefficients, in_rows, dot);
-           ClobberMemory();
-         }
-       },
-       [&](size_t n) {
-         for (size_t i = 0; i < n; ++i) {
-           ec_init_tables(int(k), 1, coefficients.data(), tables.data());
-           gf_vect_dot_prod(int(kGfRowBytes), int(k), tables.data(), isal_in.data(),
-                            isal_dot.data());
-           ClobberMemory();
-         }
-       }},
-      config.min_time_s);
+  const std::vector<double> dot_pair =
+      NsPerOpInterleaved({[&](size_t n) {
+                            for (size_t i = 0; i < n; ++i) {
+                              kernels::GfDotProduct(dot_coefficients, in_rows, dot);
+                              ClobberMemory();
+                            }
+                          },
+                          [&](size_t n) {
+                            for (size_t i = 0; i < n; ++i) {
+                              ec_init_tables(int(k), 1, coefficients.data(), tables.data());
+                              gf_vect_dot_prod(int(kGfRowBytes), int(k), tables.data(),
+                                               isal_in.data(), isal_dot.data());
+                              ClobberMemory();
+                            }
+                          }},
+                         config.min_time_s);
   const double dot_ns = dot_pair[0], isal_dot_ns = dot_pair[1];
   results.push_back({"kernels.gf_dot_k3",
                      double(k * kGfRowBytes) / dot_ns,
