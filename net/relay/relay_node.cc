@@ -460,7 +460,9 @@ void RelayNode::OnEngineOutputs(std::span<const OutItem> items) {
       }
       case OutKind::kNextDestroyed: {
         Circuit* circuit = FindByClient(key);
-        if (!circuit) break;
+        // Already truncated: the next link was lost while its DESTROY was in the engine, and
+        // the client has its TRUNCATED (one per next hop).
+        if (!circuit || circuit->next_state == NextHop::kNone) break;
         counters_.Count("truncated_sent", DestroyReasonCounterName(item.cell.payload()[0]));
         if (circuit->next_state != NextHop::kNone) by_next_.erase(circuit->next.packed());
         circuit->next_state = NextHop::kNone;
