@@ -11,12 +11,15 @@
 // those of the others.
 #include "kernels/aez_core_rounds.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cstring>
 
 #include "kernels/aes_rounds.h"
 #include "kernels/aez_core_vaes-inl.h"
 #include "kernels/calibration-inl.h"
+#include "kernels/cpu_features.h"
 #include "kernels/path_choice.h"
 
 #undef HWY_TARGET_INCLUDE
@@ -408,6 +411,63 @@ bool AezCellHashTermsWithPath(KernelPath path, const AezKeyBlocks& key,
   const std::span<const uint8_t> strings[3] = {
       {nonce_block, kAezCellNonceLength}, {a1, 32}, {a2, 16}};
   return AezHashStringsWithPath(path, key, 4, strings, sum);
+}
+
+namespace {
+bool OverlapsHash(KernelPath core_path, KernelPath hash_path) {
+  const KernelPath vaes256 = KernelPath::Raw(RawKernel::kVaes256);
+  return core_path == vaes256 && hash_path == vaes256 && RawKernelUsable(RawKernel::kVaes256);
+}
+}  // namespace
+
+bool AezCoreCellOverlapsHash() {
+  return OverlapsHash(ActivePath(KernelFamily::kAezCore), ActivePath(KernelFamily::kAezHash));
+}
+
+bool AezCoreCellRounds(const AezKeyBlocks& key, const AezCellJob& cell, const uint8_t* in,
+                       uint8_t* out, size_t bytes, bool decipher) {
+  return AezCoreCellRoundsWithPath(ActivePath(KernelFamily::kAezCore),
+                                   ActivePath(KernelFamily::kAezHash), key, cell, in, out, bytes,
+                                   decipher);
+}
+
+namespace {
+
+// chain = AES-256(chain) ^ chain with AES-NI, one block (the paths that do not overlap it).
+__attribute__((target("aes,sse2"))) void ChainStepAesNi(const uint8_t* round_keys, uint8_t* chain) {
+  const __m128i* rk = reinterpret_cast<const __m128i*>(round_keys);
+  const __m128i in = _mm_loadu_si128(reinterpret_cast<const __m128i*>(chain));
+  __m128i b = _mm_xor_si128(in, _mm_loadu_si128(rk));
+  for (int r = 1; r < 14; ++r) b = _mm_aesenc_si128(b, _mm_loadu_si128(rk + r));
+  b = _mm_aesenclast_si128(b, _mm_loadu_si128(rk + 14));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(chain), _mm_xor_si128(b, in));
+}
+
+}  // namespace
+
+bool AezCoreCellRoundsWithPath(KernelPath core_path, KernelPath hash_path, const AezKeyBlocks& key,
+                               const AezCellJob& cell, const uint8_t* in, uint8_t* out,
+                               size_t bytes, bool decipher) {
+  if (in == nullptr || out == nullptr || bytes < 32) return false;
+  if (cell.tau0 == nullptr || cell.nonce_block == nullptr || cell.a1 == nullptr ||
+      cell.a2 == nullptr || (cell.chain == nullptr) != (cell.chain_round_keys == nullptr)) {
+    return false;
+  }
+  if (cell.chain != nullptr && !Cpu().aesni) return false;
+  if (OverlapsHash(core_path, hash_path)) {
+    AezCoreCellVaes256(key, cell, in, out, bytes, decipher);
+    return true;
+  }
+  alignas(16) uint8_t delta[16];
+  std::memcpy(delta, cell.tau0, 16);
+  if (!AezCellHashTermsWithPath(hash_path, key, cell.nonce_block, cell.a1, cell.a2, delta)) {
+    return false;
+  }
+  const AezCoreJob job{&key, delta, in, out, bytes};
+  const bool ok = AezCoreRoundsBatchWithPath(core_path, {&job, 1}, decipher);
+  explicit_bzero(delta, sizeof delta);
+  if (ok && cell.chain != nullptr) ChainStepAesNi(cell.chain_round_keys, cell.chain);
+  return ok;
 }
 
 bool AezHashStringsWithPath(KernelPath path, const AezKeyBlocks& key, size_t first_j,

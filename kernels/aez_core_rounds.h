@@ -104,6 +104,31 @@ bool AezCellHashTermsWithPath(KernelPath path, const AezKeyBlocks& key,
                               const uint8_t nonce_block[16], const uint8_t a1[32],
                               const uint8_t a2[16], uint8_t sum[16]);
 
+// A relay cell whose Δ the kernel computes itself: Δ = tau0 ^ AezCellHashTerms(nonce_block, a1,
+// a2), then AEZ-core as AezCoreRounds; and, if chain is set, the circuit's chain step
+// chain = AES-256_{chain_round_keys}(chain) ^ chain after a2 has been read (a2 may be chain).
+// On the VAES-256 path the hash's AES4 run beside pass 1 (Δ is first needed at Sx) and the
+// chain's 14 rounds beside the middle AES10, so neither is a step of its own between a
+// circuit's cells; other paths run them one after another. `out` may be `in`.
+inline constexpr size_t kAes256RoundKeyBytes = 15 * 16;
+struct AezCellJob {
+  const uint8_t* tau0;                        // 16 bytes: E^{3,1}([0]_128) under the key
+  const uint8_t* nonce_block;                 // 16 bytes: the 10-byte nonce, 0x80, zeros
+  const uint8_t* a1;                          // 32 bytes
+  const uint8_t* a2;                          // 16 bytes
+  const uint8_t* chain_round_keys = nullptr;  // kAes256RoundKeyBytes, or null with chain
+  uint8_t* chain = nullptr;                   // 16 bytes, stepped in place; null: no step
+};
+// True when AezCoreCellRounds runs the hash and the chain step beside AEZ-core on this thread's
+// active paths (then a caller gains nothing by computing Δ ahead of the cell).
+bool AezCoreCellOverlapsHash();
+// False (nothing written) if bytes < 32, a pointer is null, or chain is set without AES-NI.
+bool AezCoreCellRounds(const AezKeyBlocks& key, const AezCellJob& cell, const uint8_t* in,
+                       uint8_t* out, size_t bytes, bool decipher);
+bool AezCoreCellRoundsWithPath(KernelPath core_path, KernelPath hash_path, const AezKeyBlocks& key,
+                               const AezCellJob& cell, const uint8_t* in, uint8_t* out,
+                               size_t bytes, bool decipher);
+
 // GF(2^128) doubling of a big-endian block, constant time.
 void AezDoubleBlock(const uint8_t in[16], uint8_t out[16]);
 

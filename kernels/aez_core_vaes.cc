@@ -301,7 +301,7 @@ RELAYCELL_AEZ_VAES __m128i Pass2(const RoundKeys& k, const AezKeyBlocks& key, __
 }
 
 // Pass 1, the fragment and Xy: everything up to Sx = Xx ^ Δ ^ S_X ^ E^{0,1+d}(Xy).
-RELAYCELL_AEZ_VAES void Begin(const AezCoreJob& job, size_t d, CoreState& st) {
+RELAYCELL_AEZ_VAES void Begin(const AezCoreJob& job, size_t d, __m128i delta, CoreState& st) {
   const AezKeyBlocks& key = *job.key;
   const RoundKeys k = LoadKeys(key);
   st.pairs = (job.bytes - 32) / 32;
@@ -310,7 +310,7 @@ RELAYCELL_AEZ_VAES void Begin(const AezCoreJob& job, size_t d, CoreState& st) {
   // In bounds: Xx and Xy follow the fragment.
   st.fragment =
       _mm256_or_si256(_mm256_and_si256(Load2(job.in + 32 * st.pairs), masks.keep), masks.marker);
-  st.delta = Load(job.delta);
+  st.delta = delta;
   const __m128i xx = Load(job.in + job.bytes - 32);
   st.xy = Load(job.in + job.bytes - 16);
   // E^{0,4}(Xu), E^{0,5}(Xv || 10*) and E^{0,1+d}(Xy) do not wait for pass 1.
@@ -377,6 +377,23 @@ RELAYCELL_AEZ_VAES __m128i Total(const Aes4PairSum& p) {
   return p.has_pending ? _mm_xor_si128(total, Aes4(p.pending, p.k)) : total;
 }
 
+// A relay cell's four hash blocks in two registers: (nonce, a1[0:16]) whitened with
+// (4J ^ I, 5J ^ 2I ^ 1L) and (a1[16:32], a2) with (5J ^ 2I ^ 2L, 6J ^ 2I ^ 1L); neighbouring key
+// rows are loaded as pairs. Returns the XOR of their AES4.
+RELAYCELL_AEZ_VAES __m128i CellHashTerms(const AezKeyBlocks& key, const uint8_t* nonce_block,
+                                         const uint8_t* a1, const uint8_t* a2) {
+  const RoundKeys k = LoadKeys(key);
+  const __m256i offsets_01 =
+      _mm256_xor_si256(_mm256_xor_si256(Load2(key.j_multiple(4)), Load2(key.i_powers[0])),
+                       Load2(key.l_multiple(0)));  // l_multiple(0) is zero
+  const __m256i offsets_23 =
+      _mm256_xor_si256(_mm256_xor_si256(Load2(key.j_multiple(5)), Broadcast(Load(key.i_powers[1]))),
+                       LoadHalves(key.l_multiple(2), key.l_multiple(1)));
+  const __m256i a = Aes4(_mm256_xor_si256(LoadHalves(nonce_block, a1), offsets_01), k);
+  const __m256i b = Aes4(_mm256_xor_si256(LoadHalves(a1 + 16, a2), offsets_23), k);
+  return FoldLanes(_mm256_xor_si256(a, b));
+}
+
 }  // namespace
 
 __attribute__((target("avx2,aes,vaes"))) void AezCoreVaes256(const AezCoreJob* jobs, size_t n,
@@ -385,7 +402,7 @@ __attribute__((target("avx2,aes,vaes"))) void AezCoreVaes256(const AezCoreJob* j
   if (n == 0) return;
   if (n == 1) {
     CoreState st;
-    Begin(jobs[0], d, st);
+    Begin(jobs[0], d, Load(jobs[0].delta), st);
     Middle(*jobs[0].key, d, st);
     Finish(jobs[0], d, st);
     explicit_bzero(&st, sizeof st);
@@ -396,10 +413,10 @@ __attribute__((target("avx2,aes,vaes"))) void AezCoreVaes256(const AezCoreJob* j
   // m+1's middle before m's pass 2, and than running couples of messages through the serial
   // steps in the two lanes of one register.)
   CoreState st[2];
-  Begin(jobs[0], d, st[0]);
+  Begin(jobs[0], d, Load(jobs[0].delta), st[0]);
   for (size_t m = 0; m < n; ++m) {
     Middle(*jobs[m].key, d, st[m & 1]);
-    if (m + 1 < n) Begin(jobs[m + 1], d, st[(m + 1) & 1]);
+    if (m + 1 < n) Begin(jobs[m + 1], d, Load(jobs[m + 1].delta), st[(m + 1) & 1]);
     Finish(jobs[m], d, st[m & 1]);
   }
   explicit_bzero(st, sizeof st);
@@ -448,23 +465,38 @@ __attribute__((target("avx2,aes,vaes"))) void AezHashStringsVaes256(
   Store(sum, _mm_xor_si128(Load(sum), Total(acc)));
 }
 
-// The four blocks in two registers: (nonce, a1[0:16]) whitened with (4J ^ I, 5J ^ 2I ^ 1L) and
-// (a1[16:32], a2) with (5J ^ 2I ^ 2L, 6J ^ 2I ^ 1L). Neighbouring key rows are loaded as pairs.
 __attribute__((target("avx2,aes,vaes"))) void AezCellHashTermsVaes256(const AezKeyBlocks& key,
                                                                       const uint8_t nonce_block[16],
                                                                       const uint8_t a1[32],
                                                                       const uint8_t a2[16],
                                                                       uint8_t sum[16]) {
-  const RoundKeys k = LoadKeys(key);
-  const __m256i offsets_01 =
-      _mm256_xor_si256(_mm256_xor_si256(Load2(key.j_multiple(4)), Load2(key.i_powers[0])),
-                       Load2(key.l_multiple(0)));  // l_multiple(0) is zero
-  const __m256i offsets_23 =
-      _mm256_xor_si256(_mm256_xor_si256(Load2(key.j_multiple(5)), Broadcast(Load(key.i_powers[1]))),
-                       LoadHalves(key.l_multiple(2), key.l_multiple(1)));
-  const __m256i a = Aes4(_mm256_xor_si256(LoadHalves(nonce_block, a1), offsets_01), k);
-  const __m256i b = Aes4(_mm256_xor_si256(LoadHalves(a1 + 16, a2), offsets_23), k);
-  Store(sum, _mm_xor_si128(Load(sum), FoldLanes(_mm256_xor_si256(a, b))));
+  Store(sum, _mm_xor_si128(Load(sum), CellHashTerms(key, nonce_block, a1, a2)));
+}
+
+// Δ's AES4 are issued first and need nothing from pass 1, which Begin issues next; the chain's
+// 14 rounds are issued after pass 1 and run beside the middle AES10, when the AES units are
+// otherwise idle. The out-of-order core does the rest.
+__attribute__((target("avx2,aes,vaes"))) void AezCoreCellVaes256(const AezKeyBlocks& key,
+                                                                 const AezCellJob& cell,
+                                                                 const uint8_t* in, uint8_t* out,
+                                                                 size_t bytes, bool decipher) {
+  const size_t d = decipher ? 1 : 0;
+  const __m128i delta =
+      _mm_xor_si128(Load(cell.tau0), CellHashTerms(key, cell.nonce_block, cell.a1, cell.a2));
+  const AezCoreJob job{&key, nullptr, in, out, bytes};
+  CoreState st;
+  Begin(job, d, delta, st);
+  if (cell.chain != nullptr) {  // a2 (perhaps the chain itself) was read above
+    const uint8_t* rk = cell.chain_round_keys;
+    const __m128i chain = Load(cell.chain);
+    __m128i b = _mm_xor_si128(chain, Load(rk));
+    for (int r = 1; r < 14; ++r) b = _mm_aesenc_si128(b, Load(rk + 16 * r));
+    b = _mm_aesenclast_si128(b, Load(rk + 16 * 14));
+    Store(cell.chain, _mm_xor_si128(b, chain));
+  }
+  Middle(key, d, st);
+  Finish(job, d, st);
+  explicit_bzero(&st, sizeof st);
 }
 
 }  // namespace relaycell::kernels

@@ -10,9 +10,11 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <openssl/evp.h>
 
 #include "engine/aez/aez.h"
 #include "engine/aez/aez_reference.h"
+#include "engine/suite/aes256_chain.h"
 #include "kernels/aez_core_rounds.h"
 #include "tests/aez_test_util.h"
 #include "tests/kernel_test_util.h"
@@ -121,6 +123,89 @@ TEST(AezCorePaths, CellHashTermsAgreeWithStringHash) {
       ASSERT_EQ(std::vector<uint8_t>(want, want + 16), std::vector<uint8_t>(got, got + 16));
     }
   });
+}
+
+// One AES-256 block through OpenSSL, for the chain step's expected value.
+std::vector<uint8_t> OpensslAes256(std::span<const uint8_t> key, std::span<const uint8_t> block) {
+  std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> ctx(EVP_CIPHER_CTX_new(),
+                                                                      EVP_CIPHER_CTX_free);
+  std::vector<uint8_t> out(32);
+  int len = 0;
+  EXPECT_EQ(EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_ecb(), nullptr, key.data(), nullptr), 1);
+  EVP_CIPHER_CTX_set_padding(ctx.get(), 0);
+  EXPECT_EQ(EVP_EncryptUpdate(ctx.get(), out.data(), &len, block.data(), 16), 1);
+  out.resize(16);
+  return out;
+}
+
+// A cell with Δ computed inside the kernel, on every (core path, hash path) pair this CPU runs,
+// equals the baseline hash into Δ and then the baseline core, in place and not, both ways; the
+// chain step inside the call equals OpenSSL's AES-256 of the chain XORed with it, and the hash
+// read the chain before its step (a2 is the chain, as the aez layer passes it).
+TEST(AezCorePaths, CellRoundsWithDeltaInsideAgree) {
+  std::mt19937_64 rng(266);
+  const std::vector<KernelPath> core_paths = kernels::RunnablePaths(KernelFamily::kAezCore);
+  const std::vector<KernelPath> hash_paths = kernels::RunnablePaths(KernelFamily::kAezHash);
+  for (KernelPath core_path : core_paths) {
+    if (core_path == KernelPath::Highway(HWY_SCALAR)) continue;  // slow, and covered above
+    for (KernelPath hash_path : hash_paths) {
+      if (hash_path == KernelPath::Highway(HWY_SCALAR)) continue;
+      SCOPED_TRACE(core_path.Name() + " / " + hash_path.Name());
+      for (size_t length : {size_t{32}, size_t{33}, size_t{100}, size_t{509}, size_t{1100}}) {
+        TestKey key(rng);
+        const auto tau0 = RandomBytes(rng, 16), a1 = RandomBytes(rng, 32);
+        const auto chain_start = RandomBytes(rng, 16), chain_key = RandomBytes(rng, 32);
+        const Aes256Chain chain_cipher(std::span<const uint8_t, 32>(chain_key.data(), 32));
+        std::vector<uint8_t> want_chain = OpensslAes256(chain_key, chain_start);
+        for (size_t i = 0; i < 16; ++i) want_chain[i] ^= chain_start[i];
+        auto nonce_block = RandomBytes(rng, 16);
+        nonce_block[kernels::kAezCellNonceLength] = 0x80;
+        std::fill(nonce_block.begin() + kernels::kAezCellNonceLength + 1, nonce_block.end(), 0);
+        const auto message = RandomBytes(rng, length);
+        for (bool decipher : {false, true}) {
+          uint8_t delta[16];
+          std::copy(tau0.begin(), tau0.end(), delta);
+          ASSERT_TRUE(kernels::AezCellHashTermsWithPath(Baseline(), key.key.blocks(),
+                                                        nonce_block.data(), a1.data(),
+                                                        chain_start.data(), delta));
+          std::vector<uint8_t> want(length), got(length), inplace = message;
+          const AezCoreJob w{&key.key.blocks(), delta, message.data(), want.data(), length};
+          ASSERT_TRUE(kernels::AezCoreRoundsBatchWithPath(Baseline(), {&w, 1}, decipher));
+          // Without a chain step, out of place.
+          const kernels::AezCellJob plain{tau0.data(), nonce_block.data(), a1.data(),
+                                          chain_start.data()};
+          ASSERT_TRUE(kernels::AezCoreCellRoundsWithPath(core_path, hash_path, key.key.blocks(),
+                                                         plain, message.data(), got.data(), length,
+                                                         decipher));
+          ASSERT_EQ(got, want) << "length " << length;
+          // With the chain step, in place, a2 being the chain stepped.
+          std::vector<uint8_t> chain = chain_start;
+          const kernels::AezCellJob stepped{tau0.data(),
+                                            nonce_block.data(),
+                                            a1.data(),
+                                            chain.data(),
+                                            chain_cipher.round_keys().data(),
+                                            chain.data()};
+          ASSERT_TRUE(kernels::AezCoreCellRoundsWithPath(core_path, hash_path, key.key.blocks(),
+                                                         stepped, inplace.data(), inplace.data(),
+                                                         length, decipher));
+          ASSERT_EQ(inplace, want) << "in place, length " << length;
+          ASSERT_EQ(chain, want_chain) << "chain step, length " << length;
+        }
+      }
+    }
+  }
+  const uint8_t zero[32] = {};
+  TestKey key(rng);
+  uint8_t buffer[64] = {};
+  const kernels::AezCellJob no_keys{zero, zero, zero, zero, nullptr, buffer};
+  EXPECT_FALSE(kernels::AezCoreCellRoundsWithPath(Baseline(), Baseline(), key.key.blocks(), no_keys,
+                                                  buffer, buffer, sizeof buffer, false))
+      << "a chain without its round keys is refused";
+  const kernels::AezCellJob plain{zero, zero, zero, zero};
+  EXPECT_FALSE(kernels::AezCoreCellRoundsWithPath(Baseline(), Baseline(), key.key.blocks(), plain,
+                                                  buffer, buffer, 31, false))
+      << "fewer than 32 bytes is AEZ-tiny's, refused here";
 }
 
 // The whole cipher through the engine's entry points, on each core path and each hash path,

@@ -9,6 +9,9 @@
 #include "circuit/relay_header.h"
 #include "engine/suite/aes256_chain.h"
 #include "engine/suite/aez_layer.h"
+#include "kernels/aez_core_rounds.h"
+#include "kernels/path_choice.h"
+#include "hwy/targets.h"
 
 namespace relaycell {
 namespace {
@@ -156,6 +159,43 @@ TEST(AezCellDirection, PrepareFinishEqualsWholeCell) {
   whole.Encipher(a, false);
   split.Encipher(b, false);
   EXPECT_NE(a, b);
+}
+
+// A direction whose whole cells compute Δ inside the kernel (where the active paths can) and one
+// that computes it ahead (the hash path forced to Highway's SSE4) give the same cells, also when
+// cells through Prepare/Finish (a batch's way) and RELAY_EARLY cells come between.
+TEST(AezCellDirection, DeltaInsideTheKernelEqualsDeltaAhead) {
+  uint8_t aez_key[48], chain_key[32], chain[16];
+  for (int i = 0; i < 48; ++i) aez_key[i] = uint8_t(i * 11 + 1);
+  for (int i = 0; i < 32; ++i) chain_key[i] = uint8_t(i * 13 + 2);
+  for (int i = 0; i < 16; ++i) chain[i] = uint8_t(i * 17 + 3);
+  AezCellDirection inside(false, aez_key, chain_key, chain);
+  AezCellDirection ahead(false, aez_key, chain_key, chain);
+  for (int cell = 0; cell < 40; ++cell) {
+    std::array<uint8_t, kCellBodyBytes> a{}, b{};
+    for (size_t i = 0; i < a.size(); ++i) a[i] = b[i] = uint8_t(i * 7 + cell);
+    const bool early = cell % 7 == 3;
+    const bool decipher = cell % 3 == 1;
+    if (cell % 5 == 4) {  // both through Prepare + AezEncipher + Finish
+      for (auto* pair : {&inside, &ahead}) {
+        auto& body = pair == &inside ? a : b;
+        alignas(16) uint8_t delta[16];
+        pair->Prepare(early, delta);
+        uint8_t head[32];
+        std::memcpy(head, body.data(), 32);
+        ASSERT_TRUE(AezEncipher(pair->key(), delta, body, body));
+        pair->Finish(head, std::span<const uint8_t, 32>(body.data(), 32));
+      }
+    } else {
+      decipher ? inside.Decipher(a, early) : inside.Encipher(a, early);
+      kernels::ScopedPathOverride force(kernels::KernelFamily::kAezHash,
+                                        kernels::KernelPath::Highway(HWY_SSE4));
+      ASSERT_FALSE(kernels::AezCoreCellOverlapsHash());
+      decipher ? ahead.Decipher(b, early) : ahead.Encipher(b, early);
+    }
+    ASSERT_EQ(a, b) << "cell " << cell;
+  }
+  EXPECT_EQ(inside.cell_number(), 40u);
 }
 
 }  // namespace

@@ -126,9 +126,8 @@ void AezCellHash(const AezKey& key, std::span<const uint8_t, kAezCellNonceBytes>
                  std::span<uint8_t, kAezDeltaBytes> delta) {
   // The strings sit at hash indices j = 4 (nonce), 5 and 6 (tau is j = 3). The nonce is
   // public (a cell count and two flags); the blocks whitened under the key stay in registers.
-  alignas(16) uint8_t nonce_block[16] = {};
-  std::memcpy(nonce_block, nonce.data(), kAezCellNonceBytes);
-  nonce_block[kAezCellNonceBytes] = 0x80;
+  alignas(16) uint8_t nonce_block[16];
+  aez_internal::PadCellNonce(nonce, nonce_block);
   std::memcpy(delta.data(), key.hash_tau0(), 16);  // E^{3,1}([0]_128)
   kernels::AezCellHashTerms(key.blocks(), nonce_block, a1.data(), a2.data(), delta.data());
 }

@@ -30,6 +30,13 @@ inline void XorBlock(const uint8_t* a, const uint8_t* b, uint8_t* out) {
   std::memcpy(out, x, 16);
 }
 
+// A relay cell's 10-byte nonce as AEZ-hash pads it: its bytes, 0x80, zeros.
+inline void PadCellNonce(std::span<const uint8_t, kAezCellNonceBytes> nonce, uint8_t out[16]) {
+  std::memset(out, 0, 16);
+  std::memcpy(out, nonce.data(), kAezCellNonceBytes);
+  out[kAezCellNonceBytes] = 0x80;
+}
+
 }  // namespace relaycell::aez_internal
 
 #endif  // RELAYCELL_ENGINE_AEZ_AEZ_INTERNAL_H_

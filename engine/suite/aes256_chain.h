@@ -32,6 +32,9 @@ class Aes256Chain {
   // (AezCellBatch::Run ends with WipeStack), once per batch rather than per call.
   static void StepMany(std::span<const Aes256Chain* const> ciphers,
                        std::span<uint8_t* const> chains);
+  // The expanded schedule (15 round keys), for kernels that run the step inside a larger call
+  // (AezEncipherCell).
+  std::span<const uint8_t, 15 * 16> round_keys() const { return round_keys_; }
   // One plain AES-256 block encryption (exposed for the known-answer test).
   void EncryptBlock(std::span<const uint8_t, 16> in, std::span<uint8_t, 16> out) const;
 

@@ -1,6 +1,7 @@
 #include "engine/suite/aez_layer.h"
 
 #include "engine/suite/aez_cell_batch.h"
+#include "kernels/aez_core_rounds.h"
 
 #include <sodium.h>
 
@@ -37,6 +38,7 @@ void AezCellDirection::InstallKeys(std::span<const uint8_t, kKdfAezKeyBytes> aez
   chain_cipher_.Init(chain_key);
   std::memcpy(chain_, chain.data(), sizeof chain_);
   ComputeDelta(false, next_delta_);  // under the new key
+  next_delta_ready_ = true;
 }
 
 KdfError AezCellDirection::DeriveRekeyMaterial(std::span<const uint8_t> rekey_data,
@@ -56,18 +58,23 @@ void AezCellDirection::InstallRekeyMaterial(std::span<const uint8_t, kKdfOutputB
 }
 
 void AezCellDirection::Prepare(bool is_early, std::span<uint8_t, kAezDeltaBytes> delta) const {
-  if (is_early) [[unlikely]] {  // at most eight per circuit
-    ComputeDelta(true, delta);
+  if (is_early || !next_delta_ready_) [[unlikely]] {  // at most eight early cells per circuit
+    ComputeDelta(is_early, delta);
   } else {
     std::memcpy(delta.data(), next_delta_, kAezDeltaBytes);
   }
 }
 
-void AezCellDirection::ComputeDelta(bool is_early, std::span<uint8_t, kAezDeltaBytes> delta) const {
-  uint8_t nonce[kAezCellNonceBytes];
-  for (int i = 0; i < 8; ++i) nonce[i] = uint8_t(cell_number_ >> (56 - 8 * i));
+void AezCellDirection::CellNonce(bool is_early,
+                                 std::span<uint8_t, kAezCellNonceBytes> nonce) const {
+  for (int i = 0; i < 8; ++i) nonce[size_t(i)] = uint8_t(cell_number_ >> (56 - 8 * i));
   nonce[8] = is_forward_ ? 1 : 0;
   nonce[9] = is_early ? 1 : 0;
+}
+
+void AezCellDirection::ComputeDelta(bool is_early, std::span<uint8_t, kAezDeltaBytes> delta) const {
+  uint8_t nonce[kAezCellNonceBytes];
+  CellNonce(is_early, nonce);
   AezCellHash(key_, nonce, prev_, chain_, delta);
 }
 
@@ -99,31 +106,49 @@ void AezCellDirection::FinishMany(std::span<AezCellDirection* const> directions,
     for (size_t i = 0; i < n; ++i) {
       AezCellDirection& d = *directions[at + i];
       d.ComputeDelta(false, d.next_delta_);
+      d.next_delta_ready_ = true;
     }
   }
 }
 
-// One cell alone. The next chain value depends only on this one, so it is stepped as soon as
-// Δ has read it: its 15 serial AES rounds then run beside AEZ-core instead of after it.
 void AezCellDirection::Encipher(CellBody body, bool is_early) {
-  alignas(16) uint8_t delta[kAezDeltaBytes];
-  Prepare(is_early, delta);
-  chain_cipher_.Step(chain_);
-  uint8_t plaintext_head[kAezPrevBytes];
-  std::memcpy(plaintext_head, body.data(), kAezPrevBytes);
-  AezEncipher(key_, delta, body, body);
-  AdvancePrev(plaintext_head, body.first<kAezPrevBytes>());
-  sodium_memzero(plaintext_head, sizeof plaintext_head);
+  CipherWholeCell(body, is_early, /*decipher=*/false);
 }
 
 void AezCellDirection::Decipher(CellBody body, bool is_early) {
-  alignas(16) uint8_t delta[kAezDeltaBytes];
-  Prepare(is_early, delta);
-  chain_cipher_.Step(chain_);
-  uint8_t ciphertext_head[kAezPrevBytes];
-  std::memcpy(ciphertext_head, body.data(), kAezPrevBytes);
-  AezDecipher(key_, delta, body, body);
-  AdvancePrev(body.first<kAezPrevBytes>(), ciphertext_head);
+  CipherWholeCell(body, is_early, /*decipher=*/true);
+}
+
+// One cell alone. The next chain value depends only on this one, so it is stepped as soon as
+// Δ's inputs are taken: its 15 serial AES rounds then run beside AEZ-core instead of after it.
+void AezCellDirection::CipherWholeCell(CellBody body, bool is_early, bool decipher) {
+  uint8_t head_in[kAezPrevBytes];  // the cell's first 32 bytes before this layer
+  std::memcpy(head_in, body.data(), kAezPrevBytes);
+  if (kernels::AezCoreCellOverlapsHash()) {
+    // Δ and the chain step inside the kernel, beside AEZ-core.
+    uint8_t nonce[kAezCellNonceBytes];
+    CellNonce(is_early, nonce);
+    const AezCellState state{nonce, prev_, chain_, chain_cipher_.round_keys()};
+    const bool ok =
+        decipher ? AezDecipherCell(key_, state, body) : AezEncipherCell(key_, state, body);
+    (void)ok;  // 509 bytes with AES-NI (the VAES-256 path has it): never refused
+    const std::span<const uint8_t, kAezPrevBytes> head_out = body.first<kAezPrevBytes>();
+    for (size_t i = 0; i < kAezPrevBytes; ++i) prev_[i] = head_in[i] ^ head_out[i];
+    ++cell_number_;
+    next_delta_ready_ = false;
+  } else {
+    // Δ computed ahead (at the last cell's end), off this cell's path.
+    alignas(16) uint8_t delta[kAezDeltaBytes];
+    Prepare(is_early, delta);
+    chain_cipher_.Step(chain_);
+    if (decipher) {
+      AezDecipher(key_, delta, body, body);
+    } else {
+      AezEncipher(key_, delta, body, body);
+    }
+    AdvancePrev(head_in, body.first<kAezPrevBytes>());
+  }
+  sodium_memzero(head_in, sizeof head_in);
 }
 
 void AezCellDirection::AdvancePrev(std::span<const uint8_t, kAezPrevBytes> plaintext_head,
@@ -131,6 +156,7 @@ void AezCellDirection::AdvancePrev(std::span<const uint8_t, kAezPrevBytes> plain
   for (size_t i = 0; i < kAezPrevBytes; ++i) prev_[i] = plaintext_head[i] ^ ciphertext_head[i];
   ++cell_number_;
   ComputeDelta(false, next_delta_);
+  next_delta_ready_ = true;
 }
 
 namespace {

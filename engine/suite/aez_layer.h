@@ -102,9 +102,14 @@ class AezCellDirection final : public CellLayer {
 
  private:
   // prev = the cell's heads XORed; cell_number += 1 (the chain is stepped by the caller);
-  // then the next cell's Δ.
+  // then the next cell's Δ, computed ahead.
   void AdvancePrev(std::span<const uint8_t, kAezPrevBytes> plaintext_head,
                    std::span<const uint8_t, kAezPrevBytes> ciphertext_head);
+  // One whole cell in place, Δ from this direction's state: computed inside the kernel beside
+  // AEZ-core where it can (kernels::AezCoreCellOverlapsHash), else taken from next_delta_.
+  void CipherWholeCell(CellBody body, bool is_early, bool decipher);
+  // The cell's nonce: cell_number u64be | is_forward u8 | is_early u8.
+  void CellNonce(bool is_early, std::span<uint8_t, kAezCellNonceBytes> nonce) const;
   // Δ of the cell with this cell_number, prev and chain, RELAY (not RELAY_EARLY) or not.
   void ComputeDelta(bool is_early, std::span<uint8_t, kAezDeltaBytes> delta) const;
 
@@ -117,6 +122,9 @@ class AezCellDirection final : public CellLayer {
   // left by the cell before), computed as soon as that state is known so that its AES work is
   // off the next cell's path: a client's layers, and a relay's next cell, no longer wait for it.
   alignas(16) uint8_t next_delta_[kAezDeltaBytes];
+  // False when the last cell went through the kernel that computes Δ itself (nothing ahead):
+  // Prepare then computes it on demand.
+  bool next_delta_ready_ = false;
   const bool is_forward_;
 };
 
