@@ -432,6 +432,22 @@ bool AezCoreCellRounds(const AezKeyBlocks& key, const AezCellJob& cell, const ui
 }
 
 namespace {
+bool CellArgumentsValid(const AezCellJob& cell, const uint8_t* in, const uint8_t* out,
+                        size_t bytes) {
+  return in != nullptr && out != nullptr && bytes >= 32 && cell.tau0 != nullptr &&
+         cell.nonce_block != nullptr && cell.a1 != nullptr && cell.a2 != nullptr &&
+         (cell.chain == nullptr) == (cell.chain_round_keys == nullptr);
+}
+}  // namespace
+
+bool AezCoreCellRoundsIfOverlapped(const AezKeyBlocks& key, const AezCellJob& cell,
+                                   const uint8_t* in, uint8_t* out, size_t bytes, bool decipher) {
+  if (!AezCoreCellOverlapsHash() || !CellArgumentsValid(cell, in, out, bytes)) return false;
+  AezCoreCellVaes256(key, cell, in, out, bytes, decipher);
+  return true;
+}
+
+namespace {
 
 // chain = AES-256(chain) ^ chain with AES-NI, one block (the paths that do not overlap it).
 __attribute__((target("aes,sse2"))) void ChainStepAesNi(const uint8_t* round_keys, uint8_t* chain) {
@@ -448,16 +464,12 @@ __attribute__((target("aes,sse2"))) void ChainStepAesNi(const uint8_t* round_key
 bool AezCoreCellRoundsWithPath(KernelPath core_path, KernelPath hash_path, const AezKeyBlocks& key,
                                const AezCellJob& cell, const uint8_t* in, uint8_t* out,
                                size_t bytes, bool decipher) {
-  if (in == nullptr || out == nullptr || bytes < 32) return false;
-  if (cell.tau0 == nullptr || cell.nonce_block == nullptr || cell.a1 == nullptr ||
-      cell.a2 == nullptr || (cell.chain == nullptr) != (cell.chain_round_keys == nullptr)) {
-    return false;
-  }
-  if (cell.chain != nullptr && !Cpu().aesni) return false;
-  if (OverlapsHash(core_path, hash_path)) {
+  if (!CellArgumentsValid(cell, in, out, bytes)) return false;
+  if (OverlapsHash(core_path, hash_path)) {  // VAES implies AES-NI
     AezCoreCellVaes256(key, cell, in, out, bytes, decipher);
     return true;
   }
+  if (cell.chain != nullptr && !Cpu().aesni) return false;
   alignas(16) uint8_t delta[16];
   std::memcpy(delta, cell.tau0, 16);
   if (!AezCellHashTermsWithPath(hash_path, key, cell.nonce_block, cell.a1, cell.a2, delta)) {

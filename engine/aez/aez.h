@@ -41,11 +41,12 @@ void AezCellHash(const AezKey& key, std::span<const uint8_t, kAezCellNonceBytes>
                  std::span<const uint8_t, 32> a1, std::span<const uint8_t, 16> a2,
                  std::span<uint8_t, kAezDeltaBytes> delta);
 
-// A relay cell enciphered or deciphered in place with Δ = AezCellHash(key, nonce, a1, chain)
+// A relay cell enciphered or deciphered in place with Δ = AezCellHash(key, nonce, prev, chain)
 // computed inside the call, and then chain = AES-256_{chain_round_keys}(chain) ^ chain (the aez
-// layer's chain step, protocol §4). Where the kernel can (VAES-256) the hash runs beside
-// AEZ-core's first pass and the chain step beside its middle, so neither is a step of its own
-// between a circuit's cells. |body| >= 32, else false.
+// layer's chain step, protocol §4), the hash beside AEZ-core's first pass and the chain step
+// beside its middle, so neither is a step of its own between a circuit's cells. Only where the
+// kernel does that (the VAES-256 path: kernels::AezCoreCellOverlapsHash); elsewhere, or if
+// |body| < 32, false and nothing done: the caller computes Δ ahead and calls AezEncipher.
 inline constexpr size_t kAezChainRoundKeyBytes = 15 * 16;
 struct AezCellState {
   std::span<const uint8_t, kAezCellNonceBytes> nonce;
@@ -53,8 +54,8 @@ struct AezCellState {
   std::span<uint8_t, 16> chain;                                       // a2, then stepped
   std::span<const uint8_t, kAezChainRoundKeyBytes> chain_round_keys;  // AES-256's schedule
 };
-bool AezEncipherCell(const AezKey& key, const AezCellState& state, std::span<uint8_t> body);
-bool AezDecipherCell(const AezKey& key, const AezCellState& state, std::span<uint8_t> body);
+bool AezCipherCellOverlapped(const AezKey& key, const AezCellState& state, std::span<uint8_t> body,
+                             bool decipher);
 
 // AEZ-prf(K, Δ, |out|).
 void AezPrf(const AezKey& key, std::span<const uint8_t, kAezDeltaBytes> delta,

@@ -72,10 +72,8 @@ bool AezDecipher(const AezKey& key, std::span<const uint8_t, kAezDeltaBytes> del
   return Cipher(key, delta, in, out, /*decipher=*/true);
 }
 
-namespace {
-
-bool CipherCell(const AezKey& key, const AezCellState& state, std::span<uint8_t> body,
-                bool decipher) {
+bool AezCipherCellOverlapped(const AezKey& key, const AezCellState& state, std::span<uint8_t> body,
+                             bool decipher) {
   alignas(16) uint8_t nonce_block[16];
   aez_internal::PadCellNonce(state.nonce, nonce_block);  // public: a cell count and two flags
   const kernels::AezCellJob cell{key.hash_tau0(),
@@ -84,18 +82,8 @@ bool CipherCell(const AezKey& key, const AezCellState& state, std::span<uint8_t>
                                  state.chain.data(),
                                  state.chain_round_keys.data(),
                                  state.chain.data()};
-  return kernels::AezCoreCellRounds(key.blocks(), cell, body.data(), body.data(), body.size(),
-                                    decipher);
-}
-
-}  // namespace
-
-bool AezEncipherCell(const AezKey& key, const AezCellState& state, std::span<uint8_t> body) {
-  return CipherCell(key, state, body, /*decipher=*/false);
-}
-
-bool AezDecipherCell(const AezKey& key, const AezCellState& state, std::span<uint8_t> body) {
-  return CipherCell(key, state, body, /*decipher=*/true);
+  return kernels::AezCoreCellRoundsIfOverlapped(key.blocks(), cell, body.data(), body.data(),
+                                                body.size(), decipher);
 }
 
 bool AezEncrypt(const AezKey& key, std::span<const uint8_t> nonce, AezAdVector ad, size_t tau_bytes,

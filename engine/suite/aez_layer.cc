@@ -1,7 +1,7 @@
 #include "engine/suite/aez_layer.h"
 
 #include "engine/suite/aez_cell_batch.h"
-#include "kernels/aez_core_rounds.h"
+#include "kernels/zeroize.h"
 
 #include <sodium.h>
 
@@ -124,20 +124,18 @@ void AezCellDirection::Decipher(CellBody body, bool is_early) {
 void AezCellDirection::CipherWholeCell(CellBody body, bool is_early, bool decipher) {
   uint8_t head_in[kAezPrevBytes];  // the cell's first 32 bytes before this layer
   std::memcpy(head_in, body.data(), kAezPrevBytes);
-  if (kernels::AezCoreCellOverlapsHash()) {
-    // Δ and the chain step inside the kernel, beside AEZ-core.
-    uint8_t nonce[kAezCellNonceBytes];
-    CellNonce(is_early, nonce);
-    const AezCellState state{nonce, prev_, chain_, chain_cipher_.round_keys()};
-    const bool ok =
-        decipher ? AezDecipherCell(key_, state, body) : AezEncipherCell(key_, state, body);
-    (void)ok;  // 509 bytes with AES-NI (the VAES-256 path has it): never refused
+  uint8_t nonce[kAezCellNonceBytes];
+  CellNonce(is_early, nonce);
+  const AezCellState state{nonce, prev_, chain_, chain_cipher_.round_keys()};
+  if (AezCipherCellOverlapped(key_, state, body, decipher)) {
+    // Δ and the chain step were inside the kernel, beside AEZ-core; nothing computed ahead.
     const std::span<const uint8_t, kAezPrevBytes> head_out = body.first<kAezPrevBytes>();
     for (size_t i = 0; i < kAezPrevBytes; ++i) prev_[i] = head_in[i] ^ head_out[i];
     ++cell_number_;
     next_delta_ready_ = false;
   } else {
-    // Δ computed ahead (at the last cell's end), off this cell's path.
+    // Δ computed ahead (at the last cell's end), off this cell's path; the chain stepped here,
+    // its rounds beside AEZ-core's.
     alignas(16) uint8_t delta[kAezDeltaBytes];
     Prepare(is_early, delta);
     chain_cipher_.Step(chain_);
@@ -148,7 +146,7 @@ void AezCellDirection::CipherWholeCell(CellBody body, bool is_early, bool deciph
     }
     AdvancePrev(head_in, body.first<kAezPrevBytes>());
   }
-  sodium_memzero(head_in, sizeof head_in);
+  kernels::ZeroizeInline(head_in, sizeof head_in);
 }
 
 void AezCellDirection::AdvancePrev(std::span<const uint8_t, kAezPrevBytes> plaintext_head,
