@@ -11,11 +11,10 @@
 // those of the others.
 #include "kernels/aez_core_rounds.h"
 
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/aes256_block.h"
 #include "kernels/aes_rounds.h"
 #include "kernels/aez_core_vaes-inl.h"
 #include "kernels/calibration-inl.h"
@@ -447,20 +446,6 @@ bool AezCoreCellRoundsIfOverlapped(const AezKeyBlocks& key, const AezCellJob& ce
   return true;
 }
 
-namespace {
-
-// chain = AES-256(chain) ^ chain with AES-NI, one block (the paths that do not overlap it).
-__attribute__((target("aes,sse2"))) void ChainStepAesNi(const uint8_t* round_keys, uint8_t* chain) {
-  const __m128i* rk = reinterpret_cast<const __m128i*>(round_keys);
-  const __m128i in = _mm_loadu_si128(reinterpret_cast<const __m128i*>(chain));
-  __m128i b = _mm_xor_si128(in, _mm_loadu_si128(rk));
-  for (int r = 1; r < 14; ++r) b = _mm_aesenc_si128(b, _mm_loadu_si128(rk + r));
-  b = _mm_aesenclast_si128(b, _mm_loadu_si128(rk + 14));
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(chain), _mm_xor_si128(b, in));
-}
-
-}  // namespace
-
 bool AezCoreCellRoundsWithPath(KernelPath core_path, KernelPath hash_path, const AezKeyBlocks& key,
                                const AezCellJob& cell, const uint8_t* in, uint8_t* out,
                                size_t bytes, bool decipher) {
@@ -478,7 +463,12 @@ bool AezCoreCellRoundsWithPath(KernelPath core_path, KernelPath hash_path, const
   const AezCoreJob job{&key, delta, in, out, bytes};
   const bool ok = AezCoreRoundsBatchWithPath(core_path, {&job, 1}, decipher);
   explicit_bzero(delta, sizeof delta);
-  if (ok && cell.chain != nullptr) ChainStepAesNi(cell.chain_round_keys, cell.chain);
+  if (ok && cell.chain != nullptr) {  // chain ^= AES-256(chain)
+    alignas(16) uint8_t encrypted[16];
+    Aes256EncryptBlockAesNi(cell.chain_round_keys, cell.chain, encrypted);
+    for (size_t i = 0; i < 16; ++i) cell.chain[i] ^= encrypted[i];
+    explicit_bzero(encrypted, sizeof encrypted);
+  }
   return ok;
 }
 

@@ -110,13 +110,12 @@ bool AezCellHashTermsWithPath(KernelPath path, const AezKeyBlocks& key,
 // On the VAES-256 path the hash's AES4 run beside pass 1 (Δ is first needed at Sx) and the
 // chain's 14 rounds beside the middle AES10, so neither is a step of its own between a
 // circuit's cells; other paths run them one after another. `out` may be `in`.
-inline constexpr size_t kAes256RoundKeyBytes = 15 * 16;
 struct AezCellJob {
   const uint8_t* tau0;                        // 16 bytes: E^{3,1}([0]_128) under the key
   const uint8_t* nonce_block;                 // 16 bytes: the 10-byte nonce, 0x80, zeros
   const uint8_t* a1;                          // 32 bytes
   const uint8_t* a2;                          // 16 bytes
-  const uint8_t* chain_round_keys = nullptr;  // kAes256RoundKeyBytes, or null with chain
+  const uint8_t* chain_round_keys = nullptr;  // 15 round keys (240 bytes), or null
   uint8_t* chain = nullptr;                   // 16 bytes, stepped in place; null: no step
 };
 // True when AezCoreCellRounds runs the hash and the chain step beside AEZ-core on this thread's

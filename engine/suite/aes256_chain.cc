@@ -8,19 +8,10 @@
 #include <cstdlib>
 
 #include "engine/common/ipsec_mb_manager.h"
+#include "kernels/aes256_block.h"
 
 namespace relaycell {
 namespace {
-
-__attribute__((target("aes,sse2"))) void EncryptAesNi(const uint8_t* round_keys, const uint8_t* in,
-                                                      uint8_t* out) {
-  const __m128i* rk = reinterpret_cast<const __m128i*>(round_keys);
-  __m128i b =
-      _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in)), _mm_load_si128(rk));
-  for (int r = 1; r < 14; ++r) b = _mm_aesenc_si128(b, _mm_load_si128(rk + r));
-  b = _mm_aesenclast_si128(b, _mm_load_si128(rk + 14));
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), b);
-}
 
 // chains[i] = AES-256_{keys[i]}(chains[i]) ⊕ chains[i] for i < n <= 4, the rounds interleaved.
 __attribute__((target("aes,sse2"))) void StepFourAesNi(const uint8_t* const* round_keys,
@@ -64,7 +55,7 @@ void Aes256Chain::Init(std::span<const uint8_t, kAes256KeyBytes> key) {
 
 void Aes256Chain::EncryptBlock(std::span<const uint8_t, 16> in, std::span<uint8_t, 16> out) const {
   if (kHaveAesNi) {
-    EncryptAesNi(round_keys_, in.data(), out.data());
+    kernels::Aes256EncryptBlockAesNi(round_keys_, in.data(), out.data());
   } else {
     EncryptIpsecMb(round_keys_, in.data(), out.data());
   }
