@@ -413,21 +413,19 @@ bool AezCellHashTermsWithPath(KernelPath path, const AezKeyBlocks& key,
 }
 
 namespace {
+// The fused one-cell kernel is VAES-256 code. It also serves when the calibration picked VAES-512
+// for AEZ-core: on Zen 4 (512-bit ops split in two) the two cores tie on whole messages, while
+// the fused cell ran a relay peel in 102 ns against 132 ns with Δ computed ahead.
 bool OverlapsHash(KernelPath core_path, KernelPath hash_path) {
   const KernelPath vaes256 = KernelPath::Raw(RawKernel::kVaes256);
-  return core_path == vaes256 && hash_path == vaes256 && RawKernelUsable(RawKernel::kVaes256);
+  const bool raw_vaes_core =
+      core_path == vaes256 || core_path == KernelPath::Raw(RawKernel::kVaes512);
+  return raw_vaes_core && hash_path == vaes256 && RawKernelUsable(RawKernel::kVaes256);
 }
 }  // namespace
 
 bool AezCoreCellOverlapsHash() {
   return OverlapsHash(ActivePath(KernelFamily::kAezCore), ActivePath(KernelFamily::kAezHash));
-}
-
-bool AezCoreCellRounds(const AezKeyBlocks& key, const AezCellJob& cell, const uint8_t* in,
-                       uint8_t* out, size_t bytes, bool decipher) {
-  return AezCoreCellRoundsWithPath(ActivePath(KernelFamily::kAezCore),
-                                   ActivePath(KernelFamily::kAezHash), key, cell, in, out, bytes,
-                                   decipher);
 }
 
 namespace {

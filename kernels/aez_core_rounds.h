@@ -118,16 +118,15 @@ struct AezCellJob {
   const uint8_t* chain_round_keys = nullptr;  // 15 round keys (240 bytes), or null
   uint8_t* chain = nullptr;                   // 16 bytes, stepped in place; null: no step
 };
-// True when AezCoreCellRounds runs the hash and the chain step beside AEZ-core on this thread's
+// True when the cell kernel runs the hash and the chain step beside AEZ-core on this thread's
 // active paths (then a caller gains nothing by computing Δ ahead of the cell).
 bool AezCoreCellOverlapsHash();
-// AezCoreCellRounds only if this thread's active paths overlap (AezCoreCellOverlapsHash), else
+// The cell kernel only if this thread's active paths overlap (AezCoreCellOverlapsHash), else
 // false and nothing done: one look at the paths for a caller that has another way.
 bool AezCoreCellRoundsIfOverlapped(const AezKeyBlocks& key, const AezCellJob& cell,
                                    const uint8_t* in, uint8_t* out, size_t bytes, bool decipher);
-// False (nothing written) if bytes < 32, a pointer is null, or chain is set without AES-NI.
-bool AezCoreCellRounds(const AezKeyBlocks& key, const AezCellJob& cell, const uint8_t* in,
-                       uint8_t* out, size_t bytes, bool decipher);
+// The cell on the given paths. False (nothing written) if bytes < 32, a pointer is null, or
+// chain is set without AES-NI.
 bool AezCoreCellRoundsWithPath(KernelPath core_path, KernelPath hash_path, const AezKeyBlocks& key,
                                const AezCellJob& cell, const uint8_t* in, uint8_t* out,
                                size_t bytes, bool decipher);

@@ -25,7 +25,7 @@ void AezHashStringsVaes256(const AezKeyBlocks& key, size_t first_j,
 void AezCellHashTermsVaes256(const AezKeyBlocks& key, const uint8_t nonce_block[16],
                              const uint8_t a1[32], const uint8_t a2[16], uint8_t sum[16]);
 
-// AezCoreCellRounds' VAES-256 body (arguments already checked).
+// The fused one-cell kernel's VAES-256 body (arguments already checked).
 void AezCoreCellVaes256(const AezKeyBlocks& key, const AezCellJob& cell, const uint8_t* in,
                         uint8_t* out, size_t bytes, bool decipher);
 
