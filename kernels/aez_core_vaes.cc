@@ -25,7 +25,6 @@
 #include <algorithm>
 
 #include "kernels/aez_core_vaes-inl.h"
-#include "kernels/zeroize.h"
 
 namespace relaycell::kernels {
 namespace {
@@ -406,8 +405,7 @@ __attribute__((target("avx2,aes,vaes"))) void AezCoreVaes256(const AezCoreJob* j
     Begin(jobs[0], d, Load(jobs[0].delta), st);
     Middle(*jobs[0].key, d, st);
     Finish(jobs[0], d, st);
-    explicit_bzero(&st, sizeof st);
-    return;
+    return;  // no wipe of `st`, as in the 512-bit kernel: in registers, unless taken by address
   }
   // Two messages in flight: message m's middle AES10, then message m+1's pass 1 (which the
   // core overlaps with that chain), then message m's pass 2. (Measured: faster than issuing
@@ -497,7 +495,7 @@ __attribute__((target("avx2,aes,vaes"))) void AezCoreCellVaes256(const AezKeyBlo
   }
   Middle(key, d, st);
   Finish(job, d, st);
-  ZeroizeInline(&st, sizeof st);  // one cell: a call would cost more than the stores
+  // No wipe of `st`: see AezCoreVaes256's single message. The layer's caller wipes the stack.
 }
 
 }  // namespace relaycell::kernels

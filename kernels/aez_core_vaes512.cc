@@ -336,18 +336,27 @@ RELAYCELL_AEZ_VAES512 __m512i Pass2First(const RoundKeys& k, __m512i middle, __m
   return sum;
 }
 
-// Pass 2 stages two and three: Z' = Y ^ E^{0,0}(Y'), Z = Y' ^ E^{1,i}(Z'). Writes (Z_i, Z'_i)
-// in message order.
+// Pass 2 stages two and three: Z' = Y ^ E^{0,0}(Y'), Z = Y' ^ E^{1,i}(Z'). Reads Y' ^ I and Y
+// from `work`, writes (Z_i, Z'_i) to `out` in message order. A separate `work` is zeroed as
+// soon as it is read: Y' and Z' ^ Y are an AES4 input and output, and nothing may be left of
+// them. (Measured: a wipe of the whole buffer at the end cost a 509-byte cell 10 ns on Zen 4;
+// these stores cost nothing.)
 template <class V, size_t n>
 RELAYCELL_AEZ_VAES512 void Pass2Rest(const RoundKeys& k, __m512i j_ipow, __m512i i1,
-                                     const uint8_t* l_rows, uint8_t* out) {
+                                     const uint8_t* l_rows, uint8_t* work, uint8_t* out) {
   constexpr size_t kSpan = 32 * kBlocks<V>;
   V u[n], yp[n], offset[n], y_offset[n];
   for (size_t v = 0; v < n; ++v) {
     offset[v] = Xor(Narrow<V>(j_ipow), LoadRows<V>(l_rows + 16 * kBlocks<V> * v));  // E^{1,i}'s
-    u[v] = LoadRows<V>(out + kSpan * v);                                            // Y' ^ I
+    u[v] = LoadRows<V>(work + kSpan * v);                                           // Y' ^ I
     yp[v] = Xor(u[v], Narrow<V>(i1));
-    y_offset[v] = Xor(LoadRows<V>(out + kSpan * v + kSpan / 2), offset[v]);
+    y_offset[v] = Xor(LoadRows<V>(work + kSpan * v + kSpan / 2), offset[v]);
+  }
+  if (work != out) {
+    for (size_t v = 0; v < n; ++v) {
+      StoreRows(work + kSpan * v, Narrow<V>(_mm512_setzero_si512()));
+      StoreRows(work + kSpan * v + kSpan / 2, Narrow<V>(_mm512_setzero_si512()));
+    }
   }
   Aes4Head(u, k);
   // Keyed with Y ^ offset: Z' ^ offset, E^{1,i}'s input.
@@ -372,10 +381,11 @@ struct Pass2FirstQuads {
 struct Pass2RestQuads {
   const RoundKeys& k;
   __m512i i1;
+  uint8_t* work;
   uint8_t* out;
   template <size_t n>
   RELAYCELL_AEZ_VAES512 void Quads(const GroupTerms& terms, size_t first, const uint8_t* l_rows) {
-    Pass2Rest<__m512i, n>(k, terms.j_ipow, i1, l_rows, out + 32 * first);
+    Pass2Rest<__m512i, n>(k, terms.j_ipow, i1, l_rows, work + 32 * first, out + 32 * first);
   }
 };
 
@@ -450,7 +460,8 @@ RELAYCELL_AEZ_VAES512 __m512i Pass1Ends(const RoundKeys& k, const AezKeyBlocks& 
 
 // Pass 1, the fragment and Xy: everything up to Sx = Xx ^ Δ ^ S_X ^ E^{0,1+d}(Xy). `bytes` is
 // job.bytes, a constant where the caller knows it (the loops and masks then fold away).
-RELAYCELL_AEZ_VAES512 void Begin(const AezCoreJob& job, size_t bytes, size_t d, CoreState& st) {
+RELAYCELL_AEZ_VAES512 void Begin(const AezCoreJob& job, size_t bytes, size_t d, uint8_t* work,
+                                 CoreState& st) {
   const AezKeyBlocks& key = *job.key;
   const RoundKeys k = LoadKeys(key);
   const size_t pairs = (bytes - 32) / 32;
@@ -463,12 +474,11 @@ RELAYCELL_AEZ_VAES512 void Begin(const AezCoreJob& job, size_t bytes, size_t d, 
   const __m512i l_sx = BroadcastFrom(key.l_multiple(1 + d));
   // E^{0,1+d}(Xy)'s last key: Xx ^ Δ ^ (1+d)L.
   const __m512i xy_key = Xor3(BroadcastFrom(job.in + bytes - 32), BroadcastFrom(job.delta), l_sx);
-  Pass1Quads quads{k, BroadcastFrom(key.i_powers[0]), job.in, job.out, _mm512_setzero_si512()};
+  Pass1Quads quads{k, BroadcastFrom(key.i_powers[0]), job.in, work, _mm512_setzero_si512()};
   // Quads first, tail last, in the order pass 2 finishes them (a chained call reads what the
   // previous one wrote; measured: faster than the tail first).
   ForEachQuads(key, pairs, quads);
-  const __m512i ends =
-      Pass1Ends(k, key, st, TailOf(key, pairs), masks, xy_key, l_sx, job.in, job.out);
+  const __m512i ends = Pass1Ends(k, key, st, TailOf(key, pairs), masks, xy_key, l_sx, job.in, work);
   st.middle_in = FoldBroadcast(Xor(quads.sum, ends));
   st.sx = Xor(st.middle_in, l_sx);
 }
@@ -488,7 +498,7 @@ RELAYCELL_AEZ_VAES512 void Middle(const AezKeyBlocks& key, size_t d, CoreState& 
 // come first, so Cx, Cy and Cuv are stored, and their stores retire, before the rest of pass 2:
 // a chained call's load of Xuv straddles two of those stores, so it waits for them to reach the
 // cache, and waiting for all of pass 2 as well cost a 509-byte cell 20 cycles.
-RELAYCELL_AEZ_VAES512 void Finish(const AezCoreJob& job, size_t bytes, size_t d,
+RELAYCELL_AEZ_VAES512 void Finish(const AezCoreJob& job, size_t bytes, size_t d, uint8_t* work,
                                   const CoreState& st) {
   const AezKeyBlocks& key = *job.key;
   const RoundKeys k = LoadKeys(key);
@@ -499,19 +509,20 @@ RELAYCELL_AEZ_VAES512 void Finish(const AezCoreJob& job, size_t bytes, size_t d,
   const __m512i pads = Round(Aes10Head(st.middle, k), k.i);
   const __m512i s_offset = Xor(st.s_terms, BroadcastFrom(key.j_multiple(2)));
   const Tail tail = TailOf(key, pairs);
+  uint8_t* twork = work + 32 * tail.first;
   uint8_t* tout = job.out + 32 * tail.first;
   const uint8_t* l_rows = key.l_multiple(tail.first % 8 + 1);
   const __m512i tail_s_offset = Xor(s_offset, tail.terms.ipow);
-  Pass2FirstQuads first{k, st.middle, s_offset, i1, job.out, _mm512_setzero_si512()};
+  Pass2FirstQuads first{k, st.middle, s_offset, i1, work, _mm512_setzero_si512()};
   ForEachQuads(key, pairs, first);
   __m512i sum_y = first.sum;
   if (tail.count >= 2) {
-    sum_y = Xor(sum_y, Pass2First<__m256i, 1>(k, st.middle, tail_s_offset, i1, l_rows, tout));
+    sum_y = Xor(sum_y, Pass2First<__m256i, 1>(k, st.middle, tail_s_offset, i1, l_rows, twork));
   }
   if (tail.count & 1) {
     const size_t p = tail.count - 1;
     sum_y = Xor(sum_y, Pass2First<__m128i, 1>(k, st.middle, tail_s_offset, i1, l_rows + 16 * p,
-                                              tout + 32 * p));
+                                              twork + 32 * p));
   }
   // (2I ^ 4L, 2I ^ 5L, 2I ^ (2-d)L, 0): E^{0,4}'s, E^{0,5}'s and E^{0,2-d}'s offsets.
   const __m512i end_offsets =
@@ -539,30 +550,40 @@ RELAYCELL_AEZ_VAES512 void Finish(const AezCoreJob& job, size_t bytes, size_t d,
                       _mm512_castsi512_si256(c_ends));
   Store(job.out + bytes - 16, _mm512_extracti32x4_epi32(c_ends, 2));
   Store(job.out + bytes - 32, cx);
-  Pass2RestQuads rest_of_pass2{k, i1, job.out};
+  Pass2RestQuads rest_of_pass2{k, i1, work, job.out};
   ForEachQuads(key, pairs, rest_of_pass2);
-  if (tail.count >= 2) Pass2Rest<__m256i, 1>(k, tail.terms.j_ipow, i1, l_rows, tout);
+  if (tail.count >= 2) Pass2Rest<__m256i, 1>(k, tail.terms.j_ipow, i1, l_rows, twork, tout);
   if (tail.count & 1) {
     const size_t p = tail.count - 1;
-    Pass2Rest<__m128i, 1>(k, tail.terms.j_ipow, i1, l_rows + 16 * p, tout + 32 * p);
+    Pass2Rest<__m128i, 1>(k, tail.terms.j_ipow, i1, l_rows + 16 * p, twork + 32 * p, tout + 32 * p);
   }
 }
 
 // A relay cell's 509 bytes get their own copy of Begin and Finish with every length folded
 // in: no loops or masks left to compute, a third fewer instructions than the general one.
+// Its pass-1 outputs go to a 64-byte aligned buffer on the stack (which Pass2Rest zeroes as it
+// reads it), not to `out`: a cell's body is never 64-byte aligned (it starts 5 bytes into the
+// cell), and 64-byte stores and reloads across cache lines cost. (Zen 4, body at +5: 83 -> 68
+// ns a cell.) Longer messages, of any length, keep using `out`.
 constexpr size_t kCellBodyMessageBytes = 509;
-RELAYCELL_AEZ_VAES512 void BeginAny(const AezCoreJob& job, size_t d, CoreState& st) {
+constexpr size_t kCellWorkBytes = 32 * ((kCellBodyMessageBytes - 32) / 32);
+struct alignas(64) CellWork {
+  uint8_t bytes[kCellWorkBytes];
+};
+RELAYCELL_AEZ_VAES512 void BeginAny(const AezCoreJob& job, size_t d, CellWork& work,
+                                    CoreState& st) {
   if (job.bytes == kCellBodyMessageBytes) {
-    Begin(job, kCellBodyMessageBytes, d, st);
+    Begin(job, kCellBodyMessageBytes, d, work.bytes, st);
   } else {
-    Begin(job, job.bytes, d, st);
+    Begin(job, job.bytes, d, job.out, st);
   }
 }
-RELAYCELL_AEZ_VAES512 void FinishAny(const AezCoreJob& job, size_t d, const CoreState& st) {
+RELAYCELL_AEZ_VAES512 void FinishAny(const AezCoreJob& job, size_t d, CellWork& work,
+                                     const CoreState& st) {
   if (job.bytes == kCellBodyMessageBytes) {
-    Finish(job, kCellBodyMessageBytes, d, st);
+    Finish(job, kCellBodyMessageBytes, d, work.bytes, st);
   } else {
-    Finish(job, job.bytes, d, st);
+    Finish(job, job.bytes, d, job.out, st);
   }
 }
 
@@ -621,23 +642,27 @@ RELAYCELL_AEZ_VAES512_ENTRY void AezCoreVaes512(const AezCoreJob* jobs, size_t n
   const size_t d = decipher ? 1 : 0;
   if (n == 0) return;
   if (n == 1) {
+    // No wipe of `st`: it lives in registers, and taking its address to wipe it put it in
+    // memory, a store and reload between the stages (Zen 4: 12 ns of a 509-byte message's 80).
+    // What the compiler spills is the stack's to wipe (WipeStack, once per batch, engine/).
     CoreState st;
-    BeginAny(jobs[0], d, st);
+    CellWork work;
+    BeginAny(jobs[0], d, work, st);
     Middle(*jobs[0].key, d, st);
-    FinishAny(jobs[0], d, st);
-    explicit_bzero(&st, sizeof st);
+    FinishAny(jobs[0], d, work, st);
     return;
   }
   // Two messages in flight, as in the 256-bit kernel: message m's middle AES10, then message
   // m+1's pass 1 (which the core overlaps with that chain), then message m's pass 2.
   CoreState st[2];
-  BeginAny(jobs[0], d, st[0]);
+  CellWork work[2];
+  BeginAny(jobs[0], d, work[0], st[0]);
   for (size_t m = 0; m < n; ++m) {
     Middle(*jobs[m].key, d, st[m & 1]);
-    if (m + 1 < n) BeginAny(jobs[m + 1], d, st[(m + 1) & 1]);
-    FinishAny(jobs[m], d, st[m & 1]);
+    if (m + 1 < n) BeginAny(jobs[m + 1], d, work[(m + 1) & 1], st[(m + 1) & 1]);
+    FinishAny(jobs[m], d, work[m & 1], st[m & 1]);
   }
-  explicit_bzero(st, sizeof st);
+  explicit_bzero(st, sizeof st);  // `work` is zero again: Pass2Rest
 }
 
 RELAYCELL_AEZ_VAES512_ENTRY void AezAes4XorSumVaes512(const AezKeyBlocks& key,
