@@ -413,14 +413,29 @@ bool AezCellHashTermsWithPath(KernelPath path, const AezKeyBlocks& key,
 }
 
 namespace {
-// The fused one-cell kernel is VAES-256 code. It also serves when the calibration picked VAES-512
-// for AEZ-core: on Zen 4 (512-bit ops split in two) the two cores tie on whole messages, while
-// the fused cell ran a relay peel in 102 ns against 132 ns with Δ computed ahead.
-bool OverlapsHash(KernelPath core_path, KernelPath hash_path) {
+// The fused one-cell kernels (Δ and the chain step inside AEZ-core) exist at both raw VAES
+// widths; the AEZ-core path picks the width, and the hash path only has to be raw VAES too
+// (the kernel hashes the cell's AD itself: one zmm AES4, or two ymm ones).
+enum class CellKernel { kNone, kVaes256, kVaes512 };
+CellKernel CellKernelFor(KernelPath core_path, KernelPath hash_path) {
   const KernelPath vaes256 = KernelPath::Raw(RawKernel::kVaes256);
-  const bool raw_vaes_core =
-      core_path == vaes256 || core_path == KernelPath::Raw(RawKernel::kVaes512);
-  return raw_vaes_core && hash_path == vaes256 && RawKernelUsable(RawKernel::kVaes256);
+  const KernelPath vaes512 = KernelPath::Raw(RawKernel::kVaes512);
+  if (hash_path != vaes256 && hash_path != vaes512) return CellKernel::kNone;
+  if (core_path == vaes512 && RawKernelUsable(RawKernel::kVaes512)) return CellKernel::kVaes512;
+  if (core_path == vaes256 && RawKernelUsable(RawKernel::kVaes256)) return CellKernel::kVaes256;
+  return CellKernel::kNone;
+}
+bool OverlapsHash(KernelPath core_path, KernelPath hash_path) {
+  return CellKernelFor(core_path, hash_path) != CellKernel::kNone;
+}
+// Runs the fused kernel `which` (not kNone); arguments already checked.
+void RunCellKernel(CellKernel which, const AezKeyBlocks& key, const AezCellJob& cell,
+                   const uint8_t* in, uint8_t* out, size_t bytes, bool decipher) {
+  if (which == CellKernel::kVaes512) {
+    AezCoreCellVaes512(key, cell, in, out, bytes, decipher);
+  } else {
+    AezCoreCellVaes256(key, cell, in, out, bytes, decipher);
+  }
 }
 }  // namespace
 
@@ -439,8 +454,10 @@ bool CellArgumentsValid(const AezCellJob& cell, const uint8_t* in, const uint8_t
 
 bool AezCoreCellRoundsIfOverlapped(const AezKeyBlocks& key, const AezCellJob& cell,
                                    const uint8_t* in, uint8_t* out, size_t bytes, bool decipher) {
-  if (!AezCoreCellOverlapsHash() || !CellArgumentsValid(cell, in, out, bytes)) return false;
-  AezCoreCellVaes256(key, cell, in, out, bytes, decipher);
+  const CellKernel which =
+      CellKernelFor(ActivePath(KernelFamily::kAezCore), ActivePath(KernelFamily::kAezHash));
+  if (which == CellKernel::kNone || !CellArgumentsValid(cell, in, out, bytes)) return false;
+  RunCellKernel(which, key, cell, in, out, bytes, decipher);
   return true;
 }
 
@@ -448,8 +465,8 @@ bool AezCoreCellRoundsWithPath(KernelPath core_path, KernelPath hash_path, const
                                const AezCellJob& cell, const uint8_t* in, uint8_t* out,
                                size_t bytes, bool decipher) {
   if (!CellArgumentsValid(cell, in, out, bytes)) return false;
-  if (OverlapsHash(core_path, hash_path)) {  // VAES implies AES-NI
-    AezCoreCellVaes256(key, cell, in, out, bytes, decipher);
+  if (const CellKernel which = CellKernelFor(core_path, hash_path); which != CellKernel::kNone) {
+    RunCellKernel(which, key, cell, in, out, bytes, decipher);  // VAES implies AES-NI
     return true;
   }
   if (cell.chain != nullptr && !Cpu().aesni) return false;

@@ -29,13 +29,15 @@ void AezCellHashTermsVaes256(const AezKeyBlocks& key, const uint8_t nonce_block[
 void AezCoreCellVaes256(const AezKeyBlocks& key, const AezCellJob& cell, const uint8_t* in,
                         uint8_t* out, size_t bytes, bool decipher);
 
-// The same three with 512-bit VAES (kernels/aez_core_vaes512.cc): four blocks per VAESENC.
+// The same four with 512-bit VAES (kernels/aez_core_vaes512.cc): four blocks per VAESENC.
 // Only call when RawKernelUsable(RawKernel::kVaes512).
 void AezCoreVaes512(const AezCoreJob* jobs, size_t n, bool decipher);
 void AezAes4XorSumVaes512(const AezKeyBlocks& key, const uint8_t* blocks, size_t n,
                           uint8_t sum[16]);
 void AezHashStringsVaes512(const AezKeyBlocks& key, size_t first_j,
                            std::span<const std::span<const uint8_t>> strings, uint8_t sum[16]);
+void AezCoreCellVaes512(const AezKeyBlocks& key, const AezCellJob& cell, const uint8_t* in,
+                        uint8_t* out, size_t bytes, bool decipher);
 
 }  // namespace relaycell::kernels
 

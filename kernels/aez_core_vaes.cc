@@ -24,6 +24,7 @@
 
 #include <algorithm>
 
+#include "kernels/aes256_block-inl.h"
 #include "kernels/aez_core_vaes-inl.h"
 
 namespace relaycell::kernels {
@@ -485,14 +486,8 @@ __attribute__((target("avx2,aes,vaes"))) void AezCoreCellVaes256(const AezKeyBlo
   const AezCoreJob job{&key, nullptr, in, out, bytes};
   CoreState st;
   Begin(job, d, delta, st);
-  if (cell.chain != nullptr) {  // a2 (perhaps the chain itself) was read above
-    const uint8_t* rk = cell.chain_round_keys;
-    const __m128i chain = Load(cell.chain);
-    __m128i b = _mm_xor_si128(chain, Load(rk));
-    for (int r = 1; r < 14; ++r) b = _mm_aesenc_si128(b, Load(rk + 16 * r));
-    b = _mm_aesenclast_si128(b, Load(rk + 16 * 14));
-    Store(cell.chain, _mm_xor_si128(b, chain));
-  }
+  // a2 (perhaps the chain itself) was read above.
+  if (cell.chain != nullptr) StepChain(cell.chain_round_keys, cell.chain);
   Middle(key, d, st);
   Finish(job, d, st);
   // No wipe of `st`: see AezCoreVaes256's single message. The layer's caller wipes the stack.

@@ -26,6 +26,7 @@
 
 #include <algorithm>
 
+#include "kernels/aes256_block-inl.h"
 #include "kernels/aez_core_vaes-inl.h"
 
 namespace relaycell::kernels {
@@ -460,8 +461,8 @@ RELAYCELL_AEZ_VAES512 __m512i Pass1Ends(const RoundKeys& k, const AezKeyBlocks& 
 
 // Pass 1, the fragment and Xy: everything up to Sx = Xx ^ Δ ^ S_X ^ E^{0,1+d}(Xy). `bytes` is
 // job.bytes, a constant where the caller knows it (the loops and masks then fold away).
-RELAYCELL_AEZ_VAES512 void Begin(const AezCoreJob& job, size_t bytes, size_t d, uint8_t* work,
-                                 CoreState& st) {
+RELAYCELL_AEZ_VAES512 void Begin(const AezCoreJob& job, size_t bytes, size_t d, __m128i delta,
+                                 uint8_t* work, CoreState& st) {
   const AezKeyBlocks& key = *job.key;
   const RoundKeys k = LoadKeys(key);
   const size_t pairs = (bytes - 32) / 32;
@@ -469,11 +470,11 @@ RELAYCELL_AEZ_VAES512 void Begin(const AezCoreJob& job, size_t bytes, size_t d, 
   // In bounds: Xx and Xy follow the fragment.
   st.fragment =
       _mm256_or_si256(_mm256_and_si256(Load2(job.in + 32 * pairs), masks.keep), masks.marker);
-  st.delta = Load(job.delta);
+  st.delta = delta;
   st.xy = BroadcastFrom(job.in + bytes - 16);
   const __m512i l_sx = BroadcastFrom(key.l_multiple(1 + d));
   // E^{0,1+d}(Xy)'s last key: Xx ^ Δ ^ (1+d)L.
-  const __m512i xy_key = Xor3(BroadcastFrom(job.in + bytes - 32), BroadcastFrom(job.delta), l_sx);
+  const __m512i xy_key = Xor3(BroadcastFrom(job.in + bytes - 32), Broadcast(delta), l_sx);
   Pass1Quads quads{k, BroadcastFrom(key.i_powers[0]), job.in, work, _mm512_setzero_si512()};
   // Quads first, tail last, in the order pass 2 finishes them (a chained call reads what the
   // previous one wrote; measured: faster than the tail first).
@@ -570,12 +571,12 @@ constexpr size_t kCellWorkBytes = 32 * ((kCellBodyMessageBytes - 32) / 32);
 struct alignas(64) CellWork {
   uint8_t bytes[kCellWorkBytes];
 };
-RELAYCELL_AEZ_VAES512 void BeginAny(const AezCoreJob& job, size_t d, CellWork& work,
+RELAYCELL_AEZ_VAES512 void BeginAny(const AezCoreJob& job, size_t d, __m128i delta, CellWork& work,
                                     CoreState& st) {
   if (job.bytes == kCellBodyMessageBytes) {
-    Begin(job, kCellBodyMessageBytes, d, work.bytes, st);
+    Begin(job, kCellBodyMessageBytes, d, delta, work.bytes, st);
   } else {
-    Begin(job, job.bytes, d, job.out, st);
+    Begin(job, job.bytes, d, delta, job.out, st);
   }
 }
 RELAYCELL_AEZ_VAES512 void FinishAny(const AezCoreJob& job, size_t d, CellWork& work,
@@ -636,6 +637,28 @@ RELAYCELL_AEZ_VAES512 __m128i Total(const Aes4Sum& p) {
   return p.has_pending ? Xor(total, Aes4(p.pending, p.k)) : total;
 }
 
+// Two 16-byte blocks from anywhere as one ymm; two ymm as one zmm.
+RELAYCELL_AEZ_VAES512 __m256i LoadHalves(const uint8_t* low, const uint8_t* high) {
+  return _mm256_inserti128_si256(_mm256_castsi128_si256(Load(low)), Load(high), 1);
+}
+RELAYCELL_AEZ_VAES512 __m512i Join(__m256i low, __m256i high) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(low), high, 1);
+}
+
+// The cell's AD terms of Δ, as AezCellHashTermsVaes256 computes them: the nonce block, A1's two
+// blocks and A2 under E^{4,0}, E^{5,1}, E^{5,2} and E^{6,1}, in one AES4.
+RELAYCELL_AEZ_VAES512 __m128i CellHashTerms(const AezKeyBlocks& key, const uint8_t* nonce_block,
+                                            const uint8_t* a1, const uint8_t* a2) {
+  const RoundKeys k = LoadKeys(key);
+  const __m512i blocks = Join(LoadHalves(nonce_block, a1), LoadHalves(a1 + 16, a2));
+  // J terms 4J, 5J, 5J, 6J; I terms I, 2I, 2I, 2I; L terms 0, 1L, 2L, 1L (l_multiple(0) is 0).
+  const __m512i offsets =
+      Xor3(Join(Load2(key.j_multiple(4)), Load2(key.j_multiple(5))),
+           Join(Load2(key.i_powers[0]), _mm256_broadcastsi128_si256(Load(key.i_powers[1]))),
+           Join(Load2(key.l_multiple(0)), LoadHalves(key.l_multiple(2), key.l_multiple(1))));
+  return FoldToBlock(Aes4(Xor(blocks, offsets), k));
+}
+
 }  // namespace
 
 RELAYCELL_AEZ_VAES512_ENTRY void AezCoreVaes512(const AezCoreJob* jobs, size_t n, bool decipher) {
@@ -647,7 +670,7 @@ RELAYCELL_AEZ_VAES512_ENTRY void AezCoreVaes512(const AezCoreJob* jobs, size_t n
     // What the compiler spills is the stack's to wipe (WipeStack, once per batch, engine/).
     CoreState st;
     CellWork work;
-    BeginAny(jobs[0], d, work, st);
+    BeginAny(jobs[0], d, Load(jobs[0].delta), work, st);
     Middle(*jobs[0].key, d, st);
     FinishAny(jobs[0], d, work, st);
     return;
@@ -656,10 +679,11 @@ RELAYCELL_AEZ_VAES512_ENTRY void AezCoreVaes512(const AezCoreJob* jobs, size_t n
   // m+1's pass 1 (which the core overlaps with that chain), then message m's pass 2.
   CoreState st[2];
   CellWork work[2];
-  BeginAny(jobs[0], d, work[0], st[0]);
+  BeginAny(jobs[0], d, Load(jobs[0].delta), work[0], st[0]);
   for (size_t m = 0; m < n; ++m) {
     Middle(*jobs[m].key, d, st[m & 1]);
-    if (m + 1 < n) BeginAny(jobs[m + 1], d, work[(m + 1) & 1], st[(m + 1) & 1]);
+    if (m + 1 < n)
+      BeginAny(jobs[m + 1], d, Load(jobs[m + 1].delta), work[(m + 1) & 1], st[(m + 1) & 1]);
     FinishAny(jobs[m], d, work[m & 1], st[m & 1]);
   }
   explicit_bzero(st, sizeof st);  // `work` is zero again: Pass2Rest
@@ -726,6 +750,24 @@ RELAYCELL_AEZ_VAES512_ENTRY void AezHashStringsVaes512(
     }
   }
   Store(sum, Xor(Load(sum), Total(acc)));
+}
+
+// As AezCoreCellVaes256: Δ's one AES4 first, then pass 1, the chain's 14 rounds beside the
+// middle AES10, then pass 2.
+RELAYCELL_AEZ_VAES512_ENTRY void AezCoreCellVaes512(const AezKeyBlocks& key, const AezCellJob& cell,
+                                                    const uint8_t* in, uint8_t* out, size_t bytes,
+                                                    bool decipher) {
+  const size_t d = decipher ? 1 : 0;
+  const __m128i delta =
+      Xor(Load(cell.tau0), CellHashTerms(key, cell.nonce_block, cell.a1, cell.a2));
+  const AezCoreJob job{&key, nullptr, in, out, bytes};
+  CoreState st;  // in registers: see AezCoreVaes512
+  CellWork work;
+  BeginAny(job, d, delta, work, st);
+  // a2 (perhaps the chain itself) was read above.
+  if (cell.chain != nullptr) StepChain(cell.chain_round_keys, cell.chain);
+  Middle(key, d, st);
+  FinishAny(job, d, work, st);
 }
 
 }  // namespace relaycell::kernels
