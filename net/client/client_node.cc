@@ -104,11 +104,7 @@ void ClientNode::Shutdown() {
     if (!circuit) continue;
     const auto link = links_.find(circuit->channel);
     if (link != links_.end() && circuit->built > 0) {
-      std::array<uint8_t, kCellBytes> cell{};
-      StoreBe<uint32_t>(circuit->circ_id, cell, 0);
-      cell[4] = uint8_t(CellCommand::kDestroy);
-      cell[5] = uint8_t(DestroyReason::kFinished);
-      link->second->Send(cell);
+      SendDestroy(*link->second, circuit->circ_id, DestroyReason::kFinished);
     }
     KillCircuit(key, "shutdown", 0);
   }
@@ -431,11 +427,7 @@ void ClientNode::SendToHop(Circuit& circuit, int hop, RelayCommand command, uint
     counters_.Count("originate_failed", OriginateErrorName(error));
     if (error == OriginateError::kClosed) {
       // Past a rekey deadline: the circuit destroyed itself.
-      std::array<uint8_t, kCellBytes> destroy{};
-      StoreBe<uint32_t>(circuit.circ_id, destroy, 0);
-      destroy[4] = uint8_t(CellCommand::kDestroy);
-      destroy[5] = uint8_t(DestroyReason::kProtocol);
-      link->second->Send(destroy);
+      SendDestroy(*link->second, circuit.circ_id, DestroyReason::kProtocol);
       asio::post(io_, [this, key = Key(circuit.channel, circuit.circ_id)] {
         KillCircuit(key, "closed", 0);
       });
@@ -456,6 +448,12 @@ void ClientNode::SendControlCells(Circuit& circuit) {
     counters_.Count("rekeys_sent", "hop" + std::to_string(hop));
     link->second->Send(cell);
   }
+}
+
+void ClientNode::SendDestroy(Link& link, uint32_t circ_id, DestroyReason reason) {
+  std::array<uint8_t, kCellBytes> cell;
+  BuildDestroyCell(circ_id, reason, cell);
+  link.Send(cell);
 }
 
 void ClientNode::OnLinkCell(Link& link, std::span<const uint8_t, kCellBytes> cell) {
@@ -527,11 +525,7 @@ void ClientNode::OnRelayCell(Circuit& circuit, Link& link,
       break;
     case CellOutcome::kDestroyed: {
       counters_.Count("protocol_errors", ProtocolErrorCounterName(result.error));
-      std::array<uint8_t, kCellBytes> destroy{};
-      StoreBe<uint32_t>(circuit.circ_id, destroy, 0);
-      destroy[4] = uint8_t(CellCommand::kDestroy);
-      destroy[5] = uint8_t(DestroyReason::kProtocol);
-      link.Send(destroy);
+      SendDestroy(link, circuit.circ_id, DestroyReason::kProtocol);
       KillCircuit(key, "protocol_error", 0);
       return;
     }
@@ -663,11 +657,7 @@ void ClientNode::ProtocolViolation(uint64_t key, std::string_view why) {
   counters_.Count("protocol_errors", why);
   const auto link = links_.find(circuit->channel);
   if (link != links_.end()) {
-    std::array<uint8_t, kCellBytes> destroy{};
-    StoreBe<uint32_t>(circuit->circ_id, destroy, 0);
-    destroy[4] = uint8_t(CellCommand::kDestroy);
-    destroy[5] = uint8_t(DestroyReason::kProtocol);
-    link->second->Send(destroy);
+    SendDestroy(*link->second, circuit->circ_id, DestroyReason::kProtocol);
   }
   KillCircuit(key, why, 0);
 }

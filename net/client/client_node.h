@@ -122,6 +122,8 @@ class ClientNode final : public LinkHandler {
   void OnRelayCell(Circuit& circuit, Link& link, std::span<const uint8_t, kCellBytes> cell);
   void OnDelivered(Circuit& circuit, const CellResult& result);
   void KillCircuit(uint64_t key, std::string_view why, int blame_hop);
+  // A DESTROY with `reason` and a zero payload (circuit/cell.h's BuildDestroyCell).
+  void SendDestroy(Link& link, uint32_t circ_id, DestroyReason reason);
   // The relays broke the protocol: DESTROY(PROTOCOL) to hop 1, then KillCircuit.
   void ProtocolViolation(uint64_t key, std::string_view why);
   void SendToHop(Circuit& circuit, int hop, RelayCommand command, uint16_t stream_id,

@@ -238,8 +238,7 @@ void RelayNode::OnLinkClosed(Link& link) {
 
 void RelayNode::SendDestroy(Link& link, uint32_t circ_id, DestroyReason reason) {
   std::array<uint8_t, kCellBytes> cell;
-  WriteCellHeader(circ_id, uint8_t(CellCommand::kDestroy), cell);
-  cell[kCellHeaderBytes] = uint8_t(reason);
+  BuildDestroyCell(circ_id, reason, cell);  // the payload after the reason is zeros
   counters_.Count("destroys_sent", DestroyReasonCounterName(uint8_t(reason)));
   link.Send(cell);
 }

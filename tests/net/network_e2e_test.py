@@ -181,6 +181,10 @@ def circuit_limit(relaycell):
         refused = sum(1 for c in replies if c[4] == 4 and c[5] == 5)
         check(created == limit, f"{created} circuits created, limit {limit}")
         check(refused == 10000 - limit, f"{refused} CREATE2 refused with RESOURCELIMIT")
+        # A DESTROY is its reason and zeros (tor-spec; ParseCell refuses anything else): the
+        # relay once sent whatever its stack held after the reason byte.
+        dirty = sum(1 for c in replies if c[4] == 4 and any(c[6:]))
+        check(dirty == 0, f"{dirty} DESTROY cells with bytes after the reason")
         code, digest = net.fetch("f.bin")
         check(code == 0 and digest == net.digests["f.bin"], "the relay stopped serving others")
         conn.close()
