@@ -567,7 +567,10 @@ RELAYCELL_AEZ_VAES512 void Finish(const AezCoreJob& job, size_t bytes, size_t d,
 // cell), and 64-byte stores and reloads across cache lines cost. (Zen 4, body at +5: 83 -> 68
 // ns a cell.) Longer messages, of any length, keep using `out`.
 constexpr size_t kCellBodyMessageBytes = 509;
-constexpr size_t kCellWorkBytes = 32 * ((kCellBodyMessageBytes - 32) / 32);
+// 14 pairs are 448 bytes; the buffer holds 16, since the code for longer tails (which a cell
+// never runs) is compiled here too, and GCC's -Warray-bounds does not see it is dead at -O2.
+constexpr size_t kCellWorkBytes = 512;
+static_assert(kCellWorkBytes >= 32 * ((kCellBodyMessageBytes - 32) / 32 + 1));  // one pair more
 struct alignas(64) CellWork {
   uint8_t bytes[kCellWorkBytes];
 };
