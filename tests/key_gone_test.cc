@@ -47,17 +47,17 @@
 #include "kernels/kernel_path.h"
 #include "kernels/path_choice.h"
 #include "tests/circuit_test_util.h"
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define RELAYCELL_UNDER_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define RELAYCELL_UNDER_SANITIZER 1
-#endif
-#endif
+#include "tests/stack_probe.h"
 
 namespace relaycell {
 namespace {
+
+using testing::CopyStack;
+using testing::kCanProbeStack;
+using testing::kCanReadStack;
+using testing::KeyDependentStackBytesPerPath;
+using testing::PathLeftovers;
+using testing::ReinstallAezDirections;
 
 using testing::Cell;
 using testing::SeedFor;
@@ -475,65 +475,6 @@ TEST(KeyGoneAez, RekeyLeavesNoOldKeyBytesAndNoPendingMaterial) {
 // ---------------------------------------------------------------------------------------------
 // The stack
 
-#if defined(__x86_64__)
-constexpr bool kCanReadStack = true;
-#ifdef RELAYCELL_UNDER_SANITIZER
-constexpr bool kCanProbeStack = false;  // its frames are not the shipped code's
-#else
-constexpr bool kCanProbeStack = true;
-#endif
-
-// The probe reads stack memory below the stack pointer, which no C++ expression may do; it
-// does it in assembly, which the compiler treats as opaque. The region stays untouched
-// between the work and the read: nothing is called in between, and no signal is handled.
-inline void CopyStack(const uint8_t* from, uint8_t* to, size_t n) {
-  __asm__ __volatile__("rep movsb" : "+S"(from), "+D"(to), "+c"(n) : : "memory");
-}
-// Zeroes the callee-saved registers, whose values the work's functions push on the stack: left
-// as the test had them, they would differ between two runs for reasons that are not keys.
-inline void ClearCalleeSavedRegisters() {
-  __asm__ __volatile__(
-      "xor %%ebx, %%ebx\n\txor %%r12d, %%r12d\n\txor %%r13d, %%r13d\n\t"
-      "xor %%r14d, %%r14d\n\txor %%r15d, %%r15d" ::
-          : "rbx", "r12", "r13", "r14", "r15", "memory");
-}
-#else
-constexpr bool kCanReadStack = false;
-constexpr bool kCanProbeStack = false;
-inline void CopyStack(const uint8_t*, uint8_t*, size_t) {}
-inline void ClearCalleeSavedRegisters() {}
-#endif
-
-constexpr uint8_t kPaint = 0xA5;
-constexpr size_t kProbeBytes = 48 * 1024;  // Run's frame (~7 KiB), its callees', and more
-
-// Fills `bytes` of stack below this function's frame with kPaint and returns where they start
-// (laundered through asm: the compiler would replace a returned stack address with null).
-__attribute__((noinline)) uint8_t* PaintStackBelow(size_t bytes) {
-  uint8_t* region = static_cast<uint8_t*>(__builtin_alloca(bytes));
-  std::memset(region, kPaint, bytes);
-  __asm__ __volatile__("" : "+r"(region) : : "memory");
-  return region;
-}
-
-// Paints the stack, runs work(context) on it, and copies the painted region into the dump
-// (one static buffer: a different destination per run would itself differ on the stack).
-std::array<uint8_t, kProbeBytes> g_dump;
-using Work = void (*)(void* context);
-__attribute__((noinline)) void DumpStackAfter(Work work, void* context) {
-  ClearCalleeSavedRegisters();
-  uint8_t* region = PaintStackBelow(kProbeBytes);
-  work(context);
-  CopyStack(region, g_dump.data(), kProbeBytes);
-}
-
-// Bytes that differ between two dumps: what the work left that depends on what differed.
-size_t DifferingBytes(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
-  size_t n = 0;
-  for (size_t i = 0; i < a.size(); ++i) n += a[i] != b[i];
-  return n;
-}
-
 // 64 cells under 64 directions: deciphers and enciphers, two RELAY_EARLY (their Δ is hashed
 // inside Run), each run with fresh directions in the same slots and the same cells, so the
 // keys are the only difference between the two runs.
@@ -547,23 +488,9 @@ struct BatchProbe {
   AezCellBatch batch;
   bool recognized[kCells] = {};
 
-  // Same slots every time: released last first, so allocated again in the same order.
   void Install(uint8_t key_salt) {
-    std::vector<const void*> before;
-    for (const auto& d : directions) before.push_back(d.get());
-    for (size_t i = kCells; i-- > 0;) directions[i].reset();
-    for (size_t i = 0; i < kCells; ++i) {
-      uint8_t material[kKdfOutputBytes];
-      for (size_t j = 0; j < sizeof material; ++j)
-        material[j] = uint8_t(key_salt * 131 + j * 7 + i);
-      const HopKeyMaterialView k = SplitKeyMaterial(material);
-      directions[i] = MakeInArena<AezCellDirection>(AezCellDirection::Arena(), i % 2 == 0,
-                                                    k.aez_key, k.chain_key, k.chain_fwd);
-      ASSERT_TRUE(directions[i]);
-      if (before[i] != nullptr) {
-        ASSERT_EQ(directions[i].get(), before[i]);
-      }
-    }
+    ReinstallAezDirections(directions, key_salt);
+    if (::testing::Test::HasFatalFailure()) return;
     for (size_t i = 0; i < kCells; ++i) {
       for (size_t j = 0; j < kCellBodyBytes; ++j) cells[i][j] = uint8_t(i * 3 + j);
       jobs[i] = {&directions[i]->key(), delta.data(), cells[i].data(), cells[i].data(),
@@ -584,22 +511,6 @@ struct BatchProbe {
     auto& p = *static_cast<BatchProbe*>(self);
     AezEncipherBatch(std::span<const AezBatchJob>(p.jobs.data(), kCells / 2));
     AezDecipherBatch(std::span<const AezBatchJob>(p.jobs.data() + kCells / 2, kCells / 2));
-  }
-
-  // Key-dependent bytes `work` leaves on the stack: two runs, keys apart, compared.
-  size_t KeyDependentBytes(Work work) {
-    Install(1);
-    work(this);  // first use of the path (and of anything lazily set up) out of the picture
-    std::vector<uint8_t> dumps[2];
-    for (int run = 0; run < 2; ++run) {
-      Install(uint8_t(run + 2));
-      if (::testing::Test::HasFatalFailure()) return 0;
-      DumpStackAfter(work, this);
-      dumps[run].assign(g_dump.begin(), g_dump.end());
-    }
-    EXPECT_NE(std::count(dumps[0].begin(), dumps[0].end(), kPaint), ptrdiff_t(kProbeBytes))
-        << "the work did not run on the painted stack";
-    return DifferingBytes(dumps[0], dumps[1]);
   }
 };
 
@@ -638,16 +549,13 @@ TEST(StackWipe, WipeStackErasesWhatACalleeLeftBehind) {
 TEST(StackWipe, AezCellBatchLeavesNoKeyDependentStackOnAnyPath) {
   if (!kCanProbeStack) GTEST_SKIP() << "the stack probe needs x86-64 and no sanitizer";
   BatchProbe probe;
-  for (kernels::KernelFamily family :
-       {kernels::KernelFamily::kAezCore, kernels::KernelFamily::kAezHash}) {
-    for (kernels::KernelPath path : kernels::RunnablePaths(family)) {
-      const kernels::ScopedPathOverride force(family, path);
-      EXPECT_EQ(probe.KeyDependentBytes(&BatchProbe::RunCellBatch), 0u)
-          << kernels::FamilyName(family) << ":" << path.Name()
-          << " left key-dependent bytes below AezCellBatch::Run (raise kRunStackWipeBytes)";
-      ASSERT_FALSE(HasFatalFailure());
-    }
-  }
+  const PathLeftovers left = KeyDependentStackBytesPerPath(
+      probe, &BatchProbe::RunCellBatch,
+      {kernels::KernelFamily::kAezCore, kernels::KernelFamily::kAezHash});
+  ASSERT_FALSE(HasFatalFailure());
+  EXPECT_EQ(left.worst, 0u) << "key-dependent bytes below AezCellBatch::Run (raise "
+                               "kRunStackWipeBytes): "
+                            << left.report;
 }
 
 // The same probe finds what an unwiped batch leaves: on some path at least, the kernels spill
@@ -655,19 +563,13 @@ TEST(StackWipe, AezCellBatchLeavesNoKeyDependentStackOnAnyPath) {
 TEST(StackWipe, UnwipedAezBatchLeavesKeyDependentStack) {
   if (!kCanProbeStack) GTEST_SKIP() << "the stack probe needs x86-64 and no sanitizer";
   BatchProbe probe;
-  size_t worst = 0;
-  std::string report;
-  for (kernels::KernelPath path : kernels::RunnablePaths(kernels::KernelFamily::kAezCore)) {
-    const kernels::ScopedPathOverride force(kernels::KernelFamily::kAezCore, path);
-    const size_t left = probe.KeyDependentBytes(&BatchProbe::RunAezBatch);
-    ASSERT_FALSE(HasFatalFailure());
-    report += path.Name() + ": " + std::to_string(left) + " ";
-    worst = std::max(worst, left);
-  }
-  EXPECT_GT(worst, 0u) << "no path leaves anything: the probe cannot tell a wipe happened; "
-                       << report;
-  std::printf("key-dependent bytes left by the unwiped AEZ batch, per aez_core path: %s\n",
-              report.c_str());
+  const PathLeftovers left = KeyDependentStackBytesPerPath(probe, &BatchProbe::RunAezBatch,
+                                                           {kernels::KernelFamily::kAezCore});
+  ASSERT_FALSE(HasFatalFailure());
+  EXPECT_GT(left.worst, 0u) << "no path leaves anything: the probe cannot tell a wipe happened; "
+                            << left.report;
+  std::printf("key-dependent bytes left by the unwiped AEZ batch, per path: %s\n",
+              left.report.c_str());
 }
 
 }  // namespace

@@ -37,14 +37,7 @@
 #include "circuit/relay_header.h"
 #include "engine/rekey/rekey_config.h"
 #include "engine/suite/suite_registry.h"
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define RELAYCELL_UNDER_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define RELAYCELL_UNDER_SANITIZER 1
-#endif
-#endif
+#include "tests/sanitizer.h"
 
 namespace relaycell {
 namespace {

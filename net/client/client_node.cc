@@ -223,6 +223,7 @@ void ClientNode::SendCreate2(Circuit& circuit, Link& link) {
   const RelayDescriptor& relay = config_.network.relays[circuit.path[0]];
   std::array<uint8_t, kNtorClientHdataBytes> hdata;
   circuit.handshake = std::make_unique<NtorClient>();
+  stack_wipe_.Request();
   if (circuit.handshake->Start(*circuit.ntor, relay.identity, relay.onion_key, hdata) !=
       NtorError::kOk) {
     KillCircuit(Key(circuit.channel, circuit.circ_id), "ntor_start_failed", 0);
@@ -423,6 +424,7 @@ void ClientNode::SendToHop(Circuit& circuit, int hop, RelayCommand command, uint
   header.stream_id = stream_id;
   header.length = static_cast<uint16_t>(data.size());
   const OriginateError error = circuit.circuit.Originate(hop, header, data, early, cell);
+  stack_wipe_.Request();
   if (error != OriginateError::kOk) {
     counters_.Count("originate_failed", OriginateErrorName(error));
     if (error == OriginateError::kClosed) {
@@ -457,6 +459,7 @@ void ClientNode::SendDestroy(Link& link, uint32_t circ_id, DestroyReason reason)
 }
 
 void ClientNode::OnLinkCell(Link& link, std::span<const uint8_t, kCellBytes> cell) {
+  stack_wipe_.Request();  // CREATED2's ntor and key setup, every cell's Receive
   ++counters_["cells_in"];
   const uint32_t circ_id = LoadBe<uint32_t>(cell, 0);
   const uint64_t key = Key(link.channel(), circ_id);

@@ -26,6 +26,7 @@
 #include "circuit/client_circuit.h"
 #include "engine/rekey/rekey_config.h"
 #include "net/common/node_counters.h"
+#include "net/common/stack_wipe_after_handler.h"
 #include "net/handshake/ntor.h"
 #include "net/identity/descriptor.h"
 #include "net/link/link.h"
@@ -137,6 +138,8 @@ class ClientNode final : public LinkHandler {
   }
 
   asio::io_context& io_;
+  // After every handler that enciphered, deciphered or ran ntor (single cells: no batch wipe).
+  StackWipeAfterHandler stack_wipe_{io_};
   const ClientConfig config_;
   asio::ssl::context tls_;
   Tcp::acceptor acceptor_;

@@ -276,6 +276,7 @@ void RelayNode::OnCreate2(Link& link, std::span<const uint8_t, kCellBytes> cell)
   const CellSuite* suite = FindSuite(ntor->suite_name);
   HopKeyMaterial material;
   std::array<uint8_t, kNtorServerHdataBytes> reply;
+  stack_wipe_.Request();
   const NtorError ntor_error = NtorServerRespond(*ntor, keys_.identity, keys_.onion_public,
                                                  keys_.onion_secret(), body.hdata, reply, material);
   if (ntor_error != NtorError::kOk || suite == nullptr) {

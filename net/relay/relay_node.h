@@ -28,6 +28,7 @@
 #include "circuit/relay_header.h"
 #include "engine/suite/cell_suite.h"
 #include "net/common/node_counters.h"
+#include "net/common/stack_wipe_after_handler.h"
 #include "net/identity/relay_keys.h"
 #include "net/link/link.h"
 #include "net/relay/exit_stream.h"
@@ -129,6 +130,9 @@ class RelayNode final : public LinkHandler, public ExitStreamHost {
   void ApplyBackPressure();
 
   asio::io_context& io_;
+  // After each CREATE2 (ntor and key setup run here; the cells' crypto runs in the engine's
+  // batches, which wipe behind themselves).
+  StackWipeAfterHandler stack_wipe_{io_};
   const RelayConfig config_;
   const RelayKeys& keys_;
   asio::ssl::context server_tls_;
