@@ -214,12 +214,11 @@ Verdict Deliver(uint8_t* cell) {
 }
 
 // The plaintext of a relay cell. False where relaycell's Originate refuses: REKEY is the
-// circuit's own; data must fit and match the length; and relaycell's RelayFormat marks stream
-// ids per command in a 64-bit mask, so a command >= 64 (none is known) takes no stream id.
+// circuit's own, and data must fit and match the length. tor1's header has the stream id
+// field whatever the command (tor-spec), 64..255 included.
 bool BuildBody(uint8_t command, uint16_t stream_id, uint16_t length, const uint8_t* data, size_t n,
                uint8_t* body) {
   if (command == kRelayRekey || n > kMaxData || length != n) return false;
-  if (command >= 64 && stream_id != 0) return false;
   std::memset(body, 0, kBody);
   body[0] = command;
   PutBe16(stream_id, body + 3);

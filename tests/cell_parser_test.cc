@@ -9,6 +9,7 @@
 #include "circuit/relay_header.h"
 #include "engine/suite/aes256_chain.h"
 #include "engine/suite/aez_layer.h"
+#include "engine/suite/cgo/cgo_suite.h"
 #include "kernels/aez_core_rounds.h"
 #include "kernels/path_choice.h"
 #include "hwy/targets.h"
@@ -113,6 +114,20 @@ TEST(RelayHeader, Tor1Layout) {
   EXPECT_EQ(r.header.stream_id, 0x0102);
   payload[2] = 1;
   EXPECT_EQ(ParseRelayPayload(kTor1RelayFormat, payload).error, ProtocolError::kUnrecognized);
+}
+
+TEST(RelayFormat, StreamIdFieldForEveryCommandNumber) {
+  // aez and tor1 carry the field in every payload, whatever the command, 64..255 included.
+  for (int command = 0; command < 256; ++command) {
+    EXPECT_TRUE(kAezRelayFormat.has_stream_id(uint8_t(command))) << command;
+    EXPECT_TRUE(kTor1RelayFormat.has_stream_id(uint8_t(command))) << command;
+  }
+  // cgo's format v1 only for the commands that name a stream.
+  EXPECT_TRUE(kCgoRelayFormat.has_stream_id(uint8_t(RelayCommand::kBegin)));
+  EXPECT_TRUE(kCgoRelayFormat.has_stream_id(uint8_t(RelayCommand::kDske)));
+  EXPECT_FALSE(kCgoRelayFormat.has_stream_id(uint8_t(RelayCommand::kExtend2)));
+  EXPECT_FALSE(kCgoRelayFormat.has_stream_id(200));
+  EXPECT_EQ(kCgoRelayFormat.data_offset(200), kCgoRelayFormat.data_at_no_stream);
 }
 
 TEST(Aes256Chain, Fips197AppendixC3) {

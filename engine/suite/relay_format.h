@@ -35,8 +35,10 @@ struct RelayFormat {
   // payload may differ from the one sent there (tor1's digest).
   uint8_t layer_begin, layer_end;
 
+  // The mask covers commands 0..63; past them only a format where every command has the field.
   bool has_stream_id(uint8_t command) const {
-    return command < 64 && (stream_id_commands >> command & 1) != 0;
+    if (command >= 64) return stream_id_commands == ~uint64_t{0};
+    return (stream_id_commands >> command & 1) != 0;
   }
   size_t data_offset(uint8_t command) const {
     return has_stream_id(command) ? data_at : data_at_no_stream;
