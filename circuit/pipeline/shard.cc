@@ -1,6 +1,7 @@
 #include "circuit/pipeline/shard.h"
 
 #include <immintrin.h>
+#include <sodium.h>
 
 #include <algorithm>
 #include <bit>
@@ -23,6 +24,12 @@ size_t HostWakeItems(const ShardConfig& config) {
 }
 
 }  // namespace
+
+void WipeKeyParameters(std::span<InCell> items) {
+  for (InCell& item : items) {
+    if (item.kind == InKind::kOpen) sodium_memzero(item.cell.payload().data(), kCellBodyBytes);
+  }
+}
 
 Shard::Shard(size_t index, std::unique_ptr<ShardProcessor> processor, const ShardConfig& config,
              HostWake& host_wake)
@@ -121,6 +128,7 @@ void Shard::Run() {
     }
     idle_spins = 0;
     processor_->ProcessBatch(batch, pending_);
+    WipeKeyParameters(batch);  // the slots go back to the host with no seed in them
     // Outputs first: a host that sees the inputs gone also sees what they produced.
     PushOutputs(pending_);
     input_.Consume(batch.size());

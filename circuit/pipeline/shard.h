@@ -83,6 +83,11 @@ struct InCell {
   uint8_t hop = 0;  // kOriginate only (sits in the struct's tail padding: no size change)
 };
 
+// Zeroes the payload of every kOpen item in `items`: those carry key seeds, which must not
+// outlive their use in a queue slot or a host buffer. Other items are left alone (a kind
+// byte's test each), so this is cheap to run over every batch.
+void WipeKeyParameters(std::span<InCell> items);
+
 // What the engine hands back.
 enum class OutKind : uint8_t {
   kSend = 0,  // send `cell` on `channel`

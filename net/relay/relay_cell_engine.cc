@@ -1,5 +1,6 @@
 #include "net/relay/relay_cell_engine.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace relaycell::net {
@@ -24,11 +25,35 @@ void RelayCellEngine::Flush() {
   if (pending_.empty()) return;
   if (inline_) {
     inline_->ProcessBatch(pending_, inline_out_->output());
+    WipeKeyParameters(pending_);
     pending_.clear();
     return;
   }
+  // The accepted prefix is copied into the rings; the rest moves to the front. Every slot
+  // left behind (the prefix, or a moved item's old place) loses its seed before it is vacated.
   const size_t accepted = sharded_->Submit(pending_);
-  pending_.erase(pending_.begin(), pending_.begin() + std::ptrdiff_t(accepted));
+  const std::span<InCell> all(pending_);
+  WipeKeyParameters(all.first(accepted));
+  std::copy(all.begin() + std::ptrdiff_t(accepted), all.end(), all.begin());
+  WipeKeyParameters(all.last(std::min(accepted, all.size() - accepted)));
+  pending_.resize(all.size() - accepted);
+}
+
+InCell& RelayCellEngine::QueueSlot() {
+  if (pending_.size() == pending_.capacity()) {
+    // Growing by hand, not by the vector: its reallocation frees the old buffer, seeds and all.
+    std::vector<InCell> bigger;
+    bigger.reserve(2 * pending_.capacity() + 1);
+    bigger.assign(pending_.begin(), pending_.end());
+    WipeKeyParameters(pending_);
+    pending_.swap(bigger);
+  }
+  return pending_.emplace_back();
+}
+
+void RelayCellEngine::DropLastQueued() {
+  WipeKeyParameters(std::span<InCell>(pending_).last(1));
+  pending_.pop_back();
 }
 
 size_t RelayCellEngine::Poll(const Sink& sink) {

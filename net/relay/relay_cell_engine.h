@@ -31,9 +31,10 @@ class RelayCellEngine {
   RelayCellEngine(size_t workers, const RelayPipelineConfig& config);
   ~RelayCellEngine();
 
-  void Queue(const InCell& in) { pending_.push_back(in); }
-  InCell& QueueSlot() { return pending_.emplace_back(); }
-  void DropLastQueued() { pending_.pop_back(); }
+  void Queue(const InCell& in) { QueueSlot() = in; }
+  // A slot at the end of the queue, to fill in place (a kOpen's seed is written only there).
+  InCell& QueueSlot();
+  void DropLastQueued();
   // Hands queued inputs to the engine. Inline: processes them now (outputs wait for Poll).
   void Flush();
   // Every output so far, to `sink`. Returns the count.
