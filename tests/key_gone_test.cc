@@ -32,6 +32,7 @@
 #include "circuit/cell.h"
 #include "circuit/client_circuit.h"
 #include "circuit/pipeline/relay_pipeline.h"
+#include "circuit/pipeline/sharded_pipeline.h"
 #include "circuit/relay_circuit.h"
 #include "engine/aez/aez.h"
 #include "engine/common/kdf.h"
@@ -200,6 +201,49 @@ TEST_P(KeyGone, RelayPipelineCloseLeavesZeroSlots) {
   pipeline.ProcessBatch(std::span<const InCell>(items.data() + 1, 1), out.output());
   EXPECT_EQ(pipeline.FindByClientSide({1, 42}), nullptr);
   ExpectAllZero(slots, arena().slot_bytes(), "after kClose");
+}
+
+// A kOpen item's key seed in the sharded engine's input ring: whole while its processor reads
+// it, zero once the worker hands the slot back. The processor below only records where each
+// kOpen item was and whether the seed was still there; the wipe is the shard's own.
+class SeedWitness : public ShardProcessor {
+ public:
+  explicit SeedWitness(std::vector<uint8_t> seed) : seed_(std::move(seed)) {}
+  void ProcessBatch(std::span<const InCell> batch, ShardOutput&) override {
+    for (const InCell& in : batch) {
+      if (in.kind != InKind::kOpen) continue;
+      RelayOpenParams params;
+      intact += DecodeRelayOpen(in.cell, params) &&
+                std::equal(params.seed.begin(), params.seed.end(), seed_.begin(), seed_.end());
+      slots.push_back(&in);
+    }
+  }
+  std::vector<const InCell*> slots;
+  size_t intact = 0;
+
+ private:
+  const std::vector<uint8_t> seed_;
+};
+
+TEST_P(KeyGone, ShardRingKeepsNoKeySeedAfterItsBatch) {
+  const std::vector<uint8_t> seed = SeedFor(suite(), 7);
+  ShardedPipelineConfig config;
+  config.workers = 1;
+  config.shard = {.queue_capacity = 8, .max_batch = 3};
+  ShardedPipeline engine(config, [&](size_t) { return std::make_unique<SeedWitness>(seed); });
+  std::vector<InCell> opens(5);
+  for (uint32_t i = 0; i < opens.size(); ++i) {
+    ASSERT_TRUE(EncodeRelayOpen(1, 100 + i, {.suite = GetParam(), .seed = seed}, opens[i]));
+  }
+  ASSERT_EQ(engine.Submit(opens), opens.size());
+  engine.Stop([](std::span<const OutItem>) {});
+  const auto& witness = static_cast<const SeedWitness&>(engine.processor(0));
+  ASSERT_EQ(witness.slots.size(), opens.size());
+  EXPECT_EQ(witness.intact, opens.size());  // the processor saw each seed whole
+  for (const InCell* slot : witness.slots) {
+    EXPECT_EQ(NonZeroBytes(slot->cell.payload().data(), kCellBodyBytes), 0u)
+        << "a ring slot still holds a kOpen payload";
+  }
 }
 
 // Hops 1 and 2 are built, hop 3's seed is refused: Create fails and the two built hops' slots
@@ -513,6 +557,110 @@ struct BatchProbe {
     AezDecipherBatch(std::span<const AezBatchJob>(p.jobs.data() + kCells / 2, kCells / 2));
   }
 };
+
+// The same probe over a suite's layers as a host drives them: 32 hops, both directions, one
+// cell each, through the suite's LayerBatch (RunBatch) or one CellLayer::Apply at a time, as
+// ClientCircuit and RelayCircuit do (RunSingle: then the host wipes, as docs/embedding.md asks).
+// Fresh hops in the same arena slots between runs (released last first, made again in order),
+// so only the keys differ.
+struct SuiteLayerProbe {
+  static constexpr size_t kHops = LayerBatch::kCapacity / 2;
+  const CellSuite* suite = nullptr;
+  bool wipe_after_single = true;
+  std::vector<HopLayers> hops = std::vector<HopLayers>(kHops);
+  std::vector<std::array<uint8_t, kCellBodyBytes>> cells =
+      std::vector<std::array<uint8_t, kCellBodyBytes>>(2 * kHops);
+  std::unique_ptr<LayerBatch> batch;
+  bool recognized[2 * kHops] = {};
+
+  void Install(uint8_t key_salt) {
+    if (!batch) batch = suite->MakeBatch();
+    std::vector<const void*> before;
+    for (const HopLayers& h : hops) {
+      before.push_back(h.forward.get());
+      before.push_back(h.backward.get());
+    }
+    for (size_t i = kHops; i-- > 0;) hops[i].backward.reset(), hops[i].forward.reset();
+    std::vector<uint8_t> seed(suite->min_seed_bytes());
+    for (size_t i = 0; i < kHops; ++i) {
+      for (size_t j = 0; j < seed.size(); ++j) seed[j] = uint8_t(key_salt * 131 + j * 7 + i);
+      ASSERT_EQ(suite->MakeHop(seed, hops[i]), SuiteError::kOk);
+      if (before[2 * i] != nullptr) {
+        ASSERT_EQ(hops[i].forward.get(), before[2 * i]);
+        ASSERT_EQ(hops[i].backward.get(), before[2 * i + 1]);
+      }
+    }
+    for (size_t i = 0; i < cells.size(); ++i) {
+      for (size_t j = 0; j < kCellBodyBytes; ++j) cells[i][j] = uint8_t(i * 3 + j);
+    }
+  }
+  static void RunBatch(void* self) {
+    auto& p = *static_cast<SuiteLayerProbe*>(self);
+    for (size_t i = 0; i < kHops; ++i) {
+      p.batch->Add(*p.hops[i].forward, LayerOp::kRelayDecrypt, CellBody(p.cells[2 * i]), i == 3,
+                   &p.recognized[2 * i]);
+      p.batch->Add(*p.hops[i].backward, LayerOp::kRelayEncrypt, CellBody(p.cells[2 * i + 1]), false,
+                   nullptr);
+    }
+    p.batch->Run();
+  }
+  static void RunSingle(void* self) {
+    auto& p = *static_cast<SuiteLayerProbe*>(self);
+    for (size_t i = 0; i < kHops; ++i) {
+      p.recognized[2 * i] =
+          p.hops[i].forward->Apply(LayerOp::kRelayDecrypt, CellBody(p.cells[2 * i]), i == 3);
+      p.hops[i].backward->Apply(LayerOp::kRelayEncrypt, CellBody(p.cells[2 * i + 1]), false);
+    }
+    if (p.wipe_after_single) WipeStack(kCellCallStackWipeBytes);
+  }
+};
+
+// Each suite's layers on every path of the kernel families they run on (tor1's AES-CTR and
+// SHA-1 are ipsec-mb's and OpenSSL's: a pass over polyval's paths just repeats the run).
+PathLeftovers SuiteLeftovers(SuiteLayerProbe& probe, SuiteId id, testing::Work work) {
+  using kernels::KernelFamily;
+  probe.suite = FindSuite(id);
+  if (id == kAezSuiteId) {
+    return KeyDependentStackBytesPerPath(probe, work,
+                                         {KernelFamily::kAezCore, KernelFamily::kAezHash});
+  }
+  return KeyDependentStackBytesPerPath(probe, work, {KernelFamily::kPolyval});
+}
+
+// Every suite's batch wipes behind itself: aez's AezCellBatch, tor1's SerialLayerBatch, cgo's
+// CgoCellBatch.
+TEST(StackWipe, EverySuitesBatchLeavesNoKeyDependentStack) {
+  if (!kCanProbeStack) GTEST_SKIP() << "the stack probe needs x86-64 and no sanitizer";
+  for (SuiteId id : testing::AllSuiteIds()) {
+    SuiteLayerProbe probe;
+    const PathLeftovers left = SuiteLeftovers(probe, id, &SuiteLayerProbe::RunBatch);
+    ASSERT_FALSE(HasFatalFailure());
+    EXPECT_EQ(left.worst, 0u) << probe.suite->name() << " batch: " << left.report;
+  }
+}
+
+// Single calls leave the stack to their host: with the wipe docs/embedding.md asks for after
+// a burst of them, nothing key-dependent is left; without it, some suite on some path leaves
+// something (so the probe can tell).
+TEST(StackWipe, SingleCallsThenTheHostsWipeLeaveNoKeyDependentStack) {
+  if (!kCanProbeStack) GTEST_SKIP() << "the stack probe needs x86-64 and no sanitizer";
+  size_t unwiped_worst = 0;
+  std::string unwiped;
+  for (SuiteId id : testing::AllSuiteIds()) {
+    SuiteLayerProbe probe;
+    const PathLeftovers left = SuiteLeftovers(probe, id, &SuiteLayerProbe::RunSingle);
+    ASSERT_FALSE(HasFatalFailure());
+    EXPECT_EQ(left.worst, 0u) << probe.suite->name() << " single calls, wiped: " << left.report;
+    SuiteLayerProbe bare;
+    bare.wipe_after_single = false;
+    const PathLeftovers bare_left = SuiteLeftovers(bare, id, &SuiteLayerProbe::RunSingle);
+    ASSERT_FALSE(HasFatalFailure());
+    unwiped_worst = std::max(unwiped_worst, bare_left.worst);
+    unwiped += std::string(bare.suite->name()) + ": " + bare_left.report + "; ";
+  }
+  EXPECT_GT(unwiped_worst, 0u) << "nothing left even unwiped: the probe cannot tell";
+  std::printf("key-dependent bytes left by unwiped single calls: %s\n", unwiped.c_str());
+}
 
 TEST(StackWipe, WipeStackErasesWhatACalleeLeftBehind) {
   if (!kCanReadStack) GTEST_SKIP() << "the stack probe needs x86-64";

@@ -23,6 +23,13 @@ namespace relaycell {
 // 8 MiB on Linux, but a wipe deeper than a cipher's frames is wasted work).
 inline constexpr size_t kMaxWipeStackBytes = 64 * 1024;
 
+// What a host of single-cell calls (ClientCircuit, RelayCircuit, CellLayer::Apply) wipes
+// after a burst of them, from the function that made them, and what the tor1 and cgo batches
+// wipe behind themselves: the deepest frames any suite leaves on any kernel path, with room.
+// Measured by tests/key_gone_test.cc's probe: cgo on the SSSE3 POLYVAL path reaches past
+// 20 KiB (24 KiB clears it), every other suite and path stays under 16 KiB.
+inline constexpr size_t kCellCallStackWipeBytes = 32 * 1024;
+
 // Zeroes `bytes` (at most kMaxWipeStackBytes) of the stack below the caller's frame.
 void WipeStack(size_t bytes);
 

@@ -20,6 +20,7 @@
 
 #include "engine/common/kdf.h"
 #include "engine/common/key_arena.h"
+#include "engine/common/wipe_stack.h"
 #include "engine/suite/relay_format.h"
 
 namespace relaycell {
@@ -143,15 +144,24 @@ class CellSuite {
 };
 
 // A batch that runs each cell through Apply in turn: for suites whose layer gains nothing from
-// running cells together (tor1: one AES-CTR job and a SHA-1 per cell).
+// running cells together (tor1: one AES-CTR job and a SHA-1 per cell). The cells are done at
+// Add; Run wipes the stack they left, once per batch, as the other suites' batches do.
 class SerialLayerBatch final : public LayerBatch {
  public:
   void Add(CellLayer& layer, LayerOp op, CellBody body, bool early, bool* recognized) override {
     const bool verdict = layer.Apply(op, body, early);
     if (recognized != nullptr) *recognized = verdict;
+    applied_ = true;
   }
-  void Run() override {}
+  void Run() override {
+    if (!applied_) return;
+    applied_ = false;
+    WipeStack(kCellCallStackWipeBytes);
+  }
   size_t size() const override { return 0; }
+
+ private:
+  bool applied_ = false;
 };
 
 }  // namespace relaycell

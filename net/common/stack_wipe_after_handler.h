@@ -7,7 +7,7 @@
 // in locals). The engine's batches wipe behind themselves (AezCellBatch::Run); this does the
 // same for the io_context's thread. Request() after key work posts one WipeStack as the next
 // handler, when every frame of the work is dead: once per burst of handlers, not once per cell
-// (a 16 KiB wipe costs about what a few cells do).
+// (a 36 KiB wipe costs about what a few cells do).
 //
 // Threads: the io_context's one thread.
 #ifndef RELAYCELL_NET_COMMON_STACK_WIPE_AFTER_HANDLER_H_
@@ -19,10 +19,13 @@
 
 #include <asio.hpp>
 
+#include "engine/common/wipe_stack.h"
+
 namespace relaycell::net {
 
-// Deeper than the single-cell path (cell layer, AEZ kernel: about 4 KiB) and the handshakes.
-inline constexpr size_t kHandlerStackWipeBytes = 16 * 1024;
+// A single cell's deepest frames on any suite and path (kCellCallStackWipeBytes), plus room
+// for the handler's own frames above them and the handshakes.
+inline constexpr size_t kHandlerStackWipeBytes = kCellCallStackWipeBytes + 4 * 1024;
 
 class StackWipeAfterHandler {
  public:

@@ -4,6 +4,8 @@
 
 #include <cassert>
 
+#include "engine/common/wipe_stack.h"
+
 namespace relaycell {
 
 CgoCellBatch::~CgoCellBatch() { sodium_memzero(scratch_.data(), sizeof scratch_); }
@@ -32,6 +34,8 @@ void CgoCellBatch::Run() {
   CgoDirection::RunMany(std::span<const CgoCell>(cells_.data(), count_),
                         std::span<CgoCellScratch>(scratch_.data(), count_));
   count_ = 0;
+  // Round keys and POLYVAL state the kernels spilled, and the frames they left: once per batch.
+  WipeStack(kCellCallStackWipeBytes);
 }
 
 }  // namespace relaycell
