@@ -1,4 +1,9 @@
-// The relay node's cell engine keeps no key seed behind (issue #15, keys gone): a kOpen item is
+// The relay node's cell engine (net/relay/relay_cell_engine.h).
+//
+// Its counters are live: a sharded engine's, read while its workers run, are what they
+// published after their last batch (the relay's SIGUSR1 and metrics page show them).
+//
+// It keeps no key seed behind (issue #15, keys gone): a kOpen item is
 // written in place into the engine's host queue (QueueSlot), copied into a shard's ring on
 // Flush, and every copy it leaves behind is zeroed: the host queue's slot once the item is
 // handed over (whole, or in the refused remainder's old places after it moves up), and the old
@@ -64,6 +69,23 @@ TEST(RelayCellEngineSeeds, ShardedEngineZeroesEveryQueueSlotItsItemsLeft) {
   size_t holding = 0;
   for (size_t i = 0; i < kOpens; ++i) holding += NonZeroPayloadBytes(first + i) != 0;
   EXPECT_EQ(holding, 0u) << "queue slots still holding a kOpen payload";
+}
+
+TEST(RelayCellEngineCounters, ShardedCountersAreLiveWhileWorkersRun) {
+  RelayCellEngine engine(2, RelayPipelineConfig{.max_circuits = 64});
+  QueueOpens(engine, 3);
+  for (uint32_t i = 0; i < 5; ++i) {  // cells for circuits nobody opened
+    InCell& cell = engine.QueueSlot();
+    cell.channel = 9;
+    WriteCellHeader(1000 + i, CellCommand::kRelay, cell.cell.span());
+  }
+  size_t outputs = 0;
+  DrainAndCount(engine, outputs);
+  ASSERT_TRUE(engine.sharded());
+  const RelayPipelineCounters live = engine.counters();  // the workers still run
+  EXPECT_EQ(live.opened, 3u);
+  EXPECT_EQ(live.unknown_circuit, 5u);
+  EXPECT_EQ(live.forwarded, 0u);
 }
 
 }  // namespace

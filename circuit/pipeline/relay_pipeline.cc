@@ -414,6 +414,31 @@ void RelayPipeline::ProcessBatch(std::span<const InCell> batch, ShardOutput& out
     Stage(slot, from_client, in.cell);
   }
   RunGroup(out);
+  PublishCounters();
+}
+
+void RelayPipeline::PublishCounters() {
+  constexpr auto kRelaxed = std::memory_order_relaxed;
+  published_.forwarded.store(counters_.forwarded, kRelaxed);
+  published_.delivered.store(counters_.delivered, kRelaxed);
+  published_.originated.store(counters_.originated, kRelaxed);
+  published_.control_cells.store(counters_.control_cells, kRelaxed);
+  published_.opened.store(counters_.opened, kRelaxed);
+  published_.destroyed.store(counters_.destroyed, kRelaxed);
+  published_.unknown_circuit.store(counters_.unknown_circuit, kRelaxed);
+}
+
+RelayPipelineCounters RelayPipeline::published_counters() const {
+  constexpr auto kRelaxed = std::memory_order_relaxed;
+  RelayPipelineCounters c;
+  c.forwarded = published_.forwarded.load(kRelaxed);
+  c.delivered = published_.delivered.load(kRelaxed);
+  c.originated = published_.originated.load(kRelaxed);
+  c.control_cells = published_.control_cells.load(kRelaxed);
+  c.opened = published_.opened.load(kRelaxed);
+  c.destroyed = published_.destroyed.load(kRelaxed);
+  c.unknown_circuit = published_.unknown_circuit.load(kRelaxed);
+  return c;
 }
 
 CircuitSlot RelayPipeline::Lookup(CircuitKey key, bool& from_client) const {

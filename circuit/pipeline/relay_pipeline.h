@@ -35,6 +35,7 @@
 #define RELAYCELL_CIRCUIT_PIPELINE_RELAY_PIPELINE_H_
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <cstdint>
@@ -131,7 +132,12 @@ class RelayPipeline final : public ShardProcessor {
 
   void ProcessBatch(std::span<const InCell> batch, ShardOutput& out) override;
 
+  // Every counter: the worker's own thread, or any thread once the worker has stopped.
   const RelayPipelineCounters& counters() const { return counters_; }
+  // The headline counters (forwarded, delivered, originated, control_cells, opened, destroyed,
+  // unknown_circuit; the rest zero) as of the last finished batch, readable from any thread
+  // while a worker runs: a monitoring snapshot whose fields may be a batch apart.
+  RelayPipelineCounters published_counters() const;
   size_t open_circuits() const { return forward_.size(); }
   // The circuit (for tests), or nullptr.
   const RelayCircuit* FindByClientSide(CircuitKey key) const;
@@ -175,6 +181,7 @@ class RelayPipeline final : public ShardProcessor {
   void Close(CircuitSlot slot, DestroyReason to_client, DestroyReason to_next, bool tell_client,
              bool tell_next, ShardOutput& out);
   CircuitSlot Lookup(CircuitKey key, bool& from_client) const;
+  void PublishCounters();
   void Stage(CircuitSlot slot, bool from_client, const WireCell& cell);
   void RunGroup(ShardOutput& out);
 
@@ -184,6 +191,12 @@ class RelayPipeline final : public ShardProcessor {
   std::vector<CircuitSlot> backward_owner_;  // backward slot -> circuit slot
   std::vector<Entry> circuits_;              // by circuit slot
   RelayPipelineCounters counters_;
+  // What published_counters() reads: stored once per batch (relaxed), never in the cell loop.
+  struct Published {
+    std::atomic<uint64_t> forwarded{0}, delivered{0}, originated{0}, control_cells{0}, opened{0},
+        destroyed{0}, unknown_circuit{0};
+  };
+  Published published_;
   // The group: at most one cell per circuit, run together (RunGroup).
   std::vector<WireCell> group_cells_;  // working copies, kGroupCells, allocated once
   std::vector<StagedCell> group_;

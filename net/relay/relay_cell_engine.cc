@@ -102,10 +102,12 @@ void RelayCellEngine::Stop(const Sink& sink) {
 
 RelayPipelineCounters RelayCellEngine::counters() {
   if (inline_) return inline_->counters();
+  // While the workers run, what each published after its last batch; after Stop, everything.
+  const bool running = !sharded_->stopped();
   RelayPipelineCounters sum;
-  if (!sharded_->stopped()) return sum;
   for (size_t i = 0; i < sharded_->workers(); ++i) {
-    const auto& c = static_cast<RelayPipeline&>(sharded_->processor(i)).counters();
+    const auto& pipeline = static_cast<const RelayPipeline&>(sharded_->processor(i));
+    const RelayPipelineCounters c = running ? pipeline.published_counters() : pipeline.counters();
     sum.forwarded += c.forwarded;
     sum.delivered += c.delivered;
     sum.originated += c.originated;

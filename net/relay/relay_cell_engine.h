@@ -52,7 +52,8 @@ class RelayCellEngine {
 
   bool sharded() const { return sharded_ != nullptr; }
   size_t workers() const { return sharded_ ? sharded_->workers() : 0; }
-  // Summed counters (after Stop for the sharded engine; any time inline).
+  // Summed counters, any time. The sharded engine's, while it runs, are the headline ones
+  // its workers published after their last batch (RelayPipeline::published_counters).
   RelayPipelineCounters counters();
 
  private:

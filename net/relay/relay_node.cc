@@ -157,14 +157,12 @@ NodeCounters RelayNode::Snapshot() {
   for (const auto& [key, circuit] : circuits_) streams += circuit->streams.size();
   snapshot["open_streams"] = streams;
   snapshot["peak_link_buffer_bytes"] = peak_link_buffer_;
-  if (!engine_.sharded() || shutting_down_) {
-    const RelayPipelineCounters engine = engine_.counters();
-    snapshot["engine_forwarded"] = engine.forwarded;
-    snapshot["engine_delivered"] = engine.delivered;
-    snapshot["engine_originated"] = engine.originated;
-    snapshot["rekeys"] = engine.control_cells;
-    snapshot["engine_unknown_circuit"] = engine.unknown_circuit;
-  }
+  const RelayPipelineCounters engine = engine_.counters();
+  snapshot["engine_forwarded"] = engine.forwarded;
+  snapshot["engine_delivered"] = engine.delivered;
+  snapshot["engine_originated"] = engine.originated;
+  snapshot["rekeys"] = engine.control_cells;
+  snapshot["engine_unknown_circuit"] = engine.unknown_circuit;
   return snapshot;
 }
 

@@ -53,6 +53,12 @@ def rekey(relaycell):
         code, digest = net.fetch("big.bin")
         check(code == 0 and digest == net.digests["big.bin"], f"transfer under rekeys failed ({code})")
         net.signal("client", signal.SIGUSR1)
+        for i in range(3):  # live, from the sharded engine's workers while they run
+            net.signal(f"relay{i}", signal.SIGUSR1)
+        time.sleep(0.5)
+        for i in range(3):
+            live = net.counters(f"relay{i}").get("rekeys", 0)
+            check(live >= 100, f"relay{i} showed {live} rekeys on SIGUSR1 while running")
         for i in range(3):
             net.kill(f"relay{i}", signal.SIGTERM)
         time.sleep(0.5)
