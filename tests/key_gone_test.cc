@@ -8,10 +8,12 @@
 //     KeyArena keeps every slab mapped until the arena goes (the suites' arenas are static),
 //     so a released slot can be read: it must read as zeros.
 //   - Key slabs are locked and marked MADV_DONTDUMP ("dd" in /proc/self/smaps).
-//   - The stack: AezCellBatch::Run ends with WipeStack, so no byte that depends on a key is left
-//     in the dead frames below it, on any kernel path. Found by running one batch twice with
-//     everything equal but the keys and comparing the dead stack; the same probe around the
-//     unwiped AEZ batch shows it does find key-dependent leftovers.
+//   - The stack: every suite's LayerBatch::Run ends with WipeStack, and so does a host's burst
+//     of single calls (docs/embedding.md), so no byte that depends on a key is left in the dead
+//     frames below, on any kernel path. Found by running the same work twice with everything
+//     equal but the keys and comparing the dead stack; the same probe around unwiped work shows
+//     it does find key-dependent leftovers.
+//   - Key seeds in the sharded engine's input ring are zero once their batch is done.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -519,9 +521,9 @@ TEST(KeyGoneAez, RekeyLeavesNoOldKeyBytesAndNoPendingMaterial) {
 // ---------------------------------------------------------------------------------------------
 // The stack
 
-// 64 cells under 64 directions: deciphers and enciphers, two RELAY_EARLY (their Δ is hashed
-// inside Run), each run with fresh directions in the same slots and the same cells, so the
-// keys are the only difference between the two runs.
+// The AEZ batch below the cell layer (AezEncipherBatch, AezDecipherBatch), which does not wipe:
+// 64 cells under 64 directions, each run with fresh directions in the same slots and the same
+// cells, so the keys are the only difference between the two runs.
 struct BatchProbe {
   static constexpr size_t kCells = LayerBatch::kCapacity;
   std::vector<AezCellDirectionBox> directions = std::vector<AezCellDirectionBox>(kCells);
@@ -529,8 +531,6 @@ struct BatchProbe {
       std::vector<std::array<uint8_t, kCellBodyBytes>>(kCells);
   std::array<uint8_t, 16> delta{};
   std::vector<AezBatchJob> jobs = std::vector<AezBatchJob>(kCells);
-  AezCellBatch batch;
-  bool recognized[kCells] = {};
 
   void Install(uint8_t key_salt) {
     ReinstallAezDirections(directions, key_salt);
@@ -540,15 +540,6 @@ struct BatchProbe {
       jobs[i] = {&directions[i]->key(), delta.data(), cells[i].data(), cells[i].data(),
                  kCellBodyBytes};
     }
-  }
-  static void RunCellBatch(void* self) {
-    auto& p = *static_cast<BatchProbe*>(self);
-    for (size_t i = 0; i < kCells; ++i) {
-      p.batch.Add(*p.directions[i], CellBody(p.cells[i]), i == 5 || i == 40,
-                  i % 3 == 0 ? AezCellBatch::Op::kEncipher : AezCellBatch::Op::kDecipher,
-                  &p.recognized[i]);
-    }
-    p.batch.Run();
   }
   // The AEZ batch below the cell layer, which does not wipe.
   static void RunAezBatch(void* self) {
@@ -627,8 +618,9 @@ PathLeftovers SuiteLeftovers(SuiteLayerProbe& probe, SuiteId id, testing::Work w
   return KeyDependentStackBytesPerPath(probe, work, {KernelFamily::kPolyval});
 }
 
-// Every suite's batch wipes behind itself: aez's AezCellBatch, tor1's SerialLayerBatch, cgo's
-// CgoCellBatch.
+// Every suite's batch wipes behind itself: aez's AezCellBatch (kRunStackWipeBytes, on every
+// aez_core and aez_hash path; one RELAY_EARLY, whose Δ is hashed inside Run), tor1's
+// SerialLayerBatch and cgo's CgoCellBatch (kCellCallStackWipeBytes).
 TEST(StackWipe, EverySuitesBatchLeavesNoKeyDependentStack) {
   if (!kCanProbeStack) GTEST_SKIP() << "the stack probe needs x86-64 and no sanitizer";
   for (SuiteId id : testing::AllSuiteIds()) {
@@ -691,19 +683,6 @@ TEST(StackWipe, WipeStackErasesWhatACalleeLeftBehind) {
   EXPECT_EQ(std::count(copy, copy + kSecret, 0x3C), 0);
   // All zero but where WipeStack's own frame (return address, saved registers) now sits.
   EXPECT_GE(std::count(copy, copy + kSecret, 0), ptrdiff_t(kSecret - 64));
-}
-
-// Every AEZ-core path, and every AEZ-hash path, that this CPU runs.
-TEST(StackWipe, AezCellBatchLeavesNoKeyDependentStackOnAnyPath) {
-  if (!kCanProbeStack) GTEST_SKIP() << "the stack probe needs x86-64 and no sanitizer";
-  BatchProbe probe;
-  const PathLeftovers left = KeyDependentStackBytesPerPath(
-      probe, &BatchProbe::RunCellBatch,
-      {kernels::KernelFamily::kAezCore, kernels::KernelFamily::kAezHash});
-  ASSERT_FALSE(HasFatalFailure());
-  EXPECT_EQ(left.worst, 0u) << "key-dependent bytes below AezCellBatch::Run (raise "
-                               "kRunStackWipeBytes): "
-                            << left.report;
 }
 
 // The same probe finds what an unwiped batch leaves: on some path at least, the kernels spill
