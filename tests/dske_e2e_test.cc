@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -223,6 +224,56 @@ TEST_F(DskeE2eTest, DeliveredSharesAreGoneAndAFetchAgainIsUnknownKey) {
   for (const HubStatus& h : again.hubs) {
     EXPECT_TRUE(h.refused);
     EXPECT_EQ(h.code, ErrorCode::kUnknownKey);
+  }
+}
+
+// Every byte of a hub's database and its write-ahead log, to search for a share in them.
+Bytes HubFileBytes(const std::filesystem::path& dir) {
+  Bytes all;
+  for (const char* suffix : {"", "-wal", "-journal"}) {
+    std::FILE* f = std::fopen((DskeHub::SharesPath(dir).string() + suffix).c_str(), "rb");
+    if (f == nullptr) continue;
+    for (int c; (c = std::fgetc(f)) != EOF;) all.push_back(uint8_t(c));
+    std::fclose(f);
+  }
+  return all;
+}
+
+bool Contains(const Bytes& haystack, const Bytes& needle) {
+  return std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end()) !=
+         haystack.end();
+}
+
+// A delivered share is gone from the hub's files, not only from its table: secure_delete and a
+// checkpoint that empties the write-ahead log (issue #15). The shares are read back from each
+// hub's database before the delivery, so the search is known to find them while they are held.
+TEST_F(DskeE2eTest, DeliveredSharesLeaveNoBytesInTheHubsFiles) {
+  Build();
+  const Bytes key = RandomKey(32);
+  KeyId id;
+  ASSERT_EQ(Share(key, id).error, ClientError::kOk);
+  std::vector<Bytes> shares;
+  for (size_t i = 0; i < kHubs; ++i) {
+    sqlite3* db = nullptr;
+    const std::string path = DskeHub::SharesPath(root_ / HubName(i)).string();
+    ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* select = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT share FROM shares", -1, &select, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(select), SQLITE_ROW);
+    const auto* blob = static_cast<const uint8_t*>(sqlite3_column_blob(select, 0));
+    shares.emplace_back(blob, blob + sqlite3_column_bytes(select, 0));
+    sqlite3_finalize(select);
+    sqlite3_close(db);  // a reader left open would hold the checkpoint back
+    ASSERT_GE(shares.back().size(), 32u);
+    EXPECT_TRUE(Contains(HubFileBytes(root_ / HubName(i)), shares.back())) << HubName(i);
+  }
+  Bytes got;
+  ASSERT_EQ(Receive(id, got).error, ClientError::kOk);
+  ASSERT_EQ(got, key);
+  for (size_t i = 0; i < kHubs; ++i) {
+    EXPECT_EQ(hubs_[i]->StoredShares(), 0u);
+    EXPECT_FALSE(Contains(HubFileBytes(root_ / HubName(i)), shares[i]))
+        << HubName(i) << " keeps a delivered share's bytes in its database or log";
   }
 }
 

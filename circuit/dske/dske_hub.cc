@@ -235,10 +235,15 @@ HubResult DskeHub::OnFetch(std::string_view client, const KeyId& key_id, std::sp
   }
   // Delivered: forget the share. If this fails the share stays and a later FETCH delivers it
   // again under a fresh pad, which gives B nothing new.
+  // secure_delete zeroes the share's bytes in the page, but the write-ahead log still holds
+  // the page as it was written at PUT: a TRUNCATE checkpoint copies the zeroed page into the
+  // database and empties the log, so no file keeps the share.
   SqliteStatement remove(db_, "DELETE FROM shares WHERE key_id = ?1");
   if (remove) {
     sqlite3_bind_blob(remove.get(), 1, key_id.data(), int(key_id.size()), SQLITE_TRANSIENT);
-    sqlite3_step(remove.get());
+    if (sqlite3_step(remove.get()) == SQLITE_DONE) {
+      sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    }
   }
   HubResult result;
   result.outcome = HubOutcome::kDelivered;
