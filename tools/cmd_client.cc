@@ -20,7 +20,7 @@ constexpr std::string_view kUsage =
 
 int RunClient(Args args);
 const Command kClientCommand{"client", "a SOCKS5 proxy over circuits through the network", kUsage,
-                             RunClient};
+                             RunClient, /*holds_secrets=*/true};
 
 int RunClient(Args args) {
   if (WantsHelp(args)) {

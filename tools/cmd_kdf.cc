@@ -19,7 +19,7 @@ constexpr std::string_view kUsage =
 
 int RunKdf(Args args);
 const Command kKdfCommand{"kdf", "derive a hop's aez key material from a seed or a rekey", kUsage,
-                          RunKdf};
+                          RunKdf, /*holds_secrets=*/true};
 
 // Wipes the decoded secrets on every path out of RunKdf.
 struct Wiped {

@@ -21,7 +21,7 @@ constexpr std::string_view kUsage =
 
 int RunPsrd(Args args);
 const Command kPsrdCommand{"psrd", "create and inspect DSKE pre-shared random data pools", kUsage,
-                           RunPsrd};
+                           RunPsrd, /*holds_secrets=*/true};
 
 bool ParseU64(std::string_view text, uint64_t& out) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);

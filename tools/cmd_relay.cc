@@ -25,7 +25,7 @@ constexpr std::string_view kUsage =
 
 int RunRelay(Args args);
 const Command kRelayCommand{"relay", "make a relay's keys and config, or run the relay", kUsage,
-                            RunRelay};
+                            RunRelay, /*holds_secrets=*/true};
 
 bool WriteTextFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);

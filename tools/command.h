@@ -22,6 +22,9 @@ struct Command {
   std::string_view summary;
   std::string_view usage;  // printed by `relaycell NAME --help`
   CommandFn run;
+  // Keys, seeds or pads pass through its memory: main makes the process non-dumpable first
+  // (no core file, no ptrace by the same user) so they cannot leave that way.
+  bool holds_secrets = false;
 };
 
 // Called from a static initializer in each subcommand's file.

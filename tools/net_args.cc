@@ -1,7 +1,5 @@
 #include "tools/net_args.h"
 
-#include <sys/prctl.h>
-
 #include <chrono>
 #include <csignal>
 #include <fstream>
@@ -50,7 +48,6 @@ bool ReadWholeFile(const std::string& path, std::string& out) {
 
 void RunDaemon(asio::io_context& io, const std::function<void()>& shutdown,
                const std::function<void()>& report) {
-  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   asio::signal_set stop(io, SIGINT, SIGTERM);
   asio::signal_set usr1(io, SIGUSR1);
   asio::steady_timer grace(io);

@@ -1,4 +1,6 @@
 // relaycell: bench, kat, kdf, psrd, version. See `relaycell help`.
+#include <sys/prctl.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <string_view>
@@ -75,6 +77,7 @@ int main(int argc, char** argv) {
                   int(command.summary.size()), command.summary.data());
       return kExitOk;
     }
+    if (command.holds_secrets) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     return command.run(args);
   }
   std::fprintf(stderr, "relaycell: unknown command '%s'\n", argv[1]);
