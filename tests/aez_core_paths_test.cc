@@ -84,6 +84,52 @@ TEST(AezCorePaths, MixedBatchesAgreeInPlace) {
   });
 }
 
+// Long messages: the 512-bit path records the I powers of groups past the key's own in pass 1
+// and reads them back in pass 2, up to 64 groups (16 KiB), and doubles again past that. These
+// lengths end inside, at and past the record, one at a time and in batches (two messages'
+// records in flight at once), out of place and in place.
+TEST(AezCorePaths, LongMessagesAgreeAcrossTheRecordedPowers) {
+  std::mt19937_64 rng(265);
+  std::vector<std::unique_ptr<TestKey>> keys;
+  for (int k = 0; k < 3; ++k) keys.push_back(std::make_unique<TestKey>(rng));
+  const size_t lengths[] = {1056,  2048,  4096,  4097,  8209,  16383, 16384,
+                            16416, 16417, 16448, 16672, 16800, 20000, 33000};
+  ForEachPath(KernelFamily::kAezCore, [&](KernelPath path) {
+    for (size_t length : lengths) {
+      const auto delta = RandomBytes(rng, 16);
+      const auto message = RandomBytes(rng, length);
+      for (bool decipher : {false, true}) {
+        std::vector<uint8_t> want(length), got(length), inplace = message;
+        const auto* key = &keys[length % keys.size()]->key.blocks();
+        const AezCoreJob w{key, delta.data(), message.data(), want.data(), length};
+        const AezCoreJob g{key, delta.data(), message.data(), got.data(), length};
+        const AezCoreJob i{key, delta.data(), inplace.data(), inplace.data(), length};
+        ASSERT_TRUE(kernels::AezCoreRoundsBatchWithPath(Baseline(), {&w, 1}, decipher));
+        ASSERT_TRUE(kernels::AezCoreRoundsBatchWithPath(path, {&g, 1}, decipher));
+        ASSERT_TRUE(kernels::AezCoreRoundsBatchWithPath(path, {&i, 1}, decipher));
+        ASSERT_EQ(got, want) << "length " << length << (decipher ? " decipher" : " encipher");
+        ASSERT_EQ(inplace, want) << "in place, length " << length;
+      }
+    }
+    // A batch of long and short messages under different keys, in place.
+    std::vector<std::vector<uint8_t>> deltas, want, got;
+    for (size_t m = 0; m < 7; ++m) {
+      deltas.push_back(RandomBytes(rng, 16));
+      want.push_back(RandomBytes(rng, m % 2 == 0 ? lengths[(5 * m) % std::size(lengths)] : 509));
+      got.push_back(want.back());
+    }
+    std::vector<AezCoreJob> w_jobs, g_jobs;
+    for (size_t m = 0; m < want.size(); ++m) {
+      const auto* key = &keys[m % keys.size()]->key.blocks();
+      w_jobs.push_back({key, deltas[m].data(), want[m].data(), want[m].data(), want[m].size()});
+      g_jobs.push_back({key, deltas[m].data(), got[m].data(), got[m].data(), got[m].size()});
+    }
+    ASSERT_TRUE(kernels::AezCoreRoundsBatchWithPath(Baseline(), w_jobs, false));
+    ASSERT_TRUE(kernels::AezCoreRoundsBatchWithPath(path, g_jobs, false));
+    for (size_t m = 0; m < want.size(); ++m) ASSERT_EQ(got[m], want[m]) << "batch job " << m;
+  });
+}
+
 TEST(AezCorePaths, HashStringsAgree) {
   std::mt19937_64 rng(263);
   ForEachPath(KernelFamily::kAezHash, [&](KernelPath path) {
