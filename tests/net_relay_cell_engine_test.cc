@@ -71,6 +71,22 @@ TEST(RelayCellEngineSeeds, ShardedEngineZeroesEveryQueueSlotItsItemsLeft) {
   EXPECT_EQ(holding, 0u) << "queue slots still holding a kOpen payload";
 }
 
+// Torn down without Stop (an error path, a relay that exits on a fatal link error): what the
+// host queue still holds is dropped, seeds zeroed first. Read back through the queue's memory,
+// which DiscardQueued (the destructor's first step) keeps allocated.
+TEST(RelayCellEngineSeeds, DiscardingQueuedInputsZeroesTheirSeeds) {
+  for (size_t workers : {size_t{0}, size_t{1}}) {
+    RelayCellEngine engine(workers, RelayPipelineConfig{.max_circuits = 64});
+    const InCell* first = QueueOpens(engine, 5);
+    ASSERT_GT(NonZeroPayloadBytes(first + 4), 0u);
+    ASSERT_TRUE(engine.Busy());
+    EXPECT_EQ(engine.DiscardQueued(), 5u) << workers << " workers";
+    for (size_t i = 0; i < 5; ++i) EXPECT_EQ(NonZeroPayloadBytes(first + i), 0u) << i;
+    EXPECT_FALSE(engine.Busy());
+    EXPECT_EQ(engine.DiscardQueued(), 0u);
+  }
+}
+
 TEST(RelayCellEngineCounters, ShardedCountersAreLiveWhileWorkersRun) {
   RelayCellEngine engine(2, RelayPipelineConfig{.max_circuits = 64});
   QueueOpens(engine, 3);

@@ -19,7 +19,14 @@ RelayCellEngine::RelayCellEngine(size_t workers, const RelayPipelineConfig& conf
   });
 }
 
-RelayCellEngine::~RelayCellEngine() = default;
+RelayCellEngine::~RelayCellEngine() { DiscardQueued(); }
+
+size_t RelayCellEngine::DiscardQueued() {
+  const size_t dropped = pending_.size();
+  WipeKeyParameters(pending_);
+  pending_.clear();
+  return dropped;
+}
 
 void RelayCellEngine::Flush() {
   if (pending_.empty()) return;

@@ -49,6 +49,9 @@ class RelayCellEngine {
 
   // Processes everything and stops the workers; outputs go to `sink`.
   void Stop(const Sink& sink);
+  // Drops the inputs queued here and not yet handed over, zeroing their seeds first; returns
+  // how many. The destructor runs it, so an engine torn down without Stop frees no seed.
+  size_t DiscardQueued();
 
   bool sharded() const { return sharded_ != nullptr; }
   size_t workers() const { return sharded_ ? sharded_->workers() : 0; }
