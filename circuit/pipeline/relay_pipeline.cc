@@ -418,26 +418,16 @@ void RelayPipeline::ProcessBatch(std::span<const InCell> batch, ShardOutput& out
 }
 
 void RelayPipeline::PublishCounters() {
-  constexpr auto kRelaxed = std::memory_order_relaxed;
-  published_.forwarded.store(counters_.forwarded, kRelaxed);
-  published_.delivered.store(counters_.delivered, kRelaxed);
-  published_.originated.store(counters_.originated, kRelaxed);
-  published_.control_cells.store(counters_.control_cells, kRelaxed);
-  published_.opened.store(counters_.opened, kRelaxed);
-  published_.destroyed.store(counters_.destroyed, kRelaxed);
-  published_.unknown_circuit.store(counters_.unknown_circuit, kRelaxed);
+  for (size_t i = 0; i < published_.size(); ++i) {
+    published_[i].store(counters_.*kPublishedCounters[i], std::memory_order_relaxed);
+  }
 }
 
 RelayPipelineCounters RelayPipeline::published_counters() const {
-  constexpr auto kRelaxed = std::memory_order_relaxed;
   RelayPipelineCounters c;
-  c.forwarded = published_.forwarded.load(kRelaxed);
-  c.delivered = published_.delivered.load(kRelaxed);
-  c.originated = published_.originated.load(kRelaxed);
-  c.control_cells = published_.control_cells.load(kRelaxed);
-  c.opened = published_.opened.load(kRelaxed);
-  c.destroyed = published_.destroyed.load(kRelaxed);
-  c.unknown_circuit = published_.unknown_circuit.load(kRelaxed);
+  for (size_t i = 0; i < published_.size(); ++i) {
+    c.*kPublishedCounters[i] = published_[i].load(std::memory_order_relaxed);
+  }
   return c;
 }
 

@@ -123,6 +123,14 @@ struct RelayPipelineCounters {
   ProtocolErrorCounters errors;    // of the circuits closed so far
 };
 
+// The headline counters a worker publishes after each batch, for a host to read while the
+// worker runs (RelayPipeline::published_counters), and the ones summed across workers.
+inline constexpr uint64_t RelayPipelineCounters::*kPublishedCounters[] = {
+    &RelayPipelineCounters::forwarded,      &RelayPipelineCounters::delivered,
+    &RelayPipelineCounters::originated,     &RelayPipelineCounters::control_cells,
+    &RelayPipelineCounters::opened,         &RelayPipelineCounters::destroyed,
+    &RelayPipelineCounters::unknown_circuit};
+
 class RelayPipeline final : public ShardProcessor {
  public:
   explicit RelayPipeline(const RelayPipelineConfig& config);
@@ -134,9 +142,9 @@ class RelayPipeline final : public ShardProcessor {
 
   // Every counter: the worker's own thread, or any thread once the worker has stopped.
   const RelayPipelineCounters& counters() const { return counters_; }
-  // The headline counters (forwarded, delivered, originated, control_cells, opened, destroyed,
-  // unknown_circuit; the rest zero) as of the last finished batch, readable from any thread
-  // while a worker runs: a monitoring snapshot whose fields may be a batch apart.
+  // The headline counters (kPublishedCounters; the rest zero) as of the last finished batch,
+  // readable from any thread while a worker runs: a monitoring snapshot whose fields may be a
+  // batch apart.
   RelayPipelineCounters published_counters() const;
   size_t open_circuits() const { return forward_.size(); }
   // The circuit (for tests), or nullptr.
@@ -192,11 +200,7 @@ class RelayPipeline final : public ShardProcessor {
   std::vector<Entry> circuits_;              // by circuit slot
   RelayPipelineCounters counters_;
   // What published_counters() reads: stored once per batch (relaxed), never in the cell loop.
-  struct Published {
-    std::atomic<uint64_t> forwarded{0}, delivered{0}, originated{0}, control_cells{0}, opened{0},
-        destroyed{0}, unknown_circuit{0};
-  };
-  Published published_;
+  std::array<std::atomic<uint64_t>, std::size(kPublishedCounters)> published_{};  // in its order
   // The group: at most one cell per circuit, run together (RunGroup).
   std::vector<WireCell> group_cells_;  // working copies, kGroupCells, allocated once
   std::vector<StagedCell> group_;

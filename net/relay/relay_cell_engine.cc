@@ -115,13 +115,7 @@ RelayPipelineCounters RelayCellEngine::counters() {
   for (size_t i = 0; i < sharded_->workers(); ++i) {
     const auto& pipeline = static_cast<const RelayPipeline&>(sharded_->processor(i));
     const RelayPipelineCounters c = running ? pipeline.published_counters() : pipeline.counters();
-    sum.forwarded += c.forwarded;
-    sum.delivered += c.delivered;
-    sum.originated += c.originated;
-    sum.control_cells += c.control_cells;
-    sum.opened += c.opened;
-    sum.destroyed += c.destroyed;
-    sum.unknown_circuit += c.unknown_circuit;
+    for (uint64_t RelayPipelineCounters::*field : kPublishedCounters) sum.*field += c.*field;
   }
   return sum;
 }
