@@ -403,8 +403,14 @@ void AezCellHashTerms(const AezKeyBlocks& key, const uint8_t nonce_block[16], co
 bool AezCellHashTermsWithPath(KernelPath path, const AezKeyBlocks& key,
                               const uint8_t nonce_block[16], const uint8_t a1[32],
                               const uint8_t a2[16], uint8_t sum[16]) {
+  // The raw paths have the four blocks' one AES4 (zmm) or two (ymm); the Highway ones hash the
+  // strings as any AD.
   if (path == KernelPath::Raw(RawKernel::kVaes256) && RawKernelUsable(RawKernel::kVaes256)) {
     AezCellHashTermsVaes256(key, nonce_block, a1, a2, sum);
+    return true;
+  }
+  if (path == KernelPath::Raw(RawKernel::kVaes512) && RawKernelUsable(RawKernel::kVaes512)) {
+    AezCellHashTermsVaes512(key, nonce_block, a1, a2, sum);
     return true;
   }
   const std::span<const uint8_t> strings[3] = {
@@ -595,13 +601,13 @@ double MeasureAezCore(KernelPath path) {
 }
 
 double MeasureAezHash(KernelPath path) {
-  // A relay cell's AEZ-hash strings: a 10-byte nonce, then AD of 32 and 16 bytes.
+  // A relay cell's AEZ-hash strings, as its Δ hashes them: a 10-byte nonce (padded to a block),
+  // then AD of 32 and 16 bytes.
   static const AezKeyBlocks key = CalibrationKey();
-  const uint8_t nonce[10] = {7}, a1[32] = {9}, a2[16] = {11};
-  const std::span<const uint8_t> strings[3] = {nonce, a1, a2};
+  const uint8_t nonce_block[16] = {7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80}, a1[32] = {9}, a2[16] = {11};
   uint8_t sum[16] = {};
-  return BestRate(sizeof nonce + sizeof a1 + sizeof a2,
-                  [&] { AezHashStringsWithPath(path, key, 4, strings, sum); });
+  return BestRate(kAezCellNonceLength + sizeof a1 + sizeof a2,
+                  [&] { AezCellHashTermsWithPath(path, key, nonce_block, a1, a2, sum); });
 }
 
 }  // namespace relaycell::kernels

@@ -36,6 +36,8 @@ void AezAes4XorSumVaes512(const AezKeyBlocks& key, const uint8_t* blocks, size_t
                           uint8_t sum[16]);
 void AezHashStringsVaes512(const AezKeyBlocks& key, size_t first_j,
                            std::span<const std::span<const uint8_t>> strings, uint8_t sum[16]);
+void AezCellHashTermsVaes512(const AezKeyBlocks& key, const uint8_t nonce_block[16],
+                             const uint8_t a1[32], const uint8_t a2[16], uint8_t sum[16]);
 void AezCoreCellVaes512(const AezKeyBlocks& key, const AezCellJob& cell, const uint8_t* in,
                         uint8_t* out, size_t bytes, bool decipher);
 

@@ -804,6 +804,13 @@ RELAYCELL_AEZ_VAES512_ENTRY void AezHashStringsVaes512(
   Store(sum, Xor(Load(sum), Total(acc)));
 }
 
+RELAYCELL_AEZ_VAES512_ENTRY void AezCellHashTermsVaes512(const AezKeyBlocks& key,
+                                                         const uint8_t nonce_block[16],
+                                                         const uint8_t a1[32], const uint8_t a2[16],
+                                                         uint8_t sum[16]) {
+  Store(sum, Xor(Load(sum), CellHashTerms(key, nonce_block, a1, a2)));
+}
+
 // As AezCoreCellVaes256: Δ's one AES4 first, then pass 1, the chain's 14 rounds beside the
 // middle AES10, then pass 2.
 RELAYCELL_AEZ_VAES512_ENTRY void AezCoreCellVaes512(const AezKeyBlocks& key, const AezCellJob& cell,
