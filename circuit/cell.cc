@@ -52,35 +52,13 @@ bool IsKnownDestroyReason(uint8_t reason) {
   return false;
 }
 
-ParsedCell ParseCell(ConstCellBytes cell) {
-  ParsedCell parsed;
-  parsed.header.circ_id = LoadBe<uint32_t>(cell, 0);
-  const uint8_t command = cell[4];
-  switch (command) {
-    case uint8_t(CellCommand::kPadding):
-    case uint8_t(CellCommand::kRelay):
-    case uint8_t(CellCommand::kDestroy):
-    case uint8_t(CellCommand::kRelayEarly):
-    case uint8_t(CellCommand::kCreate2):
-    case uint8_t(CellCommand::kCreated2): parsed.header.command = CellCommand(command); break;
-    default: parsed.error = ProtocolError::kUnknownCellCommand; return parsed;
-  }
-  // PADDING is link-level; everything else names a circuit, and circ_id 0 is no circuit.
-  if (parsed.header.command != CellCommand::kPadding && parsed.header.circ_id == 0) {
-    parsed.error = ProtocolError::kZeroCircId;
-    return parsed;
-  }
-  if (parsed.header.command == CellCommand::kDestroy) {
-    const auto payload = CellPayload(cell);
-    uint8_t rest = 0;
-    for (size_t i = 1; i < payload.size(); ++i) rest |= payload[i];
-    if (!IsKnownDestroyReason(payload[0]) || rest != 0) {
-      parsed.error = ProtocolError::kBadDestroyPayload;
-      return parsed;
-    }
-    parsed.header.destroy_reason = DestroyReason(payload[0]);
-  }
-  return parsed;
+ProtocolError ParseDestroyPayload(ConstCellBytes cell, DestroyReason& reason) {
+  const auto payload = CellPayload(cell);
+  uint8_t rest = 0;
+  for (size_t i = 1; i < payload.size(); ++i) rest |= payload[i];
+  if (!IsKnownDestroyReason(payload[0]) || rest != 0) return ProtocolError::kBadDestroyPayload;
+  reason = DestroyReason(payload[0]);
+  return ProtocolError::kNone;
 }
 
 void WriteCellHeader(uint32_t circ_id, CellCommand command, CellBytes cell) {

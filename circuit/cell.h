@@ -10,6 +10,7 @@
 #include <span>
 
 #include "circuit/protocol_error.h"
+#include "engine/common/byte_io.h"
 #include "engine/suite/cell_suite.h"
 
 namespace relaycell {
@@ -63,15 +64,42 @@ struct ParsedCell {
   bool ok() const { return error == ProtocolError::kNone; }
 };
 
-// Checks the header: a known command; circ_id != 0 for every command but PADDING; a DESTROY
-// carries a known reason followed by zeros.
-ParsedCell ParseCell(ConstCellBytes cell);
-
 inline std::span<uint8_t, kCellBodyBytes> CellPayload(CellBytes cell) {
   return cell.subspan<kCellHeaderBytes, kCellBodyBytes>();
 }
 inline std::span<const uint8_t, kCellBodyBytes> CellPayload(ConstCellBytes cell) {
   return cell.subspan<kCellHeaderBytes, kCellBodyBytes>();
+}
+
+// ParseCell's DESTROY check: a known reason (stored in `reason`) followed by zeros.
+ProtocolError ParseDestroyPayload(ConstCellBytes cell, DestroyReason& reason);
+
+// Checks the header: a known command; circ_id != 0 for every command but PADDING; a DESTROY
+// carries a known reason followed by zeros. Inline, so the result stays in registers: out of
+// line, GCC 12 assembled it on the stack from byte stores and reloaded it whole, a
+// store-forwarding stall on every cell (13 ns of a relay's 133 at 1,000 circuits).
+inline ParsedCell ParseCell(ConstCellBytes cell) {
+  ParsedCell parsed;
+  parsed.header.circ_id = LoadBe<uint32_t>(cell, 0);
+  const uint8_t command = cell[4];
+  switch (command) {
+    case uint8_t(CellCommand::kPadding):
+    case uint8_t(CellCommand::kRelay):
+    case uint8_t(CellCommand::kDestroy):
+    case uint8_t(CellCommand::kRelayEarly):
+    case uint8_t(CellCommand::kCreate2):
+    case uint8_t(CellCommand::kCreated2): parsed.header.command = CellCommand(command); break;
+    default: parsed.error = ProtocolError::kUnknownCellCommand; return parsed;
+  }
+  // PADDING is link-level; everything else names a circuit, and circ_id 0 is no circuit.
+  if (parsed.header.command != CellCommand::kPadding && parsed.header.circ_id == 0) {
+    parsed.error = ProtocolError::kZeroCircId;
+    return parsed;
+  }
+  if (parsed.header.command == CellCommand::kDestroy) {
+    parsed.error = ParseDestroyPayload(cell, parsed.header.destroy_reason);
+  }
+  return parsed;
 }
 
 // Writes circ_id and command; the payload is left as is.

@@ -40,57 +40,69 @@ SuiteError RelayCircuit::Create(const CellSuite& suite, std::span<const uint8_t>
 
 // The peel hot path: check the header, remove our layer, deliver or pass on.
 CellResult RelayCircuit::HandleForward(CellBytes cell) {
-  const CellScreen screen = ScreenForward(cell);
+  CellScreen screen;
+  ScreenForward(cell, screen);
   if (!screen.needs_layer) return screen.result;
   const bool recognized =
       layers_.forward->Apply(LayerOp::kRelayDecrypt, CellPayload(cell), screen.early);
   return CompleteForward(cell, screen.early, recognized);
 }
 
-CellScreen RelayCircuit::ScreenForward(CellBytes cell) { return Screen(cell, true); }
-CellScreen RelayCircuit::ScreenBackward(CellBytes cell) { return Screen(cell, false); }
+void RelayCircuit::ScreenForward(CellBytes cell, CellScreen& screen) { Screen(cell, true, screen); }
+void RelayCircuit::ScreenBackward(CellBytes cell, CellScreen& screen) {
+  Screen(cell, false, screen);
+}
 
 // The checks before the layer, both directions: the header, the circuit's id on that side, the
 // command (RELAY_EARLY only travels forward, at most kMaxRelayEarlyCells), then the rekey count.
-CellScreen RelayCircuit::Screen(CellBytes cell, bool from_client) {
-  CellScreen screen;
+void RelayCircuit::Screen(CellBytes cell, bool from_client, CellScreen& screen) {
+  screen = CellScreen{};
   if (!open_) {
     screen.result.outcome = CellOutcome::kClosed;
-    return screen;
+    return;
   }
   const ParsedCell parsed = ParseCell(cell);
-  if (!parsed.ok()) return Rejected(parsed.error, cell);
+  if (!parsed.ok()) {
+    screen = Rejected(parsed.error, cell);
+    return;
+  }
   const CellCommand command = parsed.header.command;
   if (command == CellCommand::kPadding) {
     screen.result.outcome = CellOutcome::kIgnored;
-    return screen;
+    return;
   }
   const uint32_t side_id = from_client ? client_side_id_ : next_side_id_;  // 0: no such side
   if (side_id == 0 || parsed.header.circ_id != side_id) {
-    return Rejected(ProtocolError::kWrongCircId, cell);
+    screen = Rejected(ProtocolError::kWrongCircId, cell);
+    return;
   }
   if (command == CellCommand::kDestroy) {
     screen.result = from_client ? Destroyed(parsed.header.destroy_reason)
                                 : NextDestroyed(parsed.header.destroy_reason);
-    return screen;
+    return;
   }
   const bool early = command == CellCommand::kRelayEarly;
-  if (early && !from_client) return Rejected(ProtocolError::kEarlyBackward, cell);
+  if (early && !from_client) {
+    screen = Rejected(ProtocolError::kEarlyBackward, cell);
+    return;
+  }
   if (command != CellCommand::kRelay && !early) {
-    return Rejected(ProtocolError::kUnexpectedCellCommand, cell);
+    screen = Rejected(ProtocolError::kUnexpectedCellCommand, cell);
+    return;
   }
   // Every RELAY_EARLY from the client counts, before we know whether it is ours (§4).
   relay_early_cells_ += early;
   if (relay_early_cells_ > kMaxRelayEarlyCells) [[unlikely]] {
-    return Rejected(ProtocolError::kTooManyRelayEarly, cell);
+    screen = Rejected(ProtocolError::kTooManyRelayEarly, cell);
+    return;
   }
   // Every cell under this key counts, before we know what it is (protocol §7).
   if (const RekeyError e = rekey_.CountCell(); e != RekeyError::kNone) [[unlikely]] {
-    return Rejected(ProtocolErrorFromRekey(e), cell);
+    screen = Rejected(ProtocolErrorFromRekey(e), cell);
+    return;
   }
   screen.needs_layer = true;
   screen.early = early;
-  return screen;
 }
 
 CellResult RelayCircuit::CompleteForward(CellBytes cell, bool early, bool recognized) {
@@ -115,7 +127,8 @@ CellResult RelayCircuit::CompleteForward(CellBytes cell, bool early, bool recogn
 
 // A cell from the next hop: add our layer and send it towards the client.
 CellResult RelayCircuit::HandleBackward(CellBytes cell) {
-  const CellScreen screen = ScreenBackward(cell);
+  CellScreen screen;
+  ScreenBackward(cell, screen);
   if (!screen.needs_layer) return screen.result;
   layers_.backward->Apply(LayerOp::kRelayEncrypt, CellPayload(cell), false);
   return CompleteBackward(cell);

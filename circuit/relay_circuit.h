@@ -84,10 +84,13 @@ class RelayCircuit {
   // (a LayerBatch). Screen checks the cell and counts it against the rekey deadline; if it says
   // needs_layer, the caller runs layer(from_client) with layer_op(from_client) on the body,
   // then calls Complete once, before any other call on this circuit. HandleForward is exactly
-  // ScreenForward, layer(true).Apply(kRelayDecrypt), CompleteForward.
-  CellScreen ScreenForward(CellBytes cell);
+  // ScreenForward, layer(true).Apply(kRelayDecrypt), CompleteForward. The screens write into
+  // `screen` (a pipeline's staged entry) instead of returning it: returned, the pipeline copied
+  // it out of the stack with wide loads over the callee's narrow stores, a store-forwarding
+  // stall on every cell.
+  void ScreenForward(CellBytes cell, CellScreen& screen);
   CellResult CompleteForward(CellBytes cell, bool early, bool recognized);
-  CellScreen ScreenBackward(CellBytes cell);
+  void ScreenBackward(CellBytes cell, CellScreen& screen);
   CellResult CompleteBackward(CellBytes cell);
   // The hop's layer for a cell from that side, and what it does to such a cell (a cell from
   // the client is peeled, one from the next hop gets our layer). Only while open.
@@ -136,7 +139,7 @@ class RelayCircuit {
 
  private:
   CellResult Fail(ProtocolError error, CellBytes cell);
-  CellScreen Screen(CellBytes cell, bool from_client);
+  void Screen(CellBytes cell, bool from_client, CellScreen& screen);
   CellScreen Rejected(ProtocolError error, CellBytes cell);  // Fail, as a final screen
   void RecordError(ProtocolError error);
   CellResult Destroyed(DestroyReason received);

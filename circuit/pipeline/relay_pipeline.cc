@@ -450,8 +450,11 @@ void RelayPipeline::Stage(CircuitSlot slot, bool from_client, const WireCell& ce
   staged.from_client = from_client;
   staged.recognized = false;
   RelayCircuit& circuit = entry.circuit;
-  staged.screen =
-      from_client ? circuit.ScreenForward(work.span()) : circuit.ScreenBackward(work.span());
+  if (from_client) {
+    circuit.ScreenForward(work.span(), staged.screen);
+  } else {
+    circuit.ScreenBackward(work.span(), staged.screen);
+  }
   if (!staged.screen.needs_layer) return;
   batches_[circuit.suite_id()]->Add(circuit.layer(from_client), RelayCircuit::layer_op(from_client),
                                     CellPayload(work.span()), staged.screen.early,
