@@ -418,6 +418,27 @@ bool AezCellHashTermsWithPath(KernelPath path, const AezKeyBlocks& key,
   return AezHashStringsWithPath(path, key, 4, strings, sum);
 }
 
+void AezCellHashTermsBatch(std::span<const AezCellHashJob> jobs) {
+  AezCellHashTermsBatchWithPath(ActivePath(KernelFamily::kAezHash), jobs);
+}
+
+bool AezCellHashTermsBatchWithPath(KernelPath path, std::span<const AezCellHashJob> jobs) {
+  if (path == KernelPath::Raw(RawKernel::kVaes256) && RawKernelUsable(RawKernel::kVaes256)) {
+    AezCellHashTermsBatchVaes256(jobs.data(), jobs.size());
+    return true;
+  }
+  if (path == KernelPath::Raw(RawKernel::kVaes512) && RawKernelUsable(RawKernel::kVaes512)) {
+    AezCellHashTermsBatchVaes512(jobs.data(), jobs.size());
+    return true;
+  }
+  for (const AezCellHashJob& job : jobs) {  // one at a time, each through its strings
+    if (!AezCellHashTermsWithPath(path, *job.key, job.nonce_block, job.a1, job.a2, job.sum)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 namespace {
 // The fused one-cell kernels (Δ and the chain step inside AEZ-core) exist at both raw VAES
 // widths; the AEZ-core path picks the width, and the hash path only has to be raw VAES too

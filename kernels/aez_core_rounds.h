@@ -104,6 +104,20 @@ bool AezCellHashTermsWithPath(KernelPath path, const AezKeyBlocks& key,
                               const uint8_t nonce_block[16], const uint8_t a1[32],
                               const uint8_t a2[16], uint8_t sum[16]);
 
+// Many cells' terms at once, each under its own key: for every job, sum ^= AezCellHashTerms of
+// its strings. One cell's terms are a single AES4, four rounds that wait on each other; the raw
+// VAES paths run several jobs' rounds together (a relay computes the next Δ of every circuit
+// in its batch this way). Jobs must not share a `sum`.
+struct AezCellHashJob {
+  const AezKeyBlocks* key;
+  const uint8_t* nonce_block;  // 16 bytes, padded as for AezCellHashTerms
+  const uint8_t* a1;           // 32 bytes
+  const uint8_t* a2;           // 16 bytes
+  uint8_t* sum;                // 16 bytes, XORed into
+};
+void AezCellHashTermsBatch(std::span<const AezCellHashJob> jobs);
+bool AezCellHashTermsBatchWithPath(KernelPath path, std::span<const AezCellHashJob> jobs);
+
 // A relay cell whose Δ the kernel computes itself: Δ = tau0 ^ AezCellHashTerms(nonce_block, a1,
 // a2), then AEZ-core as AezCoreRounds; and, if chain is set, the circuit's chain step
 // chain = AES-256_{chain_round_keys}(chain) ^ chain after a2 has been read (a2 may be chain).

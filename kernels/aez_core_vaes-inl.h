@@ -21,9 +21,10 @@ void AezAes4XorSumVaes256(const AezKeyBlocks& key, const uint8_t* blocks, size_t
 void AezHashStringsVaes256(const AezKeyBlocks& key, size_t first_j,
                            std::span<const std::span<const uint8_t>> strings, uint8_t sum[16]);
 
-// AezCellHashTerms' VAES-256 body.
+// AezCellHashTerms' VAES-256 body, and AezCellHashTermsBatch's.
 void AezCellHashTermsVaes256(const AezKeyBlocks& key, const uint8_t nonce_block[16],
                              const uint8_t a1[32], const uint8_t a2[16], uint8_t sum[16]);
+void AezCellHashTermsBatchVaes256(const AezCellHashJob* jobs, size_t n);
 
 // The fused one-cell kernel's VAES-256 body (arguments already checked).
 void AezCoreCellVaes256(const AezKeyBlocks& key, const AezCellJob& cell, const uint8_t* in,
@@ -38,6 +39,7 @@ void AezHashStringsVaes512(const AezKeyBlocks& key, size_t first_j,
                            std::span<const std::span<const uint8_t>> strings, uint8_t sum[16]);
 void AezCellHashTermsVaes512(const AezKeyBlocks& key, const uint8_t nonce_block[16],
                              const uint8_t a1[32], const uint8_t a2[16], uint8_t sum[16]);
+void AezCellHashTermsBatchVaes512(const AezCellHashJob* jobs, size_t n);
 void AezCoreCellVaes512(const AezKeyBlocks& key, const AezCellJob& cell, const uint8_t* in,
                         uint8_t* out, size_t bytes, bool decipher);
 

@@ -382,18 +382,51 @@ RELAYCELL_AEZ_VAES __m128i Total(const Aes4PairSum& p) {
 // A relay cell's four hash blocks in two registers: (nonce, a1[0:16]) whitened with
 // (4J ^ I, 5J ^ 2I ^ 1L) and (a1[16:32], a2) with (5J ^ 2I ^ 2L, 6J ^ 2I ^ 1L); neighbouring key
 // rows are loaded as pairs. Returns the XOR of their AES4.
-RELAYCELL_AEZ_VAES __m128i CellHashTerms(const AezKeyBlocks& key, const uint8_t* nonce_block,
-                                         const uint8_t* a1, const uint8_t* a2) {
-  const RoundKeys k = LoadKeys(key);
+struct CellHashInputs {
+  __m256i nonce_a1, a1_a2;  // AES4's inputs: the blocks whitened with their offsets
+};
+RELAYCELL_AEZ_VAES CellHashInputs CellHashInput(const AezKeyBlocks& key, const uint8_t* nonce_block,
+                                                const uint8_t* a1, const uint8_t* a2) {
   const __m256i offsets_01 =
       _mm256_xor_si256(_mm256_xor_si256(Load2(key.j_multiple(4)), Load2(key.i_powers[0])),
                        Load2(key.l_multiple(0)));  // l_multiple(0) is zero
   const __m256i offsets_23 =
       _mm256_xor_si256(_mm256_xor_si256(Load2(key.j_multiple(5)), Broadcast(Load(key.i_powers[1]))),
                        LoadHalves(key.l_multiple(2), key.l_multiple(1)));
-  const __m256i a = Aes4(_mm256_xor_si256(LoadHalves(nonce_block, a1), offsets_01), k);
-  const __m256i b = Aes4(_mm256_xor_si256(LoadHalves(a1 + 16, a2), offsets_23), k);
-  return FoldLanes(_mm256_xor_si256(a, b));
+  return {_mm256_xor_si256(LoadHalves(nonce_block, a1), offsets_01),
+          _mm256_xor_si256(LoadHalves(a1 + 16, a2), offsets_23)};
+}
+RELAYCELL_AEZ_VAES __m128i CellHashTerms(const AezKeyBlocks& key, const uint8_t* nonce_block,
+                                         const uint8_t* a1, const uint8_t* a2) {
+  const RoundKeys k = LoadKeys(key);
+  const CellHashInputs in = CellHashInput(key, nonce_block, a1, a2);
+  return FoldLanes(_mm256_xor_si256(Aes4(in.nonce_a1, k), Aes4(in.a1_a2, k)));
+}
+
+// n jobs' AES4 (two ymm each) round by round, each round's key broadcast from that job's key
+// as it is used.
+template <size_t n>
+RELAYCELL_AEZ_VAES void CellHashTermsGroup(const AezCellHashJob* jobs) {
+  __m256i t[2 * n];
+  for (size_t i = 0; i < n; ++i) {
+    const CellHashInputs in =
+        CellHashInput(*jobs[i].key, jobs[i].nonce_block, jobs[i].a1, jobs[i].a2);
+    t[2 * i] = in.nonce_a1;
+    t[2 * i + 1] = in.a1_a2;
+  }
+  for (const size_t key_block : {size_t{0}, size_t{1}, size_t{2}}) {  // J, I, L (LoadKeys)
+    for (size_t i = 0; i < n; ++i) {
+      const __m256i round_key = Broadcast(Load(jobs[i].key->aes4(key_block)));
+      t[2 * i] = Round(t[2 * i], round_key);
+      t[2 * i + 1] = Round(t[2 * i + 1], round_key);
+    }
+  }
+  const __m256i zero = _mm256_setzero_si256();
+  for (size_t i = 0; i < n; ++i) {
+    const __m128i terms =
+        FoldLanes(_mm256_xor_si256(Round(t[2 * i], zero), Round(t[2 * i + 1], zero)));
+    Store(jobs[i].sum, _mm_xor_si128(Load(jobs[i].sum), terms));
+  }
 }
 
 }  // namespace
@@ -475,6 +508,19 @@ __attribute__((target("avx2,aes,vaes"))) void AezCellHashTermsVaes256(const AezK
                                                                       const uint8_t a2[16],
                                                                       uint8_t sum[16]) {
   Store(sum, _mm_xor_si128(Load(sum), CellHashTerms(key, nonce_block, a1, a2)));
+}
+
+// Four jobs (eight ymm) in flight, as the AEZ-core passes keep for Zen 3's VAES latency.
+__attribute__((target("avx2,aes,vaes"))) void AezCellHashTermsBatchVaes256(
+    const AezCellHashJob* jobs, size_t n) {
+  size_t at = 0;
+  for (; at + 4 <= n; at += 4) CellHashTermsGroup<4>(jobs + at);
+  switch (n - at) {  // no lambda: it would not carry the target attribute
+    case 3: CellHashTermsGroup<3>(jobs + at); break;
+    case 2: CellHashTermsGroup<2>(jobs + at); break;
+    case 1: CellHashTermsGroup<1>(jobs + at); break;
+    default: break;
+  }
 }
 
 // Δ's AES4 are issued first and need nothing from pass 1, which Begin issues next; the chain's

@@ -699,16 +699,37 @@ RELAYCELL_AEZ_VAES512 __m512i Join(__m256i low, __m256i high) {
 
 // The cell's AD terms of Δ, as AezCellHashTermsVaes256 computes them: the nonce block, A1's two
 // blocks and A2 under E^{4,0}, E^{5,1}, E^{5,2} and E^{6,1}, in one AES4.
-RELAYCELL_AEZ_VAES512 __m128i CellHashTerms(const AezKeyBlocks& key, const uint8_t* nonce_block,
+// The four blocks whitened with their offsets: AES4's input.
+RELAYCELL_AEZ_VAES512 __m512i CellHashInput(const AezKeyBlocks& key, const uint8_t* nonce_block,
                                             const uint8_t* a1, const uint8_t* a2) {
-  const RoundKeys k = LoadKeys(key);
   const __m512i blocks = Join(LoadHalves(nonce_block, a1), LoadHalves(a1 + 16, a2));
   // J terms 4J, 5J, 5J, 6J; I terms I, 2I, 2I, 2I; L terms 0, 1L, 2L, 1L (l_multiple(0) is 0).
   const __m512i offsets =
       Xor3(Join(Load2(key.j_multiple(4)), Load2(key.j_multiple(5))),
            Join(Load2(key.i_powers[0]), _mm256_broadcastsi128_si256(Load(key.i_powers[1]))),
            Join(Load2(key.l_multiple(0)), LoadHalves(key.l_multiple(2), key.l_multiple(1))));
-  return FoldToBlock(Aes4(Xor(blocks, offsets), k));
+  return Xor(blocks, offsets);
+}
+RELAYCELL_AEZ_VAES512 __m128i CellHashTerms(const AezKeyBlocks& key, const uint8_t* nonce_block,
+                                            const uint8_t* a1, const uint8_t* a2) {
+  return FoldToBlock(Aes4(CellHashInput(key, nonce_block, a1, a2), LoadKeys(key)));
+}
+
+// n jobs' AES4 round by round, each round's key broadcast from that job's key as it is used
+// (eight jobs' three keys would not fit in registers beside their blocks).
+template <size_t n>
+RELAYCELL_AEZ_VAES512 void CellHashTermsGroup(const AezCellHashJob* jobs) {
+  __m512i t[n];
+  for (size_t i = 0; i < n; ++i) {
+    t[i] = CellHashInput(*jobs[i].key, jobs[i].nonce_block, jobs[i].a1, jobs[i].a2);
+  }
+  for (const size_t key_block : {size_t{0}, size_t{1}, size_t{2}}) {  // J, I, L (LoadKeys)
+    for (size_t i = 0; i < n; ++i) t[i] = Round(t[i], BroadcastFrom(jobs[i].key->aes4(key_block)));
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const __m128i terms = FoldToBlock(Round(t[i], _mm512_setzero_si512()));
+    Store(jobs[i].sum, Xor(Load(jobs[i].sum), terms));
+  }
 }
 
 }  // namespace
@@ -809,6 +830,24 @@ RELAYCELL_AEZ_VAES512_ENTRY void AezCellHashTermsVaes512(const AezKeyBlocks& key
                                                          const uint8_t a1[32], const uint8_t a2[16],
                                                          uint8_t sum[16]) {
   Store(sum, Xor(Load(sum), CellHashTerms(key, nonce_block, a1, a2)));
+}
+
+// Eight jobs in flight: an AES4 is four rounds of latency three, and the loads and folds
+// around them take the rest.
+RELAYCELL_AEZ_VAES512_ENTRY void AezCellHashTermsBatchVaes512(const AezCellHashJob* jobs,
+                                                              size_t n) {
+  size_t at = 0;
+  for (; at + 8 <= n; at += 8) CellHashTermsGroup<8>(jobs + at);
+  switch (n - at) {  // no lambda: it would not carry the target attribute
+    case 7: CellHashTermsGroup<7>(jobs + at); break;
+    case 6: CellHashTermsGroup<6>(jobs + at); break;
+    case 5: CellHashTermsGroup<5>(jobs + at); break;
+    case 4: CellHashTermsGroup<4>(jobs + at); break;
+    case 3: CellHashTermsGroup<3>(jobs + at); break;
+    case 2: CellHashTermsGroup<2>(jobs + at); break;
+    case 1: CellHashTermsGroup<1>(jobs + at); break;
+    default: break;
+  }
 }
 
 // As AezCoreCellVaes256: Δ's one AES4 first, then pass 1, the chain's 14 rounds beside the

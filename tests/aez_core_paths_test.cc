@@ -171,6 +171,40 @@ TEST(AezCorePaths, CellHashTermsAgreeWithStringHash) {
   });
 }
 
+// Batches of 1 to 20 cells under five keys (the raw paths' groups of 4 and 8, and what is left
+// over) against the string hash one cell at a time.
+TEST(AezCorePaths, CellHashTermsBatchesAgreeWithOneAtATime) {
+  std::mt19937_64 rng(266);
+  std::vector<std::unique_ptr<TestKey>> keys;
+  for (int k = 0; k < 5; ++k) keys.push_back(std::make_unique<TestKey>(rng));
+  ForEachPath(KernelFamily::kAezHash, [&](KernelPath path) {
+    for (size_t count = 1; count <= 20; ++count) {
+      std::vector<std::vector<uint8_t>> nonce_blocks, a1s, a2s, want, got;
+      for (size_t c = 0; c < count; ++c) {
+        nonce_blocks.push_back(RandomBytes(rng, 16));
+        nonce_blocks.back()[kernels::kAezCellNonceLength] = 0x80;
+        std::fill(nonce_blocks.back().begin() + kernels::kAezCellNonceLength + 1,
+                  nonce_blocks.back().end(), 0);
+        a1s.push_back(RandomBytes(rng, 32));
+        a2s.push_back(RandomBytes(rng, 16));
+        want.push_back(RandomBytes(rng, 16));
+        got.push_back(want.back());
+      }
+      std::vector<kernels::AezCellHashJob> jobs;
+      for (size_t c = 0; c < count; ++c) {
+        const auto& key = keys[(c * 3) % keys.size()]->key.blocks();
+        const std::span<const uint8_t> views[3] = {
+            std::span<const uint8_t>(nonce_blocks[c]).first(kernels::kAezCellNonceLength), a1s[c],
+            a2s[c]};
+        ASSERT_TRUE(kernels::AezHashStringsWithPath(Baseline(), key, 4, views, want[c].data()));
+        jobs.push_back({&key, nonce_blocks[c].data(), a1s[c].data(), a2s[c].data(), got[c].data()});
+      }
+      ASSERT_TRUE(kernels::AezCellHashTermsBatchWithPath(path, jobs));
+      for (size_t c = 0; c < count; ++c) ASSERT_EQ(got[c], want[c]) << count << " jobs, job " << c;
+    }
+  });
+}
+
 // One AES-256 block through OpenSSL, for the chain step's expected value.
 std::vector<uint8_t> OpensslAes256(std::span<const uint8_t> key, std::span<const uint8_t> block) {
   std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> ctx(EVP_CIPHER_CTX_new(),

@@ -41,6 +41,17 @@ void AezCellHash(const AezKey& key, std::span<const uint8_t, kAezCellNonceBytes>
                  std::span<const uint8_t, 32> a1, std::span<const uint8_t, 16> a2,
                  std::span<uint8_t, kAezDeltaBytes> delta);
 
+// Many cells' Δ at once, each as AezCellHash under its own key, with several cells' AES work in
+// flight together (kernels::AezCellHashTermsBatch). No two cells may share a delta.
+struct AezCellHashInput {
+  const AezKey* key;
+  const uint8_t* nonce;  // kAezCellNonceBytes
+  const uint8_t* a1;     // 32 bytes
+  const uint8_t* a2;     // 16 bytes
+  uint8_t* delta;        // kAezDeltaBytes, written
+};
+void AezCellHashMany(std::span<const AezCellHashInput> cells);
+
 // A relay cell enciphered or deciphered in place with Δ = AezCellHash(key, nonce, prev, chain)
 // computed inside the call, and then chain = AES-256_{chain_round_keys}(chain) ^ chain (the aez
 // layer's chain step, protocol §4), the hash beside AEZ-core's first pass and the chain step

@@ -132,6 +132,24 @@ void AezCellHash(const AezKey& key, std::span<const uint8_t, kAezCellNonceBytes>
   kernels::AezCellHashTerms(key.blocks(), nonce_block, a1.data(), a2.data(), delta.data());
 }
 
+void AezCellHashMany(std::span<const AezCellHashInput> cells) {
+  constexpr size_t kChunk = 16;  // padded nonces on the stack; they are public
+  alignas(16) uint8_t nonce_blocks[kChunk][16];
+  kernels::AezCellHashJob jobs[kChunk];
+  for (size_t at = 0; at < cells.size(); at += kChunk) {
+    const size_t n = std::min(kChunk, cells.size() - at);
+    for (size_t i = 0; i < n; ++i) {
+      const AezCellHashInput& cell = cells[at + i];
+      aez_internal::PadCellNonce(
+          std::span<const uint8_t, kAezCellNonceBytes>(cell.nonce, kAezCellNonceBytes),
+          nonce_blocks[i]);
+      std::memcpy(cell.delta, cell.key->hash_tau0(), 16);  // E^{3,1}([0]_128)
+      jobs[i] = {&cell.key->blocks(), nonce_blocks[i], cell.a1, cell.a2, cell.delta};
+    }
+    kernels::AezCellHashTermsBatch({jobs, n});
+  }
+}
+
 void AezPrf(const AezKey& key, std::span<const uint8_t, kAezDeltaBytes> delta,
             std::span<uint8_t> out) {
   // E^{-1,3}(Δ ^ [i]_128) = AES10(Δ ^ [i]_128 ^ 3L), i = 0, 1, ...

@@ -103,11 +103,17 @@ void AezCellDirection::FinishMany(std::span<AezCellDirection* const> directions,
     }
     Aes256Chain::StepMany(std::span<const Aes256Chain* const>(ciphers, n),
                           std::span<uint8_t* const>(chains, n));
+    // The next Δ of all of them in one call: each is a single AES4, and one at a time each
+    // waited on its own four rounds (10 of a relay's 124 ns a cell, Sapphire Rapids).
+    uint8_t nonces[kGroup][kAezCellNonceBytes];
+    AezCellHashInput inputs[kGroup];
     for (size_t i = 0; i < n; ++i) {
       AezCellDirection& d = *directions[at + i];
-      d.ComputeDelta(false, d.next_delta_);
+      d.CellNonce(false, nonces[i]);
+      inputs[i] = {&d.key_, nonces[i], d.prev_, d.chain_, d.next_delta_};
       d.next_delta_ready_ = true;
     }
+    AezCellHashMany({inputs, n});
   }
 }
 
