@@ -748,6 +748,15 @@ RELAYCELL_AEZ_VAES512 void CellHashTermsGroup(const AezCellHashJob* jobs) {
   }
 }
 
+// The key of the message two ahead in a batch, so that its pass 1 finds the key rows in L1: a
+// relay's batch is 64 circuits, and their keys and cells are more than L1 holds. (Engine peel at
+// 10,000 circuits: 161-166 -> 144-147 ns; prefetching the message's bytes as well measured
+// slower there, as the pipeline has already brought them in.)
+inline void PrefetchKey(const AezCoreJob& job) {
+  const auto* key = reinterpret_cast<const char*>(job.key);
+  for (size_t at = 0; at < sizeof(AezKeyBlocks); at += 64) __builtin_prefetch(key + at);
+}
+
 }  // namespace
 
 RELAYCELL_AEZ_VAES512_ENTRY void AezCoreVaes512(const AezCoreJob* jobs, size_t n, bool decipher) {
@@ -770,6 +779,7 @@ RELAYCELL_AEZ_VAES512_ENTRY void AezCoreVaes512(const AezCoreJob* jobs, size_t n
   CellWork work[2];
   BeginAny(jobs[0], d, Load(jobs[0].delta), work[0], 0, st[0]);
   for (size_t m = 0; m < n; ++m) {
+    if (m + 2 < n) PrefetchKey(jobs[m + 2]);
     Middle(*jobs[m].key, d, st[m & 1]);
     if (m + 1 < n) {
       BeginAny(jobs[m + 1], d, Load(jobs[m + 1].delta), work[(m + 1) & 1], (m + 1) & 1,
