@@ -714,8 +714,8 @@ RELAYCELL_AEZ_VAES512 __m512i Join(__m256i low, __m256i high) {
 }
 
 // The cell's AD terms of Δ, as AezCellHashTermsVaes256 computes them: the nonce block, A1's two
-// blocks and A2 under E^{4,0}, E^{5,1}, E^{5,2} and E^{6,1}, in one AES4.
-// The four blocks whitened with their offsets: AES4's input.
+// blocks and A2 under E^{4,0}, E^{5,1}, E^{5,2} and E^{6,1}, in one AES4. CellHashInput is that
+// AES4's input (the four blocks whitened with their offsets), CellHashTerms its folded output.
 RELAYCELL_AEZ_VAES512 __m512i CellHashInput(const AezKeyBlocks& key, const uint8_t* nonce_block,
                                             const uint8_t* a1, const uint8_t* a2) {
   const __m512i blocks = Join(LoadHalves(nonce_block, a1), LoadHalves(a1 + 16, a2));
