@@ -42,20 +42,22 @@ SuiteError RelayCircuit::Create(const CellSuite& suite, std::span<const uint8_t>
 CellResult RelayCircuit::HandleForward(CellBytes cell) {
   CellScreen screen;
   ScreenForward(cell, screen);
-  if (!screen.needs_layer) return screen.result;
+  if (!screen.needs_layer) return Screened(screen, cell);
   const bool recognized =
       layers_.forward->Apply(LayerOp::kRelayDecrypt, CellPayload(cell), screen.early);
   return CompleteForward(cell, screen.early, recognized);
 }
 
-void RelayCircuit::ScreenForward(CellBytes cell, CellScreen& screen) { Screen(cell, true, screen); }
-void RelayCircuit::ScreenBackward(CellBytes cell, CellScreen& screen) {
+void RelayCircuit::ScreenForward(ConstCellBytes cell, CellScreen& screen) {
+  Screen(cell, true, screen);
+}
+void RelayCircuit::ScreenBackward(ConstCellBytes cell, CellScreen& screen) {
   Screen(cell, false, screen);
 }
 
 // The checks before the layer, both directions: the header, the circuit's id on that side, the
 // command (RELAY_EARLY only travels forward, at most kMaxRelayEarlyCells), then the rekey count.
-void RelayCircuit::Screen(CellBytes cell, bool from_client, CellScreen& screen) {
+void RelayCircuit::Screen(ConstCellBytes cell, bool from_client, CellScreen& screen) {
   screen = CellScreen{};
   if (!open_) {
     screen.result.outcome = CellOutcome::kClosed;
@@ -63,7 +65,7 @@ void RelayCircuit::Screen(CellBytes cell, bool from_client, CellScreen& screen) 
   }
   const ParsedCell parsed = ParseCell(cell);
   if (!parsed.ok()) {
-    screen = Rejected(parsed.error, cell);
+    screen = Rejected(parsed.error);
     return;
   }
   const CellCommand command = parsed.header.command;
@@ -73,7 +75,7 @@ void RelayCircuit::Screen(CellBytes cell, bool from_client, CellScreen& screen) 
   }
   const uint32_t side_id = from_client ? client_side_id_ : next_side_id_;  // 0: no such side
   if (side_id == 0 || parsed.header.circ_id != side_id) {
-    screen = Rejected(ProtocolError::kWrongCircId, cell);
+    screen = Rejected(ProtocolError::kWrongCircId);
     return;
   }
   if (command == CellCommand::kDestroy) {
@@ -83,22 +85,22 @@ void RelayCircuit::Screen(CellBytes cell, bool from_client, CellScreen& screen) 
   }
   const bool early = command == CellCommand::kRelayEarly;
   if (early && !from_client) {
-    screen = Rejected(ProtocolError::kEarlyBackward, cell);
+    screen = Rejected(ProtocolError::kEarlyBackward);
     return;
   }
   if (command != CellCommand::kRelay && !early) {
-    screen = Rejected(ProtocolError::kUnexpectedCellCommand, cell);
+    screen = Rejected(ProtocolError::kUnexpectedCellCommand);
     return;
   }
   // Every RELAY_EARLY from the client counts, before we know whether it is ours (§4).
   relay_early_cells_ += early;
   if (relay_early_cells_ > kMaxRelayEarlyCells) [[unlikely]] {
-    screen = Rejected(ProtocolError::kTooManyRelayEarly, cell);
+    screen = Rejected(ProtocolError::kTooManyRelayEarly);
     return;
   }
   // Every cell under this key counts, before we know what it is (protocol §7).
   if (const RekeyError e = rekey_.CountCell(); e != RekeyError::kNone) [[unlikely]] {
-    screen = Rejected(ProtocolErrorFromRekey(e), cell);
+    screen = Rejected(ProtocolErrorFromRekey(e));
     return;
   }
   screen.needs_layer = true;
@@ -129,7 +131,7 @@ CellResult RelayCircuit::CompleteForward(CellBytes cell, bool early, bool recogn
 CellResult RelayCircuit::HandleBackward(CellBytes cell) {
   CellScreen screen;
   ScreenBackward(cell, screen);
-  if (!screen.needs_layer) return screen.result;
+  if (!screen.needs_layer) return Screened(screen, cell);
   layers_.backward->Apply(LayerOp::kRelayEncrypt, CellPayload(cell), false);
   return CompleteBackward(cell);
 }
@@ -230,22 +232,29 @@ void RelayCircuit::RecordError(ProtocolError error) {
   if (error_ == ProtocolError::kNone) error_ = error;
 }
 
-CellScreen RelayCircuit::Rejected(ProtocolError error, CellBytes cell) {
+CellScreen RelayCircuit::Rejected(ProtocolError error) {
+  RecordError(error);
+  Destroy();
+  destroy_reason_ = DestroyReason::kProtocol;
   CellScreen screen;
-  screen.result = Fail(error, cell);
+  screen.result.outcome = CellOutcome::kDestroyed;
+  screen.result.error = error;
+  screen.result.destroy_reason = DestroyReason::kProtocol;
   return screen;
+}
+
+// One cell's handling ends at the screen: a cell that closes the circuit comes back wiped, as
+// it would after the layer.
+CellResult RelayCircuit::Screened(const CellScreen& screen, CellBytes cell) {
+  if (screen.result.error != ProtocolError::kNone) {
+    sodium_memzero(CellPayload(cell).data(), kCellBodyBytes);
+  }
+  return screen.result;
 }
 
 CellResult RelayCircuit::Fail(ProtocolError error, CellBytes cell) {
   sodium_memzero(CellPayload(cell).data(), kCellBodyBytes);
-  RecordError(error);
-  Destroy();
-  destroy_reason_ = DestroyReason::kProtocol;
-  CellResult result;
-  result.outcome = CellOutcome::kDestroyed;
-  result.error = error;
-  result.destroy_reason = DestroyReason::kProtocol;
-  return result;
+  return Rejected(error).result;
 }
 
 // The client side's DESTROY: the next hop hears DESTROYED, not the client's reason.

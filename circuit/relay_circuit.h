@@ -88,9 +88,9 @@ class RelayCircuit {
   // `screen` (a pipeline's staged entry) instead of returning it: returned, the pipeline copied
   // it out of the stack with wide loads over the callee's narrow stores, a store-forwarding
   // stall on every cell.
-  void ScreenForward(CellBytes cell, CellScreen& screen);
+  void ScreenForward(ConstCellBytes cell, CellScreen& screen);
   CellResult CompleteForward(CellBytes cell, bool early, bool recognized);
-  void ScreenBackward(CellBytes cell, CellScreen& screen);
+  void ScreenBackward(ConstCellBytes cell, CellScreen& screen);
   CellResult CompleteBackward(CellBytes cell);
   // The hop's layer for a cell from that side, and what it does to such a cell (a cell from
   // the client is peeled, one from the next hop gets our layer). Only while open.
@@ -138,9 +138,13 @@ class RelayCircuit {
   DestroyReason destroy_reason() const { return destroy_reason_; }
 
  private:
+  // Closes the circuit on `error`; the cell's payload (past our layer by now) is wiped.
   CellResult Fail(ProtocolError error, CellBytes cell);
-  void Screen(CellBytes cell, bool from_client, CellScreen& screen);
-  CellScreen Rejected(ProtocolError error, CellBytes cell);  // Fail, as a final screen
+  void Screen(ConstCellBytes cell, bool from_client, CellScreen& screen);
+  // Closes the circuit on `error`, as a final screen. The screened cell is left as it came
+  // (nothing of ours has touched it); HandleForward/Backward wipe theirs (Screened).
+  CellScreen Rejected(ProtocolError error);
+  CellResult Screened(const CellScreen& screen, CellBytes cell);
   void RecordError(ProtocolError error);
   CellResult Destroyed(DestroyReason received);
   CellResult NextDestroyed(DestroyReason received);

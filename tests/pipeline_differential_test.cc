@@ -32,10 +32,12 @@ RekeyConfig SmallRekeyConfig() {
   return config;
 }
 
-// Batches of 1..max_batch items, at random.
+// Batches of 1..max_batch items, at random, into an output of `buffer` items: 7 flushes
+// mid-batch and is smaller than a group (the relay's cells go through working copies); 200
+// takes a group's cells straight into its items.
 std::vector<OutItem> RunInBatches(ShardProcessor& processor, std::span<const InCell> items,
-                                  std::mt19937_64& rng, size_t max_batch) {
-  DirectOutput sink(true, 7);  // a small buffer: flushes mid-batch too
+                                  std::mt19937_64& rng, size_t max_batch, size_t buffer = 7) {
+  DirectOutput sink(true, buffer);
   size_t at = 0;
   while (at < items.size()) {
     const size_t n = std::min<size_t>(items.size() - at, 1 + rng() % max_batch);
@@ -286,28 +288,36 @@ TEST_P(PipelineDifferential, RelayPipelineMatchesOneCellAtATime) {
     EXPECT_GT(destroyed, 10u);
     EXPECT_GT(next_destroyed, 0u);
     (void)control;
-    RelayPipelineCounters counted[2];
-    // Random batch splits, and batches of one: the same path either way.
-    for (const bool split : {true, false}) {
-      SCOPED_TRACE(split);
+    // Random batch splits into a small output and a large one, and batches of one: the same
+    // outputs every way.
+    struct Run {
+      size_t max_batch, buffer;
+    };
+    constexpr Run kRuns[] = {{64, 7}, {64, 200}, {1, 7}};
+    RelayPipelineCounters counted[std::size(kRuns)];
+    for (size_t r = 0; r < std::size(kRuns); ++r) {
+      SCOPED_TRACE(r);
       RelayPipelineConfig config;
       config.max_circuits = 64;
       config.rekey = SmallRekeyConfig();
       RelayPipeline engine(config);
-      std::mt19937_64 rng(seed * 7 + split);
-      ExpectSame(RunInBatches(engine, world.inputs, rng, split ? 64 : 1), want);
+      std::mt19937_64 rng(seed * 7 + r);
+      ExpectSame(RunInBatches(engine, world.inputs, rng, kRuns[r].max_batch, kRuns[r].buffer),
+                 want);
       EXPECT_EQ(engine.counters().opened, 60u);
       if (suite().supports_rekey()) {
         EXPECT_GT(engine.counters().control_cells, 0u);
       }
-      counted[split] = engine.counters();
+      counted[r] = engine.counters();
     }
     // The inputs that lead to no output (unknown circuits, PADDING) are counted alike.
-    EXPECT_EQ(counted[0].unknown_circuit, counted[1].unknown_circuit);
-    EXPECT_EQ(counted[0].ignored, counted[1].ignored);
-    EXPECT_EQ(counted[0].forwarded, counted[1].forwarded);
-    EXPECT_EQ(counted[0].destroyed, counted[1].destroyed);
-    EXPECT_GT(counted[1].unknown_circuit, 0u);
+    for (size_t r = 1; r < std::size(kRuns); ++r) {
+      EXPECT_EQ(counted[0].unknown_circuit, counted[r].unknown_circuit);
+      EXPECT_EQ(counted[0].ignored, counted[r].ignored);
+      EXPECT_EQ(counted[0].forwarded, counted[r].forwarded);
+      EXPECT_EQ(counted[0].destroyed, counted[r].destroyed);
+    }
+    EXPECT_GT(counted[0].unknown_circuit, 0u);
   }
 }
 

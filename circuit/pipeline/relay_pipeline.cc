@@ -439,50 +439,85 @@ CircuitSlot RelayPipeline::Lookup(CircuitKey key, bool& from_client) const {
   return back == kNoCircuitSlot ? kNoCircuitSlot : backward_owner_[back];
 }
 
-// Screens the cell into the group and queues its layer in its suite's batch.
+// Screens the cell where it arrived into the group; RunGroup queues its layer.
 void RelayPipeline::Stage(CircuitSlot slot, bool from_client, const WireCell& cell) {
   Entry& entry = circuits_[slot];
   entry.group = group_id_;
-  WireCell& work = group_cells_[group_.size()];
   StagedCell& staged = group_.emplace_back();  // reserved: never reallocates
-  work = cell;
+  staged.in = &cell;
   staged.slot = slot;
   staged.from_client = from_client;
   staged.recognized = false;
-  RelayCircuit& circuit = entry.circuit;
   if (from_client) {
-    circuit.ScreenForward(work.span(), staged.screen);
+    entry.circuit.ScreenForward(cell.span(), staged.screen);
   } else {
-    circuit.ScreenBackward(work.span(), staged.screen);
+    entry.circuit.ScreenBackward(cell.span(), staged.screen);
   }
-  if (!staged.screen.needs_layer) return;
-  batches_[circuit.suite_id()]->Add(circuit.layer(from_client), RelayCircuit::layer_op(from_client),
-                                    CellPayload(work.span()), staged.screen.early,
-                                    &staged.recognized);
+}
+
+CellResult RelayPipeline::CompleteStaged(const StagedCell& staged, CellBytes cell) {
+  if (!staged.screen.needs_layer) return staged.screen.result;
+  RelayCircuit& circuit = circuits_[staged.slot].circuit;
+  return staged.from_client ? circuit.CompleteForward(cell, staged.screen.early, staged.recognized)
+                            : circuit.CompleteBackward(cell);
 }
 
 // Runs the group's layers, suite by suite, then completes and emits each cell in input order.
+//
+// Each cell's layer writes straight into an output item of a run taken for the group (one per
+// cell, in order), so a cell is read once where it arrived and written once where it leaves.
+// That holds while every cell leaves as one item in its place (forwarded or delivered: nearly
+// every cell). At the first that does not (a DESTROY, an ignored cell, an ACK), the cells after
+// it are moved to the working copies, taken back from the output, and emitted one Append at a
+// time as they come, after it. An output smaller than a group takes that way from the start.
 void RelayPipeline::RunGroup(ShardOutput& out) {
-  if (group_.empty()) return;
+  const size_t n = group_.size();
+  if (n == 0) return;
+  const std::span<OutItem> run = n <= out.capacity() ? out.AppendRun(n) : std::span<OutItem>();
+  for (size_t k = 0; k < n; ++k) {
+    const StagedCell& staged = group_[k];
+    WireCell& target = run.empty() ? group_cells_[k] : run[k].cell;
+    if (!staged.screen.needs_layer) {
+      target = *staged.in;
+      continue;
+    }
+    std::memcpy(target.bytes.data(), staged.in->bytes.data(), kCellHeaderBytes);
+    RelayCircuit& circuit = circuits_[staged.slot].circuit;
+    batches_[circuit.suite_id()]->Add(
+        circuit.layer(staged.from_client), RelayCircuit::layer_op(staged.from_client),
+        staged.in->payload(), target.payload(), staged.screen.early, &group_[k].recognized);
+  }
   for (const std::unique_ptr<LayerBatch>& batch : batches_) {
     if (batch) batch->Run();
   }
-  for (size_t k = 0; k < group_.size(); ++k) {
+  size_t k = 0;
+  if (!run.empty()) {
+    for (; k < n; ++k) {
+      const StagedCell& staged = group_[k];
+      OutItem& item = run[k];
+      item.hop = 0;
+      const CellResult result = CompleteStaged(staged, item.cell.span());
+      const bool in_place =
+          result.outcome == CellOutcome::kForward || result.outcome == CellOutcome::kDelivered;
+      if (!in_place) {
+        for (size_t j = k + 1; j < n; ++j) group_cells_[j] = run[j].cell;
+        out.TakeBack(n - k - 1);  // `item` is the last appended now, as Emit expects
+      }
+      Emit(staged.slot, staged.from_client, result, item, out);
+      if (!in_place) {
+        ++k;
+        break;
+      }
+    }
+  }
+  for (; k < n; ++k) {
     const StagedCell& staged = group_[k];
     OutItem& item = out.Append();
     item.cell = group_cells_[k];
     item.hop = 0;
-    CellResult result = staged.screen.result;
-    if (staged.screen.needs_layer) {
-      RelayCircuit& circuit = circuits_[staged.slot].circuit;
-      result = staged.from_client ? circuit.CompleteForward(item.cell.span(), staged.screen.early,
-                                                            staged.recognized)
-                                  : circuit.CompleteBackward(item.cell.span());
-    }
-    // A working copy that is not ciphertext on its way (a delivered cell, a REKEY) is wiped.
-    if (result.outcome != CellOutcome::kForward) {
-      sodium_memzero(group_cells_[k].bytes.data(), kCellBytes);
-    }
+    const CellResult result = CompleteStaged(staged, item.cell.span());
+    // The working copy may hold plaintext (a delivered cell): it goes no further.
+    sodium_memzero(group_cells_[k].bytes.data(), kCellBytes);
     Emit(staged.slot, staged.from_client, result, item, out);
   }
   group_.clear();

@@ -25,10 +25,11 @@
 //
 // One path for every cell, a batch of one included: the cells of a batch are staged in groups
 // holding at most one cell per circuit (a circuit's next cell depends on its previous one).
-// Each cell is screened (RelayCircuit::ScreenForward/Backward: checks, rekey count) and its
-// layer queued in its suite's LayerBatch; the group's batches run (aez: AES rounds of
-// different circuits interleaved, chain steps four at a time), then each cell is completed and
-// emitted in input order. Opens, closes and originations run the group first. Outputs equal
+// Each cell is screened where it arrived (RelayCircuit::ScreenForward/Backward: checks, rekey
+// count); the group takes a run of output items and queues each layer in its suite's
+// LayerBatch, from the input cell into its output item (no working copy); the batches run
+// (aez: AES rounds of different circuits interleaved, chain steps four at a time), then each
+// cell is completed and emitted in input order. Opens, closes and originations run the group first. Outputs equal
 // the circuits' own, one cell at a time, byte for byte and in order, however the inputs are
 // cut into batches (tests/pipeline_differential_test.cc).
 #ifndef RELAYCELL_CIRCUIT_PIPELINE_RELAY_PIPELINE_H_
@@ -160,8 +161,10 @@ class RelayPipeline final : public ShardProcessor {
     CircuitSlot back_slot = kNoCircuitSlot;
     uint32_t group = 0;  // == group_id_ while a cell of this circuit is staged
   };
-  // A cell staged in the current group: screened, its layer queued in its suite's batch.
+  // A cell staged in the current group: screened, read where it arrived (the batch's input,
+  // alive until ProcessBatch returns, and every group runs before that).
   struct StagedCell {
+    const WireCell* in;
     CircuitSlot slot;
     bool from_client;
     bool recognized;  // forward: the layer's verdict, written when the batch runs
@@ -192,6 +195,8 @@ class RelayPipeline final : public ShardProcessor {
   void PublishCounters();
   void Stage(CircuitSlot slot, bool from_client, const WireCell& cell);
   void RunGroup(ShardOutput& out);
+  // Complete's half of a staged cell, on `cell`: the staged cell after its layer.
+  CellResult CompleteStaged(const StagedCell& staged, CellBytes cell);
 
   RelayPipelineConfig config_;
   CircuitTable forward_;                     // client side -> circuit slot
@@ -202,7 +207,8 @@ class RelayPipeline final : public ShardProcessor {
   // What published_counters() reads: stored once per batch (relaxed), never in the cell loop.
   std::array<std::atomic<uint64_t>, std::size(kPublishedCounters)> published_{};  // in its order
   // The group: at most one cell per circuit, run together (RunGroup).
-  std::vector<WireCell> group_cells_;  // working copies, kGroupCells, allocated once
+  // Cells that do not go straight into the output (RunGroup), kGroupCells, allocated once.
+  std::vector<WireCell> group_cells_;
   std::vector<StagedCell> group_;
   std::array<std::unique_ptr<LayerBatch>, kMaxSuites> batches_;  // by suite id
   uint32_t group_id_ = 1;

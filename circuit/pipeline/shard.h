@@ -121,6 +121,17 @@ class ShardOutput {
   // Takes back the item the last Append returned (a processor that filled it in place and
   // then found nothing to send). Only directly after that Append.
   void DropLast() { --count_; }
+  // The next `n` items (n <= capacity()), contiguous, to fill in place: a processor's batch
+  // writes its cells straight into them. Emitted like n Appends.
+  std::span<OutItem> AppendRun(size_t n) {
+    if (buffer_.size() - count_ < n) flush_(*this);
+    count_ += n;
+    return {buffer_.data() + count_ - n, n};
+  }
+  // Takes back the last `n` items appended (at most what AppendRun gave, directly after it
+  // or after Appends that filled in place): the processor emits them again later, one by one.
+  void TakeBack(size_t n) { count_ -= n; }
+  size_t capacity() const { return buffer_.size(); }
 
  private:
   friend class Shard;

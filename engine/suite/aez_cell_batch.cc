@@ -25,19 +25,20 @@ AezCellBatch::~AezCellBatch() {
   sodium_memzero(deltas_, sizeof deltas_);
 }
 
-void AezCellBatch::Add(CellLayer& layer, LayerOp op, CellBody body, bool early, bool* recognized) {
+void AezCellBatch::Add(CellLayer& layer, LayerOp op, ConstCellBody in, CellBody out, bool early,
+                       bool* recognized) {
   assert(layer.suite_id() == kAezSuiteId);
-  Add(static_cast<AezCellDirection&>(layer), body, early,
+  Add(static_cast<AezCellDirection&>(layer), in, out, early,
       IsDecryptOp(op) ? Op::kDecipher : Op::kEncipher, recognized);
 }
 
-bool AezCellBatch::Add(AezCellDirection& direction, CellBody body, bool is_early, Op op,
-                       bool* recognized) {
+bool AezCellBatch::Add(AezCellDirection& direction, ConstCellBody in, CellBody out, bool is_early,
+                       Op op, bool* recognized) {
   if (full()) return false;
 #ifndef NDEBUG
   for (size_t i = 0; i < count_; ++i) assert(entries_[i].direction != &direction);
 #endif
-  entries_[count_++] = {&direction, body.data(), is_early, op, recognized};
+  entries_[count_++] = {&direction, in.data(), out.data(), is_early, op, recognized};
   return true;
 }
 
@@ -48,8 +49,9 @@ void AezCellBatch::Run() {
   for (size_t i = 0; i < count_; ++i) {
     const Entry& e = entries_[i];
     e.direction->Prepare(e.is_early, deltas_[i]);
-    std::memcpy(heads_[i], e.body, kAezPrevBytes);
-    const AezBatchJob job{&e.direction->key(), deltas_[i], e.body, e.body, kCellBodyBytes};
+    // In place, the input's head is gone after the batch: keep it. Out of place it stays.
+    if (e.in == e.out) std::memcpy(heads_[i], e.in, kAezPrevBytes);
+    const AezBatchJob job{&e.direction->key(), deltas_[i], e.in, e.out, kCellBodyBytes};
     if (e.op == Op::kEncipher) {
       encipher[encipher_count++] = job;
     } else {
@@ -67,16 +69,16 @@ void AezCellBatch::Run() {
     const Entry& e = entries_[i];
     directions[i] = e.direction;
     const bool enciphered = e.op == Op::kEncipher;
-    plaintext_heads[i] = enciphered ? heads_[i] : e.body;
-    ciphertext_heads[i] = enciphered ? e.body : heads_[i];
+    const uint8_t* input_head = e.in == e.out ? heads_[i] : e.in;
+    plaintext_heads[i] = enciphered ? input_head : e.out;
+    ciphertext_heads[i] = enciphered ? e.out : input_head;
   }
   AezCellDirection::FinishMany(std::span<AezCellDirection* const>(directions, count_),
                                std::span<const uint8_t* const>(plaintext_heads, count_),
                                std::span<const uint8_t* const>(ciphertext_heads, count_));
   for (size_t i = 0; i < count_; ++i) {
     const Entry& e = entries_[i];
-    if (e.recognized != nullptr)
-      *e.recognized = AezCellRecognized(CellBody(e.body, kCellBodyBytes));
+    if (e.recognized != nullptr) *e.recognized = AezCellRecognized(CellBody(e.out, kCellBodyBytes));
   }
   sodium_memzero(heads_, count_ * kAezPrevBytes);
   sodium_memzero(deltas_, count_ * kAezDeltaBytes);

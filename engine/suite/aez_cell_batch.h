@@ -36,12 +36,19 @@ class AezCellBatch final : public LayerBatch {
   bool empty() const { return count_ == 0; }
   bool full() const { return count_ == kCapacity; }
 
-  // Queues `body` (transformed in place by Run). False, nothing queued, when full. `body`
-  // must stay valid and untouched until Run; `direction` must not be queued already.
-  bool Add(AezCellDirection& direction, CellBody body, bool is_early, Op op,
+  // Queues `in`, transformed into `out` by Run (the same span: in place; else no overlap).
+  // False, nothing queued, when full. Both must stay valid and untouched until Run;
+  // `direction` must not be queued already.
+  bool Add(AezCellDirection& direction, ConstCellBody in, CellBody out, bool is_early, Op op,
            bool* recognized = nullptr);
+  bool Add(AezCellDirection& direction, CellBody body, bool is_early, Op op,
+           bool* recognized = nullptr) {
+    return Add(direction, body, body, is_early, op, recognized);
+  }
   // LayerBatch: `layer` is one of this suite's (suite_id() == kAezSuiteId).
-  void Add(CellLayer& layer, LayerOp op, CellBody body, bool early, bool* recognized) override;
+  using LayerBatch::Add;
+  void Add(CellLayer& layer, LayerOp op, ConstCellBody in, CellBody out, bool early,
+           bool* recognized) override;
 
   // Transforms every queued cell and advances its direction; the batch is empty afterwards.
   void Run() override;
@@ -49,7 +56,8 @@ class AezCellBatch final : public LayerBatch {
  private:
   struct Entry {
     AezCellDirection* direction;
-    uint8_t* body;
+    const uint8_t* in;
+    uint8_t* out;
     bool is_early;
     Op op;
     bool* recognized;  // decipher: where the verdict goes, or null
@@ -57,7 +65,7 @@ class AezCellBatch final : public LayerBatch {
   std::array<Entry, kCapacity> entries_;
   size_t count_ = 0;
   alignas(16) uint8_t deltas_[kCapacity][kAezDeltaBytes];
-  uint8_t heads_[kCapacity][kAezPrevBytes];  // each cell's first 32 input bytes
+  uint8_t heads_[kCapacity][kAezPrevBytes];  // each in-place cell's first 32 input bytes
 };
 
 }  // namespace relaycell

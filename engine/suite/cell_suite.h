@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <span>
 
@@ -26,6 +27,7 @@
 namespace relaycell {
 
 using CellBody = std::span<uint8_t, kCellBodyBytes>;
+using ConstCellBody = std::span<const uint8_t, kCellBodyBytes>;
 
 // A suite's number in kOpen parameters and the registry (engine/suite/suite_registry.h).
 using SuiteId = uint8_t;
@@ -114,10 +116,16 @@ class LayerBatch {
  public:
   static constexpr size_t kCapacity = 64;
   virtual ~LayerBatch() = default;
-  // Queues `body`, transformed in place by Run at the latest: the caller leaves it alone until
-  // then. `recognized`, if not null, receives a decrypt op's verdict by then. The caller keeps
+  // Queues the cell `in`, transformed into `out` by Run at the latest: the caller leaves both
+  // alone until then. `in` is `out` (in place) or does not overlap it: a pipeline reads a cell
+  // where it arrived and writes it where it leaves, with no working copy between.
+  // `recognized`, if not null, receives a decrypt op's verdict by then. The caller keeps
   // size() < kCapacity.
-  virtual void Add(CellLayer& layer, LayerOp op, CellBody body, bool early, bool* recognized) = 0;
+  virtual void Add(CellLayer& layer, LayerOp op, ConstCellBody in, CellBody out, bool early,
+                   bool* recognized) = 0;
+  void Add(CellLayer& layer, LayerOp op, CellBody body, bool early, bool* recognized) {
+    Add(layer, op, body, body, early, recognized);
+  }
   // Runs every queued cell as if each had gone through CellLayer::Apply on its own; empties
   // the batch.
   virtual void Run() = 0;
@@ -148,8 +156,11 @@ class CellSuite {
 // Add; Run wipes the stack they left, once per batch, as the other suites' batches do.
 class SerialLayerBatch final : public LayerBatch {
  public:
-  void Add(CellLayer& layer, LayerOp op, CellBody body, bool early, bool* recognized) override {
-    const bool verdict = layer.Apply(op, body, early);
+  using LayerBatch::Add;
+  void Add(CellLayer& layer, LayerOp op, ConstCellBody in, CellBody out, bool early,
+           bool* recognized) override {
+    if (in.data() != out.data()) std::memcpy(out.data(), in.data(), kCellBodyBytes);
+    const bool verdict = layer.Apply(op, out, early);
     if (recognized != nullptr) *recognized = verdict;
     applied_ = true;
   }

@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <cassert>
+#include <cstring>
 
 #include "engine/common/wipe_stack.h"
 
@@ -23,9 +24,12 @@ bool CgoCellBatch::Add(CgoDirection& direction, CellBody body, uint8_t cmd, CgoO
   return true;
 }
 
-void CgoCellBatch::Add(CellLayer& layer, LayerOp op, CellBody body, bool early, bool* recognized) {
+// CGO transforms in place: out of place, the cell is copied to where it goes first.
+void CgoCellBatch::Add(CellLayer& layer, LayerOp op, ConstCellBody in, CellBody out, bool early,
+                       bool* recognized) {
   assert(layer.suite_id() == kCgoSuiteId);
-  Add(static_cast<CgoDirection&>(layer), body, early ? kCgoCmdRelayEarly : kCgoCmdRelay,
+  if (in.data() != out.data()) std::memcpy(out.data(), in.data(), kCellBodyBytes);
+  Add(static_cast<CgoDirection&>(layer), out, early ? kCgoCmdRelayEarly : kCgoCmdRelay,
       CgoDirection::CgoOpOf(op), recognized);
 }
 

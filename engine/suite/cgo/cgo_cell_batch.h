@@ -40,7 +40,9 @@ class CgoCellBatch final : public LayerBatch {
            bool* recognized = nullptr);
 
   // LayerBatch: `layer` is one of this suite's (suite_id() == kCgoSuiteId).
-  void Add(CellLayer& layer, LayerOp op, CellBody body, bool early, bool* recognized) override;
+  using LayerBatch::Add;
+  void Add(CellLayer& layer, LayerOp op, ConstCellBody in, CellBody out, bool early,
+           bool* recognized) override;
 
   // Runs every queued cell and advances its direction; the batch is empty afterwards.
   void Run() override;
