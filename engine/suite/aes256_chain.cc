@@ -13,24 +13,44 @@
 namespace relaycell {
 namespace {
 
-// chains[i] = AES-256_{keys[i]}(chains[i]) ⊕ chains[i] for i < n <= 4, the rounds interleaved.
-__attribute__((target("aes,sse2"))) void StepFourAesNi(const uint8_t* const* round_keys,
-                                                       uint8_t* const* chains, size_t n) {
-  __m128i in[4], b[4];
-  for (size_t i = 0; i < n; ++i) {
-    in[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(chains[i]));
-    b[i] = _mm_xor_si128(in[i], _mm_load_si128(reinterpret_cast<const __m128i*>(round_keys[i])));
+// chains[i] = AES-256_{keys[i]}(chains[i]) ⊕ chains[i] for i < N, the rounds interleaved. N is a
+// constant so the N states stay in registers: with a run-time count (at most 4), GCC kept two of
+// them on the stack, a store and a reload around every round.
+template <size_t N>
+__attribute__((target("aes,sse2"))) void StepAesNi(const uint8_t* const* round_keys,
+                                                   uint8_t* const* chains) {
+  __m128i b[N];
+  for (size_t i = 0; i < N; ++i) {
+    b[i] = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(chains[i])),
+                         _mm_load_si128(reinterpret_cast<const __m128i*>(round_keys[i])));
   }
   for (int r = 1; r < 14; ++r) {
-    for (size_t i = 0; i < n; ++i) {
+    for (size_t i = 0; i < N; ++i) {
       b[i] = _mm_aesenc_si128(b[i],
                               _mm_load_si128(reinterpret_cast<const __m128i*>(round_keys[i]) + r));
     }
   }
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i = 0; i < N; ++i) {
     b[i] = _mm_aesenclast_si128(
         b[i], _mm_load_si128(reinterpret_cast<const __m128i*>(round_keys[i]) + 14));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(chains[i]), _mm_xor_si128(b[i], in[i]));
+    __m128i* chain = reinterpret_cast<__m128i*>(chains[i]);
+    _mm_storeu_si128(chain, _mm_xor_si128(b[i], _mm_loadu_si128(chain)));
+  }
+}
+
+// Eight chains in flight: AESENC's latency (3-4 cycles) over its throughput (1-2 a cycle).
+constexpr size_t kChainsInFlight = 8;
+
+void StepAesNiTail(const uint8_t* const* round_keys, uint8_t* const* chains, size_t n) {
+  switch (n) {
+    case 1: return StepAesNi<1>(round_keys, chains);
+    case 2: return StepAesNi<2>(round_keys, chains);
+    case 3: return StepAesNi<3>(round_keys, chains);
+    case 4: return StepAesNi<4>(round_keys, chains);
+    case 5: return StepAesNi<5>(round_keys, chains);
+    case 6: return StepAesNi<6>(round_keys, chains);
+    case 7: return StepAesNi<7>(round_keys, chains);
+    default: return StepAesNi<8>(round_keys, chains);
   }
 }
 
@@ -75,11 +95,11 @@ void Aes256Chain::StepMany(std::span<const Aes256Chain* const> ciphers,
     for (size_t i = 0; i < n; ++i) ciphers[i]->Step(std::span<uint8_t, 16>(chains[i], 16));
     return;
   }
-  for (size_t at = 0; at < n; at += 4) {
-    const size_t group = std::min<size_t>(4, n - at);
-    const uint8_t* round_keys[4];
+  for (size_t at = 0; at < n; at += kChainsInFlight) {
+    const size_t group = std::min(kChainsInFlight, n - at);
+    const uint8_t* round_keys[kChainsInFlight];
     for (size_t i = 0; i < group; ++i) round_keys[i] = ciphers[at + i]->round_keys_;
-    StepFourAesNi(round_keys, &chains[at], group);
+    StepAesNiTail(round_keys, &chains[at], group);
   }
 }
 

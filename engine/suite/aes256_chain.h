@@ -26,8 +26,8 @@ class Aes256Chain {
   void Init(std::span<const uint8_t, kAes256KeyBytes> key);
   // chain = AES-256(chain) ⊕ chain, in place.
   void Step(std::span<uint8_t, 16> chain) const;
-  // Step for many chains, each under its own key (ciphers[i] steps chains[i]). Four at a time
-  // with AES-NI: one chain's 14 rounds are a serial ~56-cycle dependency, four hide each other.
+  // Step for many chains, each under its own key (ciphers[i] steps chains[i]). Eight at a time
+  // with AES-NI: one chain's 14 rounds are a serial ~50-cycle dependency, eight hide each other.
   // Whatever the rounds leave on the stack is wiped by the batch that called it
   // (AezCellBatch::Run ends with WipeStack), once per batch rather than per call.
   static void StepMany(std::span<const Aes256Chain* const> ciphers,
