@@ -219,7 +219,7 @@ CellResult ClientCircuit::CompleteReceive(int origin, CellBytes cell) {
 void ClientCircuit::PrefetchLayers(bool forward, int hops) {
   for (int hop = 1; hop <= hops; ++hop) {
     const HopLayers& layers = layers_[size_t(hop - 1)];
-    (forward ? layers.forward : layers.backward).Prefetch();
+    (forward ? layers.forward : layers.backward).PrefetchWhole();
   }
 }
 

@@ -86,8 +86,6 @@ class CircuitTable {
     const auto it = map_.find(key.packed());
     return it == map_.end() ? kNoCircuitSlot : it->second;
   }
-  // Starts pulling the memory Find(key) will read into cache (batches look a few cells ahead).
-  void Prefetch(CircuitKey key) const { map_.prefetch(key.packed()); }
   // Adds `key`, reusing the most recently freed slot (warm in cache) before an unused one.
   CircuitInsert Insert(CircuitKey key);
   // Removes `key` and frees its slot; false if absent.

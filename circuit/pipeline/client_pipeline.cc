@@ -9,6 +9,7 @@
 #include "circuit/cell.h"
 #include "circuit/relay_header.h"
 #include "engine/common/byte_io.h"
+#include "kernels/prefetch.h"
 
 namespace relaycell {
 namespace {
@@ -125,8 +126,7 @@ void ClientPipeline::ProcessBatch(std::span<const InCell> batch, ShardOutput& ou
     if (in.kind != InKind::kCell && in.kind != InKind::kOriginate) return;
     const CircuitSlot slot = table_.Find({in.channel, in.cell.circ_id()});
     if (slot == kNoCircuitSlot) return;
-    const char* at = reinterpret_cast<const char*>(&circuits_[slot]);
-    for (size_t line = 0; line < sizeof(Entry); line += 64) __builtin_prefetch(at + line);
+    kernels::PrefetchBytes(&circuits_[slot], sizeof(Entry));
   };
   for (size_t i = 0; i < std::min(kAhead, batch.size()); ++i) prefetch(batch[i]);
   for (size_t i = 0; i < batch.size(); ++i) {

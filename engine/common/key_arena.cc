@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstdint>
 
 namespace relaycell {
@@ -16,9 +17,10 @@ bool SodiumReady() {
 
 }  // namespace
 
-KeyArena::KeyArena(size_t slot_bytes, size_t slots_per_slab)
+KeyArena::KeyArena(size_t slot_bytes, size_t slots_per_slab, size_t prefetch_bytes)
     : slot_bytes_(RoundUpToCacheLine(slot_bytes == 0 ? 1 : slot_bytes)),
-      slots_per_slab_(slots_per_slab == 0 ? 1 : slots_per_slab) {}
+      slots_per_slab_(slots_per_slab == 0 ? 1 : slots_per_slab),
+      prefetch_bytes_(std::min(prefetch_bytes, slot_bytes_)) {}
 
 KeyArena::~KeyArena() {
   // sodium_free wipes the whole region before unmapping it.

@@ -19,13 +19,18 @@
 #include <new>
 #include <utility>
 #include <vector>
+#include "kernels/prefetch.h"
 
 namespace relaycell {
 
 class KeyArena {
  public:
+  static constexpr size_t kWholeSlot = ~size_t{0};
   // slot_bytes is rounded up to 64 (a cache line, and alignment for SIMD loads).
-  explicit KeyArena(size_t slot_bytes, size_t slots_per_slab = 512);
+  // prefetch_bytes: how much of a slot, from its start, ArenaBox::Prefetch pulls in while a
+  // relay stages a batch (a suite whose batch fetches its own keys ahead takes less, or none).
+  explicit KeyArena(size_t slot_bytes, size_t slots_per_slab = 512,
+                    size_t prefetch_bytes = kWholeSlot);
   ~KeyArena();
   KeyArena(const KeyArena&) = delete;
   KeyArena& operator=(const KeyArena&) = delete;
@@ -36,6 +41,7 @@ class KeyArena {
   void Release(void* slot);
 
   size_t slot_bytes() const { return slot_bytes_; }
+  size_t prefetch_bytes() const { return prefetch_bytes_; }
   size_t live_slots() const;
   size_t slab_count() const;
   // Bytes of locked memory held, for the bytes-per-circuit figure.
@@ -46,6 +52,7 @@ class KeyArena {
  private:
   const size_t slot_bytes_;
   const size_t slots_per_slab_;
+  const size_t prefetch_bytes_;
   mutable std::mutex mutex_;
   std::vector<void*> slabs_;
   std::vector<void*> free_slots_;
@@ -88,13 +95,18 @@ class ArenaBox {
     return std::exchange(arena_, nullptr);
   }
   T* get() const { return object_; }
-  // Starts pulling the whole slot into cache without touching it (the slot's size comes from
-  // the arena, which is hot): a batch prefetches many circuits' keys before it needs them.
+  // Starts pulling the slot (its arena's prefetch_bytes) into cache without touching it (the
+  // size comes from the arena, which is hot): a batch prefetches many circuits' keys before it
+  // needs them.
   void Prefetch() const {
     if (object_ == nullptr) return;
-    const char* at = reinterpret_cast<const char*>(object_);
-    const size_t bytes = arena_->slot_bytes();
-    for (size_t line = 0; line < bytes; line += 64) __builtin_prefetch(at + line);
+    kernels::PrefetchBytes(object_, arena_->prefetch_bytes());
+  }
+  // The whole slot, whatever the arena's prefetch_bytes (a client's later layer rounds read
+  // every line of layers whose cells the batch kernels have not reached yet).
+  void PrefetchWhole() const {
+    if (object_ == nullptr) return;
+    kernels::PrefetchBytes(object_, arena_->slot_bytes());
   }
   T* operator->() const { return object_; }
   T& operator*() const { return *object_; }

@@ -90,11 +90,6 @@ class AezCellDirection final : public CellLayer {
   // RELAY_REKEY's switch: this direction's part of the 112 bytes (chain_fwd or chain_bwd).
   void InstallRekeyMaterial(std::span<const uint8_t, kKdfOutputBytes> material) override;
   uint64_t cell_number() const { return cell_number_; }
-  // Pulls this direction's state (keys, chain, prev) into cache ahead of its next cell.
-  void Prefetch() const {
-    const char* at = reinterpret_cast<const char*>(this);
-    for (size_t line = 0; line < sizeof(*this); line += 64) __builtin_prefetch(at + line);
-  }
   bool is_forward() const { return is_forward_; }
 
   // The arena every AezCellDirection lives in.

@@ -52,11 +52,6 @@ class Tor1Direction final : public CellLayer {
   // joins the running digest.
   bool CheckDigest(CellBody body);
 
-  // Pulls this direction's state (keys, keystream, digest) into cache ahead of its next cell.
-  void Prefetch() const {
-    const char* at = reinterpret_cast<const char*>(this);
-    for (size_t line = 0; line < sizeof(*this); line += 64) __builtin_prefetch(at + line);
-  }
 
   // The arena every Tor1Direction lives in.
   static KeyArena& Arena();

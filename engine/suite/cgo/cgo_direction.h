@@ -120,11 +120,6 @@ class CgoDirection final : public CellLayer {
   // The tag of the last recognized or originated cell (zeros before the first).
   std::span<const uint8_t, kCgoTagBytes> sendme_tag() const { return sendme_tag_; }
 
-  // Pulls this direction's state into cache ahead of its next cell.
-  void Prefetch() const {
-    const char* at = reinterpret_cast<const char*>(this);
-    for (size_t line = 0; line < sizeof(*this); line += 64) __builtin_prefetch(at + line);
-  }
 
   // The arena every CgoDirection lives in.
   static KeyArena& Arena();
