@@ -52,17 +52,12 @@ def rekey(relaycell):
                  client_args=["--rekey-first", "300", "--rekey-interval", "300"]) as net:
         code, digest = net.fetch("big.bin")
         check(code == 0 and digest == net.digests["big.bin"], f"transfer under rekeys failed ({code})")
-        net.signal("client", signal.SIGUSR1)
+        client = net.report("client")
         for i in range(3):  # live, from the sharded engine's workers while they run
-            net.signal(f"relay{i}", signal.SIGUSR1)
-        time.sleep(0.5)
-        for i in range(3):
-            live = net.counters(f"relay{i}").get("rekeys", 0)
+            live = net.report(f"relay{i}").get("rekeys", 0)
             check(live >= 100, f"relay{i} showed {live} rekeys on SIGUSR1 while running")
         for i in range(3):
             net.kill(f"relay{i}", signal.SIGTERM)
-        time.sleep(0.5)
-        client = net.counters("client")
         sent = sum(v for k, v in client.items() if k.startswith("rekeys_sent."))
         acked = sum(v for k, v in client.items() if k.startswith("rekeys_acked."))
         check(sent >= 3 * 100, f"client sent only {sent} REKEYs")
@@ -125,10 +120,7 @@ def slow_reader(relaycell):
             time.sleep(0.1)
         check(curl.returncode == 0, f"the slow transfer failed ({curl.returncode})")
         for i in range(3):
-            net.signal(f"relay{i}", signal.SIGUSR1)
-        time.sleep(0.3)
-        for i in range(3):
-            counters = net.counters(f"relay{i}")
+            counters = net.report(f"relay{i}")
             buffered = counters.get("peak_link_buffer_bytes", 0)
             # One engine poll can land on top of the bound before readers pause.
             check(buffered <= bound + 64 * 514,
@@ -257,9 +249,7 @@ def metrics_and_shutdown(relaycell):
         guard = net.counters("relay0")
         truncated = sum(v for k, v in guard.items() if k.startswith("truncated_sent."))
         check(truncated <= 1, f"relay0 sent {truncated} TRUNCATED: {guard}")
-        net.signal("client", signal.SIGUSR1)
-        time.sleep(0.3)
-        client = net.counters("client")
+        client = net.report("client")
         ended = sum(v for k, v in client.items()
                     if k.startswith(("truncated_received.", "destroys_received.")))
         check(ended >= 1, f"the client never heard that its circuit ended: {client}")

@@ -161,6 +161,29 @@ class Network:
         if not keep_dir and not os.environ.get("RELAYCELL_KEEP_NET"):
             shutil.rmtree(self.dir, ignore_errors=True)
 
+    def report(self, name, timeout=10.0):
+        """SIGUSR1 to `name`, then its new counters block once it is in the log: {name: value}.
+        Polls instead of sleeping a fixed time, which a loaded machine can outlast."""
+        def blocks(text):
+            return text.count(" counters:\n")
+        before = blocks(self.log(name))
+        self.signal(name, signal.SIGUSR1)
+        deadline = time.time() + timeout
+        while True:
+            text = self.log(name)
+            if blocks(text) > before:
+                values = {}
+                for line in text[text.rfind(" counters:\n"):].splitlines()[1:]:
+                    parts = line.split()
+                    if len(parts) != 2 or not parts[1].isdigit():
+                        break
+                    values[parts[0]] = int(parts[1])
+                if values:
+                    return values
+            if time.time() >= deadline:
+                raise AssertionError(f"{name} printed no counters {timeout} s after SIGUSR1")
+            time.sleep(0.05)
+
     def counters(self, name):
         """Counters the process printed last (on SIGUSR1 or at shutdown): {name: value}."""
         values = {}
