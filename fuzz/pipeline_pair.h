@@ -20,11 +20,14 @@ namespace relaycell::fuzz {
 inline constexpr size_t kRecordBytes = 19;
 
 // Feeds `data` to both pipelines (make_input turns a record into an InCell), aborts unless
-// their outputs are equal, and returns them for the harness's own checks.
+// their outputs are equal, and returns them for the harness's own checks. The batched
+// pipeline's output holds `batched_buffer` items: smaller than a group (64), a relay group
+// takes its working copies instead of a run of output items.
 template <class MakeInput>
 std::vector<OutItem> FeedBothAndCompare(ShardProcessor& batched, ShardProcessor& single,
-                                        const uint8_t* data, size_t size, MakeInput make_input) {
-  DirectOutput batched_sink, single_sink;
+                                        const uint8_t* data, size_t size, MakeInput make_input,
+                                        size_t batched_buffer = 64) {
+  DirectOutput batched_sink(true, batched_buffer), single_sink;
   InCell batch[64];
   size_t n = 0;
   auto run = [&] {
