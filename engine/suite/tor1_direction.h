@@ -52,7 +52,6 @@ class Tor1Direction final : public CellLayer {
   // joins the running digest.
   bool CheckDigest(CellBody body);
 
-
   // The arena every Tor1Direction lives in.
   static KeyArena& Arena();
 

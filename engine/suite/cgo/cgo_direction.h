@@ -120,7 +120,6 @@ class CgoDirection final : public CellLayer {
   // The tag of the last recognized or originated cell (zeros before the first).
   std::span<const uint8_t, kCgoTagBytes> sendme_tag() const { return sendme_tag_; }
 
-
   // The arena every CgoDirection lives in.
   static KeyArena& Arena();
 
