@@ -499,7 +499,11 @@ void RelayPipeline::RunGroup(ShardOutput& out) {
       const bool in_place =
           result.outcome == CellOutcome::kForward || result.outcome == CellOutcome::kDelivered;
       if (!in_place) {
-        for (size_t j = k + 1; j < n; ++j) group_cells_[j] = run[j].cell;
+        // The items taken back may hold a delivered cell's plaintext: it moves, none stays.
+        for (size_t j = k + 1; j < n; ++j) {
+          group_cells_[j] = run[j].cell;
+          sodium_memzero(run[j].cell.bytes.data(), kCellBytes);
+        }
         out.TakeBack(n - k - 1);  // `item` is the last appended now, as Emit expects
       }
       Emit(staged.slot, staged.from_client, result, item, out);
