@@ -3,6 +3,9 @@
 #include <cstring>
 #include <utility>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "net/wire/versions.h"
 
 namespace relaycell::net {
@@ -65,13 +68,33 @@ asio::awaitable<void> Link::Run(std::shared_ptr<Link> self) {
         asio::buffer(read_buffer_.data() + read_fill_, read_buffer_.size() - read_fill_),
         asio::redirect_error(asio::use_awaitable, ec));
     if (ec || closed_) break;
-    HandleBytes(got);
+    read_fill_ += got;
+    read_fill_ += ReadBuffered(std::span(read_buffer_).subspan(read_fill_));
+    HandleBytes();
   }
   Close();
 }
 
-void Link::HandleBytes(size_t bytes) {
-  read_fill_ += bytes;
+// Each async_read_some hands back one TLS record, and the socket read behind it may have
+// brought in thirty more. Going round the event loop for each made every cell a batch of one
+// from there on: one engine call, one TLS record and one send() per cell at every hop. SSL_read
+// on the stream's own SSL object takes the records already buffered, as Asio's read operation
+// would, and stops at the first not yet received (SSL_ERROR_WANT_READ). An error stops it too;
+// the next async_read_some meets the same error and reports it.
+size_t Link::ReadBuffered(std::span<uint8_t> into) {
+  SSL* ssl = stream_.native_handle();
+  size_t got = 0;
+  while (got < into.size()) {
+    ERR_clear_error();
+    const int n = SSL_read(ssl, into.data() + got, static_cast<int>(into.size() - got));
+    if (n <= 0) break;
+    got += size_t(n);
+  }
+  ERR_clear_error();
+  return got;
+}
+
+void Link::HandleBytes() {
   size_t offset = 0;
   bool any = false;
   while (!closed_ && read_fill_ - offset >= kCellBytes) {
@@ -105,7 +128,15 @@ void Link::Send(std::span<const uint8_t, kCellBytes> cell) {
   if (closed_) return;
   outbox_.insert(outbox_.end(), cell.begin(), cell.end());
   ++counters_.cells_out;
-  if (!writing_) StartWrite();
+  // The write starts once the handler that sends has returned, so that every cell it sends
+  // (a whole engine batch) goes out in one TLS record and one send(), not the first alone.
+  if (!writing_ && !write_posted_) {
+    write_posted_ = true;
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->write_posted_ = false;
+      if (!self->writing_) self->StartWrite();
+    });
+  }
 }
 
 void Link::StartWrite() {

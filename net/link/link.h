@@ -103,7 +103,8 @@ class Link : public std::enable_shared_from_this<Link> {
   Link(asio::io_context& io, TlsStream stream, uint32_t channel, LinkSide side,
        LinkHandler& handler);
   asio::awaitable<void> Run(std::shared_ptr<Link> self);
-  void HandleBytes(size_t bytes);
+  size_t ReadBuffered(std::span<uint8_t> into);
+  void HandleBytes();
   void StartWrite();
 
   static constexpr size_t kReadCells = 32;
@@ -120,6 +121,7 @@ class Link : public std::enable_shared_from_this<Link> {
   std::vector<uint8_t> outbox_;    // cells queued, not yet handed to the socket
   std::vector<uint8_t> inflight_;  // the write in progress
   bool writing_ = false;
+  bool write_posted_ = false;  // a StartWrite is posted to run after the current handler
   bool paused_ = false;
   bool close_after_flush_ = false;
   bool open_ = false;
