@@ -335,22 +335,24 @@ bool ClientNode::OnSessionData(uint64_t session, std::span<const uint8_t> data) 
   if (!circuit || circuit->state != CircuitState::kOpen) return true;
   auto stream = circuit->streams.find(route->second.stream_id);
   if (stream == circuit->streams.end()) return true;
-  if (!SessionMayRead(session)) return false;
+  if (SessionCellsAllowed(session) == 0) return false;
   circuit->package.OnSent();
   if (circuit->stream_sendmes) stream->second.package.OnSent();
   SendToHop(*circuit, circuit->built, RelayCommand::kData, route->second.stream_id, data);
   return true;
 }
 
-bool ClientNode::SessionMayRead(uint64_t session) const {
+size_t ClientNode::SessionCellsAllowed(uint64_t session) const {
   const auto route = routes_.find(session);
-  if (route == routes_.end()) return false;
+  if (route == routes_.end()) return 0;
   const auto circuit = circuits_.find(route->second.circuit);
-  if (circuit == circuits_.end() || circuit->second->state != CircuitState::kOpen) return false;
+  if (circuit == circuits_.end() || circuit->second->state != CircuitState::kOpen) return 0;
   const auto stream = circuit->second->streams.find(route->second.stream_id);
-  return stream != circuit->second->streams.end() && stream->second.connected &&
-         circuit->second->package.CanSend() &&
-         (!circuit->second->stream_sendmes || stream->second.package.CanSend());
+  if (stream == circuit->second->streams.end() || !stream->second.connected) return 0;
+  size_t allowed = circuit->second->package.value();
+  if (circuit->second->stream_sendmes)
+    allowed = std::min<size_t>(allowed, stream->second.package.value());
+  return allowed;
 }
 
 void ClientNode::OnSessionWritten(uint64_t session) {

@@ -75,7 +75,8 @@ class ClientNode final : public LinkHandler {
   bool OnSessionData(uint64_t session, std::span<const uint8_t> data);
   void OnSessionWritten(uint64_t session);
   void OnSessionClosed(uint64_t session);
-  bool SessionMayRead(uint64_t session) const;
+  // How many DATA cells the stream's and circuit's windows let the session send now.
+  size_t SessionCellsAllowed(uint64_t session) const;
 
  private:
   enum class CircuitState : uint8_t { kBuilding, kOpen, kDead };

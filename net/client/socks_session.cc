@@ -141,8 +141,8 @@ void SocksSession::OnPumpEof(SocketPump&) {
 
 void SocksSession::OnPumpWritten(SocketPump&) { node_.OnSessionWritten(id_); }
 
-bool SocksSession::PumpMayRead(const SocketPump&) const {
-  return !closed_ && node_.SessionMayRead(id_);
+size_t SocksSession::PumpCellsAllowed(const SocketPump&) const {
+  return closed_ ? 0 : node_.SessionCellsAllowed(id_);
 }
 
 }  // namespace relaycell::net

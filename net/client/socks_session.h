@@ -40,7 +40,7 @@ class SocksSession final : public std::enable_shared_from_this<SocksSession>,
   bool OnPumpData(SocketPump& pump, std::span<const uint8_t> data) override;
   void OnPumpEof(SocketPump& pump) override;
   void OnPumpWritten(SocketPump& pump) override;
-  bool PumpMayRead(const SocketPump& pump) const override;
+  size_t PumpCellsAllowed(const SocketPump& pump) const override;
 
  private:
   asio::awaitable<void> Handshake(std::shared_ptr<SocksSession> self);

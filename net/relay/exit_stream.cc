@@ -116,6 +116,8 @@ bool ExitStream::OnPumpData(SocketPump&, std::span<const uint8_t> data) {
 }
 void ExitStream::OnPumpEof(SocketPump&) { host_.OnStreamEof(*this); }
 void ExitStream::OnPumpWritten(SocketPump&) { host_.OnStreamWritten(*this); }
-bool ExitStream::PumpMayRead(const SocketPump&) const { return host_.StreamMayRead(*this); }
+size_t ExitStream::PumpCellsAllowed(const SocketPump&) const {
+  return host_.StreamCellsAllowed(*this);
+}
 
 }  // namespace relaycell::net

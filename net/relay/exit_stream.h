@@ -29,7 +29,8 @@ class ExitStreamHost {
   virtual bool OnStreamData(ExitStream& stream, std::span<const uint8_t> data) = 0;
   virtual void OnStreamEof(ExitStream& stream) = 0;
   virtual void OnStreamWritten(ExitStream& stream) = 0;
-  virtual bool StreamMayRead(const ExitStream& stream) const = 0;
+  // How many DATA cells the stream's and circuit's windows let it send now.
+  virtual size_t StreamCellsAllowed(const ExitStream& stream) const = 0;
 };
 
 class ExitStream final : public SocketPumpHost {
@@ -56,7 +57,7 @@ class ExitStream final : public SocketPumpHost {
   bool OnPumpData(SocketPump& pump, std::span<const uint8_t> data) override;
   void OnPumpEof(SocketPump& pump) override;
   void OnPumpWritten(SocketPump& pump) override;
-  bool PumpMayRead(const SocketPump& pump) const override;
+  size_t PumpCellsAllowed(const SocketPump& pump) const override;
 
  private:
   asio::awaitable<void> Connect(BeginTarget target, ExitPolicy policy,

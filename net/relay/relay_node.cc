@@ -392,6 +392,15 @@ void RelayNode::Pump() {
   if (engine_.sharded() || reads_paused_) ArmPump();
 }
 
+void RelayNode::SchedulePump() {
+  if (pump_posted_) return;
+  pump_posted_ = true;
+  asio::post(io_, [this] {
+    pump_posted_ = false;
+    Pump();
+  });
+}
+
 void RelayNode::ArmPump() {
   pump_idle_ticks_ = 0;
   StartPumpTimer();
@@ -771,11 +780,11 @@ void RelayNode::OnStreamFailed(ExitStream& stream, EndReason reason) {
 bool RelayNode::OnStreamData(ExitStream& stream, std::span<const uint8_t> data) {
   Circuit* circuit = FindByClient(stream.circuit());
   if (!circuit) return true;
-  if (!StreamMayRead(stream)) return false;
+  if (StreamCellsAllowed(stream) == 0) return false;
   if (!Originate(*circuit, RelayCommand::kData, stream.stream_id(), data)) return true;
   circuit->package.OnSent();
   if (circuit->stream_sendmes) stream.package.OnSent();
-  Pump();
+  SchedulePump();
   return true;
 }
 
@@ -804,12 +813,13 @@ void RelayNode::OnStreamWritten(ExitStream& stream) {
   if (sent) Pump();
 }
 
-bool RelayNode::StreamMayRead(const ExitStream& stream) const {
+size_t RelayNode::StreamCellsAllowed(const ExitStream& stream) const {
   const auto found = circuits_.find(stream.circuit().packed());
-  if (found == circuits_.end()) return false;
+  if (found == circuits_.end() || shutting_down_) return 0;
   const Circuit& circuit = *found->second;
-  return circuit.package.CanSend() && (!circuit.stream_sendmes || stream.package.CanSend()) &&
-         !shutting_down_;
+  size_t allowed = circuit.package.value();
+  if (circuit.stream_sendmes) allowed = std::min<size_t>(allowed, stream.package.value());
+  return allowed;
 }
 
 // ---- Idle circuits and shutdown ---------------------------------------------------------

@@ -68,7 +68,7 @@ class RelayNode final : public LinkHandler, public ExitStreamHost {
   bool OnStreamData(ExitStream& stream, std::span<const uint8_t> data) override;
   void OnStreamEof(ExitStream& stream) override;
   void OnStreamWritten(ExitStream& stream) override;
-  bool StreamMayRead(const ExitStream& stream) const override;
+  size_t StreamCellsAllowed(const ExitStream& stream) const override;
 
  private:
   enum class NextHop : uint8_t {
@@ -97,6 +97,9 @@ class RelayNode final : public LinkHandler, public ExitStreamHost {
   void ArmPump();  // polls the sharded engine every kPumpInterval until it has been quiet
   void StartPumpTimer();
   void Pump();
+  // Pump once the current handler returns: the cells a handler originates (a stream read's
+  // batch) reach the engine together.
+  void SchedulePump();
   void ArmIdleSweep();
 
   // Cells from links.
@@ -146,6 +149,7 @@ class RelayNode final : public LinkHandler, public ExitStreamHost {
   int pump_idle_ticks_ = 0;
   bool shutting_down_ = false;
   bool engine_stopped_ = false;
+  bool pump_posted_ = false;
   bool pumping_ = false;  // inside Pump: outputs are being handled
   bool reads_paused_ = false;
 
