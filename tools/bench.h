@@ -29,8 +29,8 @@ struct BenchConfig {
   bool quick = false;        // a short summary run (no-argument `relaycell bench`)
   size_t circuits = 10000;
   int hops = 3;
-  size_t cells = 0;           // 0: the group's default
-  int workers = 0;            // 0: all cores
+  size_t cells = 0;  // 0: the group's default
+  int workers = -1;  // -1: the group's default (engine: all cores; net: the relays' config)
   std::string suite = "all";  // aez, tor1 or all
 };
 

@@ -588,7 +588,7 @@ class LoopbackNetwork {
     processes_.Run(network_args, dir_ / "setup.log");
     for (Relay& relay : relays_) {
       std::vector<std::string> run{"relay", "run", relay.dir};
-      if (workers > 0) run.insert(run.end(), {"--workers", std::to_string(workers)});
+      if (workers >= 0) run.insert(run.end(), {"--workers", std::to_string(workers)});
       relay.pid = processes_.Spawn(run, relay.log);
     }
     for (const Relay& relay : relays_) WaitForPort(processes_, relay.pid, relay.port, relay.log);
