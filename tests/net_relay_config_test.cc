@@ -18,13 +18,15 @@ Endpoint Loopback(uint16_t port) {
 
 TEST(RelayConfig, TemplateParsesToTheDefaults) {
   RelayConfig config;
+  config.workers = 7;  // the template's value must replace it
   std::string error;
   ASSERT_TRUE(ParseRelayConfig(RelayConfigTemplate("r1", Loopback(9001), true), config, &error))
       << error;
   EXPECT_EQ(config.nickname, "r1");
   EXPECT_EQ(config.listen.port, 9001);
   EXPECT_TRUE(config.exit);
-  EXPECT_EQ(config.workers, 1u);
+  EXPECT_EQ(config.workers, RelayConfig{}.workers);
+  EXPECT_EQ(config.workers, 0u);
   EXPECT_EQ(config.limits.max_links, RelayLimits{}.max_links);
   EXPECT_EQ(config.rekey.slack, RekeyConfig{}.slack);
   EXPECT_FALSE(config.metrics_listen.has_value());
