@@ -654,6 +654,123 @@ TEST(StackWipe, SingleCallsThenTheHostsWipeLeaveNoKeyDependentStack) {
   std::printf("key-dependent bytes left by unwiped single calls: %s\n", unwiped.c_str());
 }
 
+// A relay pipeline's batch as a relay carrying few busy circuits sees it: each circuit's cells
+// in a row (so every group is one cell per circuit, run without a wipe of its own), cells both
+// ways, and a cell the relay originates (a single call). ProcessBatch wipes once behind all of
+// it (RelayPipeline::kBatchStackWipeBytes). Between runs the circuits are closed and opened
+// again with other seeds, last first, so they take the same slots and only the keys differ.
+struct PipelineProbe {
+  static constexpr uint32_t kCircuits = 3, kRounds = 4;
+  static constexpr uint32_t kClientChannel = 1, kNextChannel = 2;
+  const CellSuite* suite = nullptr;
+  std::unique_ptr<RelayPipeline> pipeline;
+  DirectOutput out{/*keep=*/false};
+  std::vector<InCell> work;
+  bool opened = false;
+
+  void Install(uint8_t key_salt) {
+    if (!pipeline)
+      pipeline = std::make_unique<RelayPipeline>(RelayPipelineConfig{.max_circuits = 16});
+    std::vector<InCell> setup;
+    if (opened) {
+      for (uint32_t c = kCircuits; c-- > 0;) {
+        ASSERT_TRUE(EncodeRelayClose(kClientChannel, 100 + c, DestroyReason::kFinished, false,
+                                     false, setup.emplace_back()));
+      }
+    }
+    std::vector<uint8_t> seed(suite->min_seed_bytes());
+    for (uint32_t c = 0; c < kCircuits; ++c) {
+      for (size_t j = 0; j < seed.size(); ++j) seed[j] = uint8_t(key_salt * 131 + j * 7 + c);
+      ASSERT_TRUE(EncodeRelayOpen(kClientChannel, 100 + c,
+                                  {.suite = suite->id(),
+                                   .next_channel = kNextChannel,
+                                   .next_circ_id = 200 + c,
+                                   .seed = seed},
+                                  setup.emplace_back()));
+    }
+    pipeline->ProcessBatch(setup, out.output());
+    WipeKeyParameters(setup);
+    opened = true;
+    for (uint32_t c = 0; c < kCircuits; ++c) {
+      ASSERT_NE(pipeline->FindByClientSide({kClientChannel, 100 + c}), nullptr);
+    }
+    work.clear();
+    for (uint32_t c = 0; c < kCircuits; ++c) {
+      for (uint32_t r = 0; r < kRounds; ++r) {
+        InCell& forward = work.emplace_back();
+        forward.channel = kClientChannel;
+        WriteCellHeader(100 + c, CellCommand::kRelay, forward.cell.span());
+        for (size_t j = 0; j < kCellBodyBytes; ++j) forward.cell.payload()[j] = uint8_t(j * 5 + r);
+        InCell& backward = work.emplace_back();
+        backward.channel = kNextChannel;
+        WriteCellHeader(200 + c, CellCommand::kRelay, backward.cell.span());
+        for (size_t j = 0; j < kCellBodyBytes; ++j) backward.cell.payload()[j] = uint8_t(j + c);
+      }
+    }
+    InCell& originate = work.emplace_back();
+    originate.kind = InKind::kOriginate;
+    originate.channel = kClientChannel;
+    WriteCellHeader(100, CellCommand::kRelay, originate.cell.span());
+    const std::vector<uint8_t> data = testing::TestData(200, 3);
+    BuildRelayPayload(suite->relay_format(), {RelayCommand::kData, 1, uint16_t(data.size())}, data,
+                      originate.cell.payload());
+  }
+  static void Run(void* self) {
+    auto& p = *static_cast<PipelineProbe*>(self);
+    p.pipeline->ProcessBatch(p.work, p.out.output());
+  }
+};
+
+TEST(StackWipe, RelayPipelineBatchOfOneCellGroupsLeavesNoKeyDependentStack) {
+  if (!kCanProbeStack) GTEST_SKIP() << "the stack probe needs x86-64 and no sanitizer";
+  using kernels::KernelFamily;
+  for (SuiteId id : testing::AllSuiteIds()) {
+    PipelineProbe probe;
+    probe.suite = FindSuite(id);
+    const PathLeftovers left = KeyDependentStackBytesPerPath(
+        probe, &PipelineProbe::Run,
+        id == kAezSuiteId
+            ? std::initializer_list<KernelFamily>{KernelFamily::kAezCore, KernelFamily::kAezHash}
+            : std::initializer_list<KernelFamily>{KernelFamily::kPolyval});
+    ASSERT_FALSE(HasFatalFailure());
+    EXPECT_EQ(left.worst, 0u) << probe.suite->name() << " pipeline batch: " << left.report;
+    // Every cell went somewhere: forwarded, sent towards the client, or originated.
+    EXPECT_GE(probe.out.count(), uint64_t{PipelineProbe::kCircuits * PipelineProbe::kRounds * 2});
+  }
+}
+
+size_t g_deferred_depth = 0;  // the depth the last Deferred::Run wiped
+
+// What a batch returns from RunLeavingStack is what its caller must wipe; wiped so from one
+// frame above (as RelayPipeline::RunGroup's caller does), nothing key-dependent is left, on
+// every suite and path, and the pipeline's wipe is at least as deep.
+TEST(StackWipe, EachBatchsDeferredDepthSufficesFromItsCaller) {
+  if (!kCanProbeStack) GTEST_SKIP() << "the stack probe needs x86-64 and no sanitizer";
+  struct Deferred {
+    static void Run(void* self) {
+      auto& p = *static_cast<SuiteLayerProbe*>(self);
+      size_t depth = 0;
+      for (size_t i = 0; i < SuiteLayerProbe::kHops; ++i) {  // groups of two cells
+        p.batch->Add(*p.hops[i].forward, LayerOp::kRelayDecrypt, CellBody(p.cells[2 * i]), i == 3,
+                     &p.recognized[2 * i]);
+        p.batch->Add(*p.hops[i].backward, LayerOp::kRelayEncrypt, CellBody(p.cells[2 * i + 1]),
+                     false, nullptr);
+        depth = std::max(depth, p.batch->RunLeavingStack());
+      }
+      g_deferred_depth = depth;
+      WipeStack(depth);
+    }
+  };
+  for (SuiteId id : testing::AllSuiteIds()) {
+    SuiteLayerProbe probe;
+    const PathLeftovers left = SuiteLeftovers(probe, id, &Deferred::Run);
+    ASSERT_FALSE(HasFatalFailure());
+    EXPECT_EQ(left.worst, 0u) << probe.suite->name() << " deferred batches: " << left.report;
+    EXPECT_GT(g_deferred_depth, 0u);
+    EXPECT_LE(g_deferred_depth, RelayPipeline::kBatchStackWipeBytes);
+  }
+}
+
 TEST(StackWipe, WipeStackErasesWhatACalleeLeftBehind) {
   if (!kCanReadStack) GTEST_SKIP() << "the stack probe needs x86-64";
   constexpr size_t kSecret = 4096;

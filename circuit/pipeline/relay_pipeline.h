@@ -134,6 +134,10 @@ inline constexpr uint64_t RelayPipelineCounters::*kPublishedCounters[] = {
 
 class RelayPipeline final : public ShardProcessor {
  public:
+  // What ProcessBatch wipes behind itself: the deepest a batch's or a single call's frames
+  // reach on any suite and path (kCellCallStackWipeBytes; every RunLeavingStack is less), plus
+  // the frames of RunGroup, Originate and the circuit between (tests/key_gone_test.cc).
+  static constexpr size_t kBatchStackWipeBytes = kCellCallStackWipeBytes + 4 * 1024;
   explicit RelayPipeline(const RelayPipelineConfig& config);
   ~RelayPipeline() override;
   RelayPipeline(const RelayPipeline&) = delete;

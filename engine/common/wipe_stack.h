@@ -5,7 +5,7 @@
 // frames of callees that have returned. WipeStack(bytes) zeroes the `bytes` of stack just
 // below its caller's frame, where the functions the caller called kept those frames: call it
 // after a batch of key-dependent work, from the function that started that work, with the
-// depth those callees reach (AezCellBatch::Run: its kernels' deepest frame, measured).
+// depth those callees reach (LayerBatch::RunLeavingStack returns it for a batch, measured).
 //
 //   AezEncipherBatch(jobs);         // its callees' frames now lie below us, dead but intact
 //   WipeStack(kRunStackWipeBytes);  // and now they are zeros

@@ -29,7 +29,8 @@ class Aes256Chain {
   // Step for many chains, each under its own key (ciphers[i] steps chains[i]). Eight at a time
   // with AES-NI: one chain's 14 rounds are a serial ~50-cycle dependency, eight hide each other.
   // Whatever the rounds leave on the stack is wiped by the batch that called it
-  // (AezCellBatch::Run ends with WipeStack), once per batch rather than per call.
+  // (LayerBatch::Run, or the relay pipeline's batch, ends with WipeStack), once per batch
+  // rather than per call.
   static void StepMany(std::span<const Aes256Chain* const> ciphers,
                        std::span<uint8_t* const> chains);
   // The expanded schedule (15 round keys), for kernels that run the step inside a larger call

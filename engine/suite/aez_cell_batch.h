@@ -51,7 +51,7 @@ class AezCellBatch final : public LayerBatch {
            bool* recognized) override;
 
   // Transforms every queued cell and advances its direction; the batch is empty afterwards.
-  void Run() override;
+  size_t RunLeavingStack() override;
 
  private:
   struct Entry {

@@ -127,8 +127,16 @@ class LayerBatch {
     Add(layer, op, body, body, early, recognized);
   }
   // Runs every queued cell as if each had gone through CellLayer::Apply on its own; empties
-  // the batch.
-  virtual void Run() = 0;
+  // the batch; then wipes the stack its kernels used (round keys and state they spilled).
+  void Run() {
+    if (const size_t depth = RunLeavingStack()) WipeStack(depth);
+  }
+  // Run without the wipe, for a caller that runs many small batches in a row (a pipeline whose
+  // groups are one cell, as on a relay carrying one busy circuit) and wipes once behind them
+  // all. Returns how deep below the caller's frame the work left key-dependent frames (0:
+  // nothing ran); the caller must WipeStack that much (plus its own callees' frames between)
+  // before it returns. tests/key_gone_test.cc checks each suite's depth on every kernel path.
+  virtual size_t RunLeavingStack() = 0;
   virtual size_t size() const = 0;
 };
 
@@ -164,10 +172,11 @@ class SerialLayerBatch final : public LayerBatch {
     if (recognized != nullptr) *recognized = verdict;
     applied_ = true;
   }
-  void Run() override {
-    if (!applied_) return;
+  // The layers ran in Add, one frame above Run: what they left lies below the caller's frame.
+  size_t RunLeavingStack() override {
+    const bool ran = applied_;
     applied_ = false;
-    WipeStack(kCellCallStackWipeBytes);
+    return ran ? kCellCallStackWipeBytes : 0;
   }
   size_t size() const override { return 0; }
 

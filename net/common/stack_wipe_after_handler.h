@@ -4,7 +4,8 @@
 // deciphers single cells (ClientCircuit), and both nodes run ntor and the KDF for every
 // circuit they set up. That work leaves key-dependent bytes in the stack frames of functions
 // that have returned (the AEZ kernels spill round-key-derived values; handshakes keep secrets
-// in locals). The engine's batches wipe behind themselves (AezCellBatch::Run); this does the
+// in locals). The engine's batches wipe behind themselves (LayerBatch::Run, and the relay
+// pipeline once per batch: RelayPipeline::ProcessBatch); this does the
 // same for the io_context's thread. Request() after key work posts one WipeStack as the next
 // handler, when every frame of the work is dead: once per burst of handlers, not once per cell
 // (a 36 KiB wipe costs about what a few cells do).

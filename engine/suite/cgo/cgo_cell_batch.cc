@@ -33,13 +33,15 @@ void CgoCellBatch::Add(CellLayer& layer, LayerOp op, ConstCellBody in, CellBody 
       CgoDirection::CgoOpOf(op), recognized);
 }
 
-void CgoCellBatch::Run() {
-  if (count_ == 0) return;
+size_t CgoCellBatch::RunLeavingStack() {
+  if (count_ == 0) return 0;
   CgoDirection::RunMany(std::span<const CgoCell>(cells_.data(), count_),
                         std::span<CgoCellScratch>(scratch_.data(), count_));
   count_ = 0;
-  // Round keys and POLYVAL state the kernels spilled, and the frames they left: once per batch.
-  WipeStack(kCellCallStackWipeBytes);
+  // Round keys and POLYVAL state the kernels spilled, and the frames they left, for the caller
+  // to wipe (LayerBatch::Run does at once; a pipeline once per batch of groups). This frame
+  // holds pointers only.
+  return kCellCallStackWipeBytes;
 }
 
 }  // namespace relaycell

@@ -45,7 +45,7 @@ class CgoCellBatch final : public LayerBatch {
            bool* recognized) override;
 
   // Runs every queued cell and advances its direction; the batch is empty afterwards.
-  void Run() override;
+  size_t RunLeavingStack() override;
 
  private:
   std::array<CgoCell, kCapacity> cells_;
