@@ -51,7 +51,9 @@ def parallel(relaycell):
 
 def rekey(relaycell):
     limits = {"rekey": {"first": 300, "interval": 300, "slack": 1100, "min_spacing": 100}}
-    with Network(relaycell, relays=3, relay_config=limits, files={"big.bin": 32 * MIB},
+    # 48 MiB: 150 or more REKEYs at each hop. The exit fills every DATA cell now (a read takes
+    # many cells' worth), so 32 MiB came to about 100 at the last hop, the bound checked below.
+    with Network(relaycell, relays=3, relay_config=limits, files={"big.bin": 48 * MIB},
                  client_args=["--rekey-first", "300", "--rekey-interval", "300"]) as net:
         code, digest = net.fetch("big.bin")
         check(code == 0 and digest == net.digests["big.bin"], f"transfer under rekeys failed ({code})")
