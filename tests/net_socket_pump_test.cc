@@ -59,6 +59,13 @@ class SocketPumpTest : public ::testing::Test {
     }
   }
   void WriteAll() { asio::write(writer_, asio::buffer(source_)); }
+  // The whole source written, then a pump on the other end started for `host`.
+  std::shared_ptr<SocketPump> WriteAllAndStartPump(WindowedHost& host) {
+    WriteAll();
+    auto pump = std::make_shared<SocketPump>(std::move(*reader_), host, kChunk);
+    pump->Start();
+    return pump;
+  }
 
   asio::io_context io_;
   Tcp::socket writer_{io_};
@@ -69,9 +76,7 @@ class SocketPumpTest : public ::testing::Test {
 TEST_F(SocketPumpTest, ReadsNoMoreCellsThanAllowedAndHandsOverCellSizedSlicesInOrder) {
   WindowedHost host;
   host.allowed = 5;
-  WriteAll();
-  auto pump = std::make_shared<SocketPump>(std::move(*reader_), host, kChunk);
-  pump->Start();
+  auto pump = WriteAllAndStartPump(host);
   RunUntil([&] { return host.allowed == 0; });
   io_.restart();
   io_.run_for(std::chrono::milliseconds(50));  // nothing more may come while the window is shut
@@ -94,9 +99,7 @@ TEST_F(SocketPumpTest, ReadsNoMoreCellsThanAllowedAndHandsOverCellSizedSlicesInO
 TEST_F(SocketPumpTest, OneReadHandsOverManyCells) {
   WindowedHost host;
   host.allowed = 1000;
-  WriteAll();
-  auto pump = std::make_shared<SocketPump>(std::move(*reader_), host, kChunk);
-  pump->Start();
+  auto pump = WriteAllAndStartPump(host);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   while (host.slices.empty() && std::chrono::steady_clock::now() < deadline) {
     io_.restart();
@@ -111,9 +114,7 @@ TEST_F(SocketPumpTest, RefusedBytesAreHeldAndOfferedAgainAtWake) {
   WindowedHost host;
   host.allowed = 1000;
   host.refuse_after = 3;  // the circuit window closes while a read of many cells is in flight
-  WriteAll();
-  auto pump = std::make_shared<SocketPump>(std::move(*reader_), host, kChunk);
-  pump->Start();
+  auto pump = WriteAllAndStartPump(host);
   RunUntil([&] { return host.slices.size() == 3; });
   io_.restart();
   io_.run_for(std::chrono::milliseconds(50));
@@ -130,7 +131,7 @@ TEST_F(SocketPumpTest, PeerCloseIsReportedAfterTheLastBytes) {
   WindowedHost host;
   host.allowed = 1000;
   WriteAll();
-  writer_.shutdown(Tcp::socket::shutdown_send);
+  writer_.shutdown(Tcp::socket::shutdown_send);  // after the data: the pump sees it last
   auto pump = std::make_shared<SocketPump>(std::move(*reader_), host, kChunk);
   pump->Start();
   RunUntil([&] { return host.eof; });
