@@ -42,7 +42,10 @@ def parallel(relaycell):
     # 20 streams at once, at most 4 per circuit: at least 5 circuits carry them.
     with Network(relaycell, relays=4, exits=2, files={"f.bin": 4 * MIB},
                  client_args=["--streams-per-circuit", "4"]) as net:
-        results = net.fetch_many("f.bin", 20)
+        # Each stream held to 2 MB/s (two seconds for 4 MiB), so all 20 are open at once however
+        # fast the network is: a stream that ended early would free its circuit's slot, and
+        # fewer circuits would carry the rest.
+        results = net.fetch_many("f.bin", 20, extra=["--limit-rate", "2M"])
         bad = [r for r in results if r != (0, net.digests["f.bin"])]
         check(not bad, f"{len(bad)} of 20 parallel fetches failed: {bad[:3]}")
         built = net.log("client").count(" built (")
