@@ -667,6 +667,9 @@ struct PipelineProbe {
   DirectOutput out{/*keep=*/false};
   std::vector<InCell> work;
   bool opened = false;
+  // Which items the batch holds: cells both ways (groups), cells of the relay's own (single
+  // calls, as at an exit sending a stream's data), or both.
+  bool cells = true, originate = true;
 
   void Install(uint8_t key_salt) {
     if (!pipeline)
@@ -695,7 +698,7 @@ struct PipelineProbe {
       ASSERT_NE(pipeline->FindByClientSide({kClientChannel, 100 + c}), nullptr);
     }
     work.clear();
-    for (uint32_t c = 0; c < kCircuits; ++c) {
+    for (uint32_t c = 0; c < kCircuits && cells; ++c) {
       for (uint32_t r = 0; r < kRounds; ++r) {
         InCell& forward = work.emplace_back();
         forward.channel = kClientChannel;
@@ -707,13 +710,15 @@ struct PipelineProbe {
         for (size_t j = 0; j < kCellBodyBytes; ++j) backward.cell.payload()[j] = uint8_t(j + c);
       }
     }
-    InCell& originate = work.emplace_back();
-    originate.kind = InKind::kOriginate;
-    originate.channel = kClientChannel;
-    WriteCellHeader(100, CellCommand::kRelay, originate.cell.span());
-    const std::vector<uint8_t> data = testing::TestData(200, 3);
-    BuildRelayPayload(suite->relay_format(), {RelayCommand::kData, 1, uint16_t(data.size())}, data,
-                      originate.cell.payload());
+    for (uint32_t c = 0; c < kCircuits && originate; ++c) {
+      InCell& own = work.emplace_back();
+      own.kind = InKind::kOriginate;
+      own.channel = kClientChannel;
+      WriteCellHeader(100 + c, CellCommand::kRelay, own.cell.span());
+      const std::vector<uint8_t> data = testing::TestData(200, 3 + c);
+      BuildRelayPayload(suite->relay_format(), {RelayCommand::kData, 1, uint16_t(data.size())},
+                        data, own.cell.payload());
+    }
   }
   static void Run(void* self) {
     auto& p = *static_cast<PipelineProbe*>(self);
@@ -725,17 +730,24 @@ TEST(StackWipe, RelayPipelineBatchOfOneCellGroupsLeavesNoKeyDependentStack) {
   if (!kCanProbeStack) GTEST_SKIP() << "the stack probe needs x86-64 and no sanitizer";
   using kernels::KernelFamily;
   for (SuiteId id : testing::AllSuiteIds()) {
-    PipelineProbe probe;
-    probe.suite = FindSuite(id);
-    const PathLeftovers left = KeyDependentStackBytesPerPath(
-        probe, &PipelineProbe::Run,
-        id == kAezSuiteId
-            ? std::initializer_list<KernelFamily>{KernelFamily::kAezCore, KernelFamily::kAezHash}
-            : std::initializer_list<KernelFamily>{KernelFamily::kPolyval});
-    ASSERT_FALSE(HasFatalFailure());
-    EXPECT_EQ(left.worst, 0u) << probe.suite->name() << " pipeline batch: " << left.report;
-    // Every cell went somewhere: forwarded, sent towards the client, or originated.
-    EXPECT_GE(probe.out.count(), uint64_t{PipelineProbe::kCircuits * PipelineProbe::kRounds * 2});
+    // The groups' depth alone, single calls alone, and both.
+    for (const auto& [cells, originate] : {std::pair{true, false}, {false, true}, {true, true}}) {
+      PipelineProbe probe;
+      probe.suite = FindSuite(id);
+      probe.cells = cells;
+      probe.originate = originate;
+      const PathLeftovers left = KeyDependentStackBytesPerPath(
+          probe, &PipelineProbe::Run,
+          id == kAezSuiteId
+              ? std::initializer_list<KernelFamily>{KernelFamily::kAezCore, KernelFamily::kAezHash}
+              : std::initializer_list<KernelFamily>{KernelFamily::kPolyval});
+      ASSERT_FALSE(HasFatalFailure());
+      EXPECT_EQ(left.worst, 0u) << probe.suite->name() << " pipeline batch of"
+                                << (cells ? " cells" : "") << (originate ? " originated cells" : "")
+                                << ": " << left.report;
+      // Every item became an output: forwarded, or sent towards the client.
+      EXPECT_GE(probe.out.count(), uint64_t{probe.work.size()});
+    }
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "circuit/cell.h"
@@ -378,6 +379,8 @@ void RelayPipeline::ProcessBatch(std::span<const InCell> batch, ShardOutput& out
     const AheadSlot& a = ahead_[i % kAheadRing];
     if (a.slot != kNoCircuitSlot) circuits_[a.slot].circuit.Prefetch(a.from_client);
   };
+  bool single_calls = false;  // key work outside the suites' batches, at most one call deep
+  const uint64_t acks_before = counters_.control_cells;
   for (size_t i = 0; i < std::min(kEntryAhead, batch.size()); ++i) prefetch_entry(i);
   for (size_t i = 0; i < std::min(kKeysAhead, batch.size()); ++i) prefetch_keys(i);
   for (size_t i = 0; i < batch.size(); ++i) {
@@ -386,6 +389,7 @@ void RelayPipeline::ProcessBatch(std::span<const InCell> batch, ShardOutput& out
     const InCell& in = batch[i];
     if (in.kind != InKind::kCell) {  // control items and originations see every earlier cell done
       RunGroup(out);
+      single_calls |= in.kind == InKind::kOpen || in.kind == InKind::kOriginate;
       switch (in.kind) {
         case InKind::kOpen: Open(in); break;
         case InKind::kOriginate: Originate(in, out); break;
@@ -419,8 +423,15 @@ void RelayPipeline::ProcessBatch(std::span<const InCell> batch, ShardOutput& out
   // every group is a single cell (a circuit's next cell waits for its last), and a wipe per
   // group cost more than its cell's AEZ (bench net, Zen 4: 1.80-1.87 -> 1.44-1.65 us of relay
   // CPU per cell without it). It also covers the single calls of this batch (kOpen's key setup,
-  // kOriginate, a REKEY's new keys), which no batch wipes.
-  if (!batch.empty()) WipeStack(kBatchStackWipeBytes);
+  // kOriginate, a REKEY's new keys: each answered by an ACK), which no batch wipes; as deep as
+  // what ran needs, since a host may hand over one cell at a time.
+  if (single_calls || counters_.control_cells != acks_before) {
+    stack_to_wipe_ = std::max(stack_to_wipe_, kCellCallStackWipeBytes);
+  }
+  if (stack_to_wipe_ != 0) {
+    WipeStack(stack_to_wipe_ + kPipelineFramesBytes);
+    stack_to_wipe_ = 0;
+  }
 }
 
 void RelayPipeline::PublishCounters() {
@@ -494,7 +505,8 @@ void RelayPipeline::RunGroup(ShardOutput& out) {
         staged.in->payload(), target.payload(), staged.screen.early, &group_[k].recognized);
   }
   for (const std::unique_ptr<LayerBatch>& batch : batches_) {
-    if (batch) batch->RunLeavingStack();  // ProcessBatch wipes once behind every group
+    // ProcessBatch wipes once behind every group, as deep as the deepest needs.
+    if (batch) stack_to_wipe_ = std::max(stack_to_wipe_, batch->RunLeavingStack());
   }
   size_t k = 0;
   if (!run.empty()) {

@@ -134,10 +134,12 @@ inline constexpr uint64_t RelayPipelineCounters::*kPublishedCounters[] = {
 
 class RelayPipeline final : public ShardProcessor {
  public:
-  // What ProcessBatch wipes behind itself: the deepest a batch's or a single call's frames
-  // reach on any suite and path (kCellCallStackWipeBytes; every RunLeavingStack is less), plus
-  // the frames of RunGroup, Originate and the circuit between (tests/key_gone_test.cc).
-  static constexpr size_t kBatchStackWipeBytes = kCellCallStackWipeBytes + 4 * 1024;
+  // What ProcessBatch wipes behind itself, beyond what the work that ran asks (its groups'
+  // RunLeavingStack; kCellCallStackWipeBytes after a single call): the frames of RunGroup,
+  // Originate and the circuit between (tests/key_gone_test.cc).
+  static constexpr size_t kPipelineFramesBytes = 4 * 1024;
+  // The most it wipes (every RunLeavingStack is at most kCellCallStackWipeBytes).
+  static constexpr size_t kBatchStackWipeBytes = kCellCallStackWipeBytes + kPipelineFramesBytes;
   explicit RelayPipeline(const RelayPipelineConfig& config);
   ~RelayPipeline() override;
   RelayPipeline(const RelayPipeline&) = delete;
@@ -218,6 +220,7 @@ class RelayPipeline final : public ShardProcessor {
   uint32_t group_id_ = 1;
   AheadSlot ahead_[kAheadRing];
   uint32_t table_epoch_ = 1;  // bumped by every table change: invalidates ahead_ lookups
+  size_t stack_to_wipe_ = 0;  // the deepest RunLeavingStack of this ProcessBatch's groups
 };
 
 }  // namespace relaycell
