@@ -66,6 +66,12 @@ class AezCellBatch final : public LayerBatch {
   size_t count_ = 0;
   alignas(16) uint8_t deltas_[kCapacity][kAezDeltaBytes];
   uint8_t heads_[kCapacity][kAezPrevBytes];  // each in-place cell's first 32 input bytes
+  // Run's working lists (pointers only), here and not in Run's frame: the stack a caller of
+  // RunLeavingStack wipes is then the kernels' frames and little more.
+  AezBatchJob encipher_[kCapacity], decipher_[kCapacity];
+  AezCellDirection* directions_[kCapacity];
+  const uint8_t* plaintext_heads_[kCapacity];
+  const uint8_t* ciphertext_heads_[kCapacity];
 };
 
 }  // namespace relaycell
