@@ -289,6 +289,7 @@ void RelayPipeline::Emit(CircuitSlot slot, bool from_client, const CellResult& r
         item.kind = OutKind::kSend;
         item.channel = entry.client_channel;
         ++counters_.control_cells;
+        single_calls_ = true;  // the REKEY's new keys and its ACK's layer
       } else {
         out.DropLast();
         ++counters_.ignored;
@@ -349,6 +350,7 @@ void RelayPipeline::Close(CircuitSlot slot, DestroyReason to_client, DestroyReas
   }
   entry = Entry{};
   ++counters_.destroyed;
+  single_calls_ = true;  // perhaps a REKEY whose derivation failed
 }
 
 void RelayPipeline::ProcessBatch(std::span<const InCell> batch, ShardOutput& out) {
@@ -379,8 +381,6 @@ void RelayPipeline::ProcessBatch(std::span<const InCell> batch, ShardOutput& out
     const AheadSlot& a = ahead_[i % kAheadRing];
     if (a.slot != kNoCircuitSlot) circuits_[a.slot].circuit.Prefetch(a.from_client);
   };
-  bool single_calls = false;  // key work outside the suites' batches, at most one call deep
-  const uint64_t acks_before = counters_.control_cells;
   for (size_t i = 0; i < std::min(kEntryAhead, batch.size()); ++i) prefetch_entry(i);
   for (size_t i = 0; i < std::min(kKeysAhead, batch.size()); ++i) prefetch_keys(i);
   for (size_t i = 0; i < batch.size(); ++i) {
@@ -389,7 +389,7 @@ void RelayPipeline::ProcessBatch(std::span<const InCell> batch, ShardOutput& out
     const InCell& in = batch[i];
     if (in.kind != InKind::kCell) {  // control items and originations see every earlier cell done
       RunGroup(out);
-      single_calls |= in.kind == InKind::kOpen || in.kind == InKind::kOriginate;
+      single_calls_ |= in.kind == InKind::kOpen || in.kind == InKind::kOriginate;
       switch (in.kind) {
         case InKind::kOpen: Open(in); break;
         case InKind::kOriginate: Originate(in, out); break;
@@ -423,15 +423,14 @@ void RelayPipeline::ProcessBatch(std::span<const InCell> batch, ShardOutput& out
   // every group is a single cell (a circuit's next cell waits for its last), and a wipe per
   // group cost more than its cell's AEZ (bench net, Zen 4: 1.80-1.87 -> 1.44-1.65 us of relay
   // CPU per cell without it). It also covers the single calls of this batch (kOpen's key setup,
-  // kOriginate, a REKEY's new keys: each answered by an ACK), which no batch wipes; as deep as
-  // what ran needs, since a host may hand over one cell at a time.
-  if (single_calls || counters_.control_cells != acks_before) {
-    stack_to_wipe_ = std::max(stack_to_wipe_, kCellCallStackWipeBytes);
-  }
+  // kOriginate, a REKEY's new keys), which no batch wipes; as deep as what ran needs, since a
+  // host may hand over one cell at a time.
+  if (single_calls_) stack_to_wipe_ = std::max(stack_to_wipe_, kCellCallStackWipeBytes);
   if (stack_to_wipe_ != 0) {
     WipeStack(stack_to_wipe_ + kPipelineFramesBytes);
     stack_to_wipe_ = 0;
   }
+  single_calls_ = false;
 }
 
 void RelayPipeline::PublishCounters() {

@@ -221,6 +221,9 @@ class RelayPipeline final : public ShardProcessor {
   AheadSlot ahead_[kAheadRing];
   uint32_t table_epoch_ = 1;  // bumped by every table change: invalidates ahead_ lookups
   size_t stack_to_wipe_ = 0;  // the deepest RunLeavingStack of this ProcessBatch's groups
+  // Key work outside the suites' batches in this ProcessBatch (kOpen, kOriginate, a REKEY):
+  // members, not locals, so that nothing of the batch's own bookkeeping lies on the stack.
+  bool single_calls_ = false;
 };
 
 }  // namespace relaycell
